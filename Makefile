@@ -1,0 +1,80 @@
+# The one command vocabulary of Newsflow. `make help` lists it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := 3.11
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := .venv/bin/python
+STACK := python3 deploy/local/stack.py
+SERVERS ?= kafka elasticsearch ferretdb
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --all-packages --locked
+	@touch $@
+
+.PHONY: install
+install: .venv/.synced ## Install the Python workspace (uv, one lock)
+
+.PHONY: fetch
+fetch: ## Fetch and build the servers (cached under /var/cache/newsflow or ~/.cache/newsflow)
+	deploy/local/fetch.sh all
+
+.PHONY: infra
+infra: install fetch ## Start Kafka, Elasticsearch and FerretDB (detached) and create the topics
+	$(STACK) start $(SERVERS)
+	.venv/bin/newsflow-topics
+
+.PHONY: up
+up: infra ## Run the whole platform with demo content (Ctrl-C stops everything)
+	@trap '$(STACK) stop' EXIT; .venv/bin/honcho -f deploy/local/Procfile -d . start
+
+.PHONY: down
+down: ## Stop everything `make up` or `make infra` started
+	-@pkill -TERM -f 'honcho -f deploy/local/Procfile' 2>/dev/null; true
+	$(STACK) stop
+
+.PHONY: test
+test: install fetch lint typecheck ## Start the servers if needed, run every test against them
+	$(STACK) session -- $(MAKE) --no-print-directory test-only
+
+.PHONY: test-only
+test-only: # the tests alone, against servers that already run
+	.venv/bin/newsflow-topics
+	.venv/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## ruff (lint and format check)
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+.PHONY: format
+format: install ## Apply ruff's fixes and formatting
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+.PHONY: typecheck
+typecheck: install ## mypy, strict, on libs/ and services/*/src
+	.venv/bin/mypy libs/contracts/src libs/kit/src services/*/src
+
+.PHONY: schemas
+schemas: install ## Regenerate the committed JSON Schemas of the events
+	.venv/bin/newsflow-schemas --write
+
+.PHONY: bench
+bench: install fetch ## Run the benchmarks against the real local stack (results in bench/results/)
+	$(STACK) session -- .venv/bin/python -m bench $(BENCH)
+
+.PHONY: clean
+clean: down ## Remove local data (not the download cache)
+	rm -rf .data

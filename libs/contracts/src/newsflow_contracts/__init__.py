@@ -1,0 +1,21 @@
+"""Event contracts shared by every Newsflow service: one envelope, typed payloads, topic names."""
+
+from newsflow_contracts.articles import ArticleData, ArticleStatus
+from newsflow_contracts.comments import CommentData, CommentStatus
+from newsflow_contracts.envelope import Envelope, EventType, new_event
+from newsflow_contracts.topics import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec, all_topics
+
+__all__ = [
+    "ARTICLES",
+    "ARTICLES_DLQ",
+    "COMMENTS",
+    "ArticleData",
+    "ArticleStatus",
+    "CommentData",
+    "CommentStatus",
+    "Envelope",
+    "EventType",
+    "TopicSpec",
+    "all_topics",
+    "new_event",
+]

@@ -1,0 +1,1 @@
+"""Service defaults shared by every Newsflow service (the only code that crosses service lines)."""

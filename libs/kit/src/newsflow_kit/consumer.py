@@ -1,0 +1,259 @@
+"""The at-least-once consumer loop every worker runs.
+
+    poll a batch ─► handler(batch) ─► poison → dead-letter topic (acknowledged) ─► store offsets
+                        │
+                        └─ raises: pause partitions, back off, retry the same batch (nothing stored)
+
+Offsets are stored only after the handler returned, i.e. after its effect is durable; librdkafka
+commits stored offsets in the background and on close. A handler reports messages that can never
+succeed (undecodable, schema-invalid, rejected by the store) as :class:`Poison`; a batch that keeps
+raising something non-transient is retried ``max_attempts`` times, then split so that only the
+messages that fail alone are dead-lettered.
+"""
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from newsflow_kit.kafka import producer_config
+from newsflow_kit.metrics import CONSUMED, CONSUMER_RETRIES, DEAD_LETTERED
+from newsflow_kit.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message that can never be handled, with the reason that goes into the DLQ headers."""
+
+    message: Message
+    reason: str
+    error: str
+
+
+Handler = Callable[[list[Message]], list[Poison]]
+
+
+def consumer_config(settings: KafkaSettings, *, group_id: str, client_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.bootstrap_servers,
+        "group.id": group_id,
+        "client.id": client_id,
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,  # we store after the effect is durable
+        "auto.offset.reset": "earliest",
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": 10000,
+        "heartbeat.interval.ms": 2000,
+        **overrides,
+    }
+
+
+class ConsumerLoop:
+    """Runs ``handler`` over batches from ``topics`` until :meth:`stop`; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        name: str,
+        group_id: str,
+        topics: list[str],
+        handler: Handler,
+        dlq_topic: str | None = None,
+        is_transient: Callable[[BaseException], bool] = lambda exc: True,
+        batch_size: int = 500,
+        batch_timeout: float = 0.5,
+        max_attempts: int = 5,
+        max_backoff: float = 15.0,
+        **overrides: Any,
+    ) -> None:
+        self.name = name
+        self.topics = topics
+        self.handler = handler
+        self.dlq_topic = dlq_topic
+        self.is_transient = is_transient
+        self.batch_size = batch_size
+        self.batch_timeout = batch_timeout
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+        self._stop = threading.Event()
+        self._consumer = Consumer(
+            consumer_config(settings, group_id=group_id, client_id=name, **overrides),
+        )
+        self._dlq = Producer(producer_config(settings, client_id=f"{name}-dlq")) if dlq_topic else None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> None:
+        """Consumes until stopped; then closes the consumer, which commits the stored offsets."""
+        self._consumer.subscribe(self.topics, on_revoke=self._on_revoke, on_lost=self._on_lost)
+        log.info("consumer %s subscribed to %s", self.name, ",".join(self.topics))
+        try:
+            while not self._stop.is_set():
+                batch = self._poll_batch()
+                if batch and self._process(batch):
+                    self._store(batch)
+        finally:
+            log.info("consumer %s stopping: committing and closing", self.name)
+            self._consumer.close()
+            if self._dlq is not None:
+                self._dlq.flush(10)
+            log.info("consumer %s closed", self.name)
+
+    def _poll_batch(self) -> list[Message]:
+        messages = self._consumer.consume(self.batch_size, self.batch_timeout)
+        batch = []
+        for msg in messages:
+            err = msg.error()
+            if err is None:
+                batch.append(msg)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer %s: %s", self.name, err)
+        return batch
+
+    def _process(self, batch: list[Message]) -> bool:
+        """Handles a batch until its effect is durable; False only when stopped before that."""
+        attempt = 0
+        while True:
+            try:
+                poison = self.handler(batch)
+                self._dead_letter(poison)
+                CONSUMED.labels(self.name).inc(len(batch))
+                return True
+            except Exception as exc:
+                attempt += 1
+                CONSUMER_RETRIES.labels(self.name).inc()
+                transient = self.is_transient(exc)
+                log.warning(
+                    "consumer %s: batch of %d failed (attempt %d, %s): %s",
+                    self.name,
+                    len(batch),
+                    attempt,
+                    "transient" if transient else "permanent?",
+                    exc,
+                )
+                if not transient and attempt >= self.max_attempts:
+                    return self._process_one_by_one(batch)
+                if not self._backoff(attempt):
+                    return False
+
+    def _process_one_by_one(self, batch: list[Message]) -> bool:
+        """Isolates the messages that fail alone; they go to the DLQ, the rest is handled."""
+        for msg in batch:
+            for attempt in range(1, self.max_attempts + 1):
+                try:
+                    self._dead_letter(self.handler([msg]))
+                    break
+                except Exception as exc:
+                    if self.is_transient(exc):
+                        if not self._backoff(attempt):
+                            return False
+                        continue
+                    if attempt == self.max_attempts:
+                        self._dead_letter([Poison(msg, "handler-failed", f"{type(exc).__name__}: {exc}")])
+            CONSUMED.labels(self.name).inc()
+        return True
+
+    def _backoff(self, attempt: int) -> bool:
+        """Sleeps (full jitter, capped) with the partitions paused so the group keeps us alive."""
+        delay = random.uniform(0, min(self.max_backoff, 0.2 * 2**attempt))
+        assignment = self._consumer.assignment()
+        if assignment:
+            self._consumer.pause(assignment)
+        deadline = time.monotonic() + delay
+        while time.monotonic() < deadline and not self._stop.is_set():
+            self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+        assignment = self._consumer.assignment()
+        if assignment:
+            self._consumer.resume(assignment)
+        return not self._stop.is_set()
+
+    def _dead_letter(self, poison: list[Poison]) -> None:
+        if not poison:
+            return
+        if self._dlq is None or self.dlq_topic is None:
+            for p in poison:
+                log.error(
+                    "consumer %s: dropping poison message at %s[%s]@%s: %s",
+                    self.name,
+                    p.message.topic(),
+                    p.message.partition(),
+                    p.message.offset(),
+                    p.error,
+                )
+                DEAD_LETTERED.labels(self.name, p.reason).inc()
+            return
+        failures: list[KafkaError] = []
+        for p in poison:
+            msg = p.message
+            headers: list[tuple[str, str | bytes | None]] = [(str(h[0]), h[1]) for h in (msg.headers() or [])] + [
+                ("dlq.reason", p.reason.encode()),
+                ("dlq.error", p.error[:1000].encode("utf-8", "replace")),
+                ("dlq.topic", (msg.topic() or "").encode()),
+                ("dlq.partition", str(msg.partition()).encode()),
+                ("dlq.offset", str(msg.offset()).encode()),
+                ("dlq.consumer", self.name.encode()),
+                ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+            ]
+
+            def delivered(err: KafkaError | None, _msg: Message) -> None:
+                if err is not None:
+                    failures.append(err)
+
+            self._dlq.produce(self.dlq_topic, key=msg.key(), value=msg.value(), headers=headers, on_delivery=delivered)
+            log.error(
+                "consumer %s: dead-lettered %s[%s]@%s (%s): %s",
+                self.name,
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+                p.reason,
+                p.error,
+            )
+            DEAD_LETTERED.labels(self.name, p.reason).inc()
+        if self._dlq.flush(30) or failures:
+            raise KafkaException(failures[0] if failures else KafkaError(KafkaError._TIMED_OUT))
+
+    def _store(self, batch: list[Message]) -> None:
+        for msg in batch:
+            try:
+                self._consumer.store_offsets(msg)
+            except KafkaException as exc:  # partition revoked meanwhile: its new owner replays it
+                log.info("consumer %s: offset not stored (%s)", self.name, exc)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:
+                log.warning("consumer %s: commit on revoke failed: %s", self.name, exc)
+        log.info("consumer %s: revoked %d partitions", self.name, len(partitions))
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("consumer %s: lost %d partitions", self.name, len(partitions))
+
+
+def run_until_signalled(loop: ConsumerLoop) -> None:
+    """Runs the loop in this thread; SIGTERM/SIGINT stop intake, the batch in hand finishes, offsets commit."""
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s: stopping %s", signal.Signals(signum).name, loop.name)
+        loop.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    loop.run()

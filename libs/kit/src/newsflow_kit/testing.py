@@ -1,0 +1,243 @@
+"""Pytest plugin shared by every test suite (registered in the root pytest config).
+
+Tests talk to the real local servers that ``make test`` started. Each test gets its own Kafka
+topics, MongoDB database and Elasticsearch index alias, removed afterwards, so tests never see each
+other's data. Asynchronous effects are awaited with :func:`eventually`, never with a bare sleep.
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from confluent_kafka import Consumer, Message
+from elasticsearch import Elasticsearch
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
+from pymongo import MongoClient
+
+from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
+
+T = TypeVar("T")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.1) -> T:
+    """Polls ``check`` until it returns without raising (and not None/False), or fails at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
+        try:
+            result = check()
+            if result is not None and result is not False:
+                return result
+        except (AssertionError, Exception) as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> None:
+    try:
+        eventually(check, timeout=timeout, interval=0.5)
+    except AssertionError as exc:
+        pytest.fail(f"{what} is not answering; `make test` starts it ({exc})", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_settings() -> KafkaSettings:
+    """The local broker, checked once per session."""
+    settings = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    client = admin(settings)
+    _wait_for("Kafka", lambda: client.list_topics(timeout=2))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def mongo_settings() -> MongoSettings:
+    settings = MongoSettings(uri=os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/"))
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.uri, serverSelectionTimeoutMS=2000)
+    _wait_for("MongoDB (FerretDB)", lambda: client.admin.command("ping"))
+    client.close()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def es_settings() -> ElasticsearchSettings:
+    settings = ElasticsearchSettings(url=os.environ.get("NEWSFLOW_ELASTICSEARCH__URL", "http://127.0.0.1:9200"))
+    client = Elasticsearch(settings.url)
+    _wait_for("Elasticsearch", lambda: client.cluster.health(wait_for_status="yellow", timeout="2s"))
+    client.close()
+    return settings
+
+
+@pytest.fixture
+def kafka_topics(kafka_settings: KafkaSettings) -> Iterator[KafkaSettings]:
+    """Kafka settings whose topic names are private to this test (created now, deleted after)."""
+    suffix = secrets.token_hex(4)
+    settings = kafka_settings.model_copy(
+        update={
+            "articles_topic": f"{ARTICLES.name}-{suffix}",
+            "comments_topic": f"{COMMENTS.name}-{suffix}",
+            "articles_dlq_topic": f"{ARTICLES_DLQ.name}-{suffix}",
+        }
+    )
+    specs = [
+        TopicSpec(settings.articles_topic, ARTICLES.partitions, ARTICLES.config),
+        TopicSpec(settings.comments_topic, COMMENTS.partitions, COMMENTS.config),
+        TopicSpec(settings.articles_dlq_topic, ARTICLES_DLQ.partitions, ARTICLES_DLQ.config),
+    ]
+    ensure_topics(settings, specs)
+    yield settings
+    admin(settings).delete_topics([s.name for s in specs], operation_timeout=10)
+
+
+@pytest.fixture
+def mongo_database(mongo_settings: MongoSettings) -> Iterator[MongoSettings]:
+    """Mongo settings naming a database private to this test (dropped after)."""
+    settings = mongo_settings.model_copy(update={"database": unique("test").replace("-", "_")})
+    yield settings
+    client: MongoClient[dict[str, Any]] = MongoClient(settings.uri)
+    client.drop_database(settings.database)
+    client.close()
+
+
+@pytest.fixture
+def es_alias(es_settings: ElasticsearchSettings) -> Iterator[ElasticsearchSettings]:
+    """Elasticsearch settings naming an alias private to this test (its indices are deleted after)."""
+    settings = es_settings.model_copy(update={"alias": unique("test-articles")})
+    yield settings
+    client = Elasticsearch(settings.url)
+    client.indices.delete(index=f"{settings.alias}*", ignore_unavailable=True, allow_no_indices=True)
+    client.close()
+
+
+def read_topic(
+    settings: KafkaSettings, topic: str, *, until: Callable[[list[Message]], bool], timeout: float = 20.0
+) -> list[Message]:
+    """Reads ``topic`` from the beginning with a throw-away group until ``until(messages)`` holds."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": unique("reader"),
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(messages):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: condition not met within {timeout}s; read {len(messages)} messages")
+            for msg in consumer.consume(500, 0.5):
+                if msg.error() is None:
+                    messages.append(msg)
+    finally:
+        consumer.close()
+    return messages
+
+
+class ServiceProcess:
+    """A service role run as its own process (``newsflow-<service> <role>``), as in production."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int | None) -> None:
+        self.args, self.env, self.port = args, env, port
+        self.log = Path(os.environ.get("NEWSFLOW_TEST_LOGS", "/tmp")) / f"{unique(args[0])}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, wait_ready: bool = True, timeout: float = 60.0) -> "ServiceProcess":
+        out = open(self.log, "ab")  # noqa: SIM115 - the child owns it until it exits
+        self.proc = subprocess.Popen(self.args, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+        if wait_ready and self.port is not None:
+
+            def ready() -> bool:
+                assert self.proc is not None and self.proc.poll() is None, f"exited; see {self.log}"
+                return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+
+            eventually(ready, timeout=timeout, interval=0.2)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def service_process() -> Iterator[Callable[..., ServiceProcess]]:
+    """Factory: ``service_process("newsflow-ingest", "api", env={...})`` → a started process, stopped after."""
+    started: list[ServiceProcess] = []
+
+    def make(
+        *args: str,
+        env: dict[str, str] | None = None,
+        http: bool = True,
+        start: bool = True,
+        **start_kwargs: Any,
+    ) -> ServiceProcess:
+        port = free_port() if http else None
+        full_env = {"NEWSFLOW_ENVIRONMENT": "test", "NEWSFLOW_LOG_JSON": "true", **(env or {})}
+        if port is not None:
+            full_env["NEWSFLOW_PORT"] = str(port)
+        exe = Path(sys.executable).parent / args[0]
+        proc = ServiceProcess([str(exe), *args[1:]], full_env, port)
+        started.append(proc)
+        return proc.start(**start_kwargs) if start else proc
+
+    yield make
+    for proc in started:
+        proc.stop()
+
+
+def settings_env(
+    *,
+    kafka: KafkaSettings | None = None,
+    mongo: MongoSettings | None = None,
+    es: ElasticsearchSettings | None = None,
+) -> dict[str, str]:
+    """The ``NEWSFLOW_*`` variables that point a service process at a test's private resources."""
+    env: dict[str, str] = {}
+    if kafka is not None:
+        env |= {
+            "NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "NEWSFLOW_KAFKA__ARTICLES_TOPIC": kafka.articles_topic,
+            "NEWSFLOW_KAFKA__COMMENTS_TOPIC": kafka.comments_topic,
+            "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": kafka.articles_dlq_topic,
+        }
+    if mongo is not None:
+        env |= {"NEWSFLOW_MONGO__URI": mongo.uri, "NEWSFLOW_MONGO__DATABASE": mongo.database}
+    if es is not None:
+        env |= {"NEWSFLOW_ELASTICSEARCH__URL": es.url, "NEWSFLOW_ELASTICSEARCH__ALIAS": es.alias}
+    return env

@@ -1,0 +1,1 @@
+"""newsflow-comments: Threaded, moderated, rate-limited discussion under every article."""

@@ -1,0 +1,1 @@
+"""newsflow-gateway: The one public door: HTTP API, web pages, auth, rate limits, live streams."""

@@ -1,0 +1,7 @@
+"""Settings of the gateway service (``NEWSFLOW_*``; see the README for every variable)."""
+
+from newsflow_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    port: int = 8000

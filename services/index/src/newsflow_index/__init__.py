@@ -1,0 +1,1 @@
+"""newsflow-index: Keeps Elasticsearch in step with articles.v1 and answers search."""
