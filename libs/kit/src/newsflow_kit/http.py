@@ -1,5 +1,6 @@
 """ASGI middleware every service runs: request id, trace context, access log, metrics, body cap."""
 
+import json
 import logging
 import re
 import time
@@ -9,6 +10,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsflow_kit.context import new_traceparent, parse_traceparent, request_id_var, traceparent_var
+from newsflow_kit.errors import PROBLEM_BASE, PROBLEM_JSON
 from newsflow_kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = logging.getLogger("newsflow.http")
@@ -44,13 +46,21 @@ class RequestContextMiddleware:
             if scope["type"] == "http":
                 too_big, receive = await self._cap_body(scope, headers, receive)
                 if too_big:
-                    await _send_too_large(send, rid, self.max_body_bytes)
+                    await _send_problem(
+                        send,
+                        rid,
+                        413,
+                        "payload-too-large",
+                        "Payload too large",
+                        f"request body over {self.max_body_bytes} bytes",
+                    )
                     status["code"] = 413
                     return
 
             async def send_wrapper(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status["code"] = message["status"]
+                    status["started"] = 1
                     message.setdefault("headers", [])
                     message["headers"] = [
                         *message["headers"],
@@ -61,7 +71,17 @@ class RequestContextMiddleware:
                     _observe(scope, status["code"], started)
                 await send(message)
 
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except Exception:
+                # Unhandled: answer here (inside the request's context) unless the response began.
+                if scope["type"] != "http" or status.get("started"):
+                    raise
+                log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                status["code"] = 500
+                await _send_problem(
+                    send, rid, 500, "internal-error", "Internal error", "The server could not complete the request."
+                )
         finally:
             if scope["type"] == "http" and scope["path"] not in _QUIET:
                 log.info(
@@ -114,27 +134,18 @@ def _observe(scope: Scope, status: int, started: float) -> None:
     HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
 
 
-async def _send_too_large(send: Send, rid: str, cap: int) -> None:
-    import json
-
+async def _send_problem(send: Send, rid: str, status: int, code: str, title: str, detail: str) -> None:
     body = json.dumps(
-        {
-            "type": "https://newsflow.dev/problems/payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request body over {cap} bytes",
-            "request_id": rid,
-        }
+        {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail, "request_id": rid}
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
-                (b"content-type", b"application/problem+json"),
+                (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", rid.encode()),
-                (b"connection", b"close"),
             ],
         }
     )

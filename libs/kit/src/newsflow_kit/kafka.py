@@ -7,9 +7,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from newsflow_contracts import Envelope, TopicSpec
 from pydantic import BaseModel
 
+from newsflow_contracts import Envelope, TopicSpec
 from newsflow_kit.metrics import PUBLISHED
 from newsflow_kit.settings import KafkaSettings
 

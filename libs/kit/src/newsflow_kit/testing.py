@@ -20,9 +20,9 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
 from pymongo import MongoClient
 
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
 from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
 

@@ -3,7 +3,6 @@
 import logging
 
 from newsflow_contracts import all_topics
-
 from newsflow_kit.kafka import ensure_topics
 from newsflow_kit.logging import configure_logging
 from newsflow_kit.settings import ServiceSettings

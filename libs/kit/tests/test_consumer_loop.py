@@ -1,0 +1,108 @@
+"""The at-least-once loop against the real broker: retries, dead letters, offsets after the effect."""
+
+import threading
+import uuid
+from typing import Any
+
+from confluent_kafka import Message, Producer
+
+from newsflow_kit.consumer import ConsumerLoop, Poison
+from newsflow_kit.settings import KafkaSettings
+from newsflow_kit.testing import eventually, read_topic, unique
+
+
+def _produce(settings: KafkaSettings, topic: str, values: list[bytes]) -> None:
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    for i, value in enumerate(values):
+        producer.produce(topic, key=f"k{i % 3}".encode(), value=value)
+    assert producer.flush(10) == 0
+
+
+def _run(loop: ConsumerLoop) -> threading.Thread:
+    thread = threading.Thread(target=loop.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_failures_are_retried_poison_is_dead_lettered_and_offsets_stored(kafka_topics: KafkaSettings) -> None:
+    topic, dlq = kafka_topics.articles_topic, kafka_topics.articles_dlq_topic
+    values = [f"ok-{i}".encode() for i in range(20)] + [b"poison"] + [f"ok-{i}".encode() for i in range(20, 30)]
+    _produce(kafka_topics, topic, values)
+    handled: list[bytes] = []
+    failures = {"left": 2}
+
+    def handler(batch: list[Message]) -> list[Poison]:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("store is down")
+        poison = [Poison(m, "undecodable", "not an event") for m in batch if m.value() == b"poison"]
+        handled.extend(m.value() for m in batch if m.value() != b"poison")  # type: ignore[misc]
+        return poison
+
+    group = unique("group")
+    loop = ConsumerLoop(
+        kafka_topics,
+        name="t",
+        group_id=group,
+        topics=[topic],
+        handler=handler,
+        dlq_topic=dlq,
+        batch_size=7,
+        batch_timeout=0.2,
+    )
+    thread = _run(loop)
+    eventually(lambda: len(handled) == 30, timeout=30)
+    loop.stop()
+    thread.join(15)
+    assert sorted(handled) == sorted(v for v in values if v != b"poison")
+    dead = read_topic(kafka_topics, dlq, until=lambda ms: len(ms) >= 1)
+    headers: dict[str, Any] = dict(dead[0].headers() or [])
+    assert dead[0].value() == b"poison"
+    assert headers["dlq.reason"] == b"undecodable" and headers["dlq.topic"] == topic.encode()
+
+    # Offsets were committed on close: the same group sees nothing again.
+    seen: list[bytes] = []
+
+    def record(batch: list[Message]) -> list[Poison]:
+        seen.extend(m.value() for m in batch)  # type: ignore[misc]
+        return []
+
+    _produce(kafka_topics, topic, [b"after-restart"])
+    again = ConsumerLoop(kafka_topics, name="t2", group_id=group, topics=[topic], handler=record, batch_timeout=0.2)
+    thread = _run(again)
+    eventually(lambda: seen == [b"after-restart"], timeout=30)
+    again.stop()
+    thread.join(15)
+
+
+def test_a_message_failing_alone_is_isolated_after_bounded_retries(kafka_topics: KafkaSettings) -> None:
+    topic, dlq = kafka_topics.articles_topic, kafka_topics.articles_dlq_topic
+    bad = uuid.uuid4().hex.encode()
+    _produce(kafka_topics, topic, [b"a", bad, b"b"])
+    handled: list[bytes] = []
+
+    def handler(batch: list[Message]) -> list[Poison]:
+        if any(m.value() == bad for m in batch):
+            raise ValueError("bug triggered by one message")
+        handled.extend(m.value() for m in batch)  # type: ignore[misc]
+        return []
+
+    loop = ConsumerLoop(
+        kafka_topics,
+        name="t3",
+        group_id=unique("group"),
+        topics=[topic],
+        handler=handler,
+        dlq_topic=dlq,
+        is_transient=lambda exc: not isinstance(exc, ValueError),
+        max_attempts=2,
+        max_backoff=0.2,
+        batch_timeout=0.2,
+    )
+    thread = _run(loop)
+    eventually(lambda: sorted(handled) == [b"a", b"b"], timeout=30)
+    dead = read_topic(kafka_topics, dlq, until=lambda ms: len(ms) >= 1)
+    assert dead[0].value() == bad
+    assert dict(dead[0].headers() or [])["dlq.reason"] == b"handler-failed"
+    loop.stop()
+    thread.join(15)
