@@ -37,7 +37,7 @@ infra: install fetch ## Start Kafka, Elasticsearch and FerretDB (detached) and c
 
 .PHONY: up
 up: infra ## Run the whole platform with demo content (Ctrl-C stops everything)
-	@trap '$(STACK) stop' EXIT; .venv/bin/honcho -f deploy/local/Procfile -d . start
+	@trap '$(STACK) stop' EXIT; .venv/bin/honcho -f deploy/local/Procfile -e deploy/local/up.env -d . start
 
 .PHONY: down
 down: ## Stop everything `make up` or `make infra` started
