@@ -71,6 +71,10 @@ typecheck: install ## mypy, strict, on libs/ and services/*/src
 schemas: install ## Regenerate the committed JSON Schemas of the events
 	.venv/bin/newsflow-schemas --write
 
+.PHONY: env-example
+env-example: install ## Regenerate .env.example from the services' settings classes
+	.venv/bin/newsflow-envdoc --write .env.example
+
 .PHONY: bench
 bench: install fetch ## Run the benchmarks against the real local stack (results in bench/results/)
 	$(STACK) session -- .venv/bin/python -m bench $(BENCH)
