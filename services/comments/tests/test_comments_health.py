@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+
 from newsflow_comments.main import create_app
 from newsflow_comments.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings

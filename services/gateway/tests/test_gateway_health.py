@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+
 from newsflow_gateway.main import create_app
 from newsflow_gateway.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings

@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+
 from newsflow_index.main import create_app
 from newsflow_index.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings

@@ -1,4 +1,5 @@
 from fastapi.testclient import TestClient
+
 from newsflow_ingest.main import create_app
 from newsflow_ingest.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings

@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+
+from newsflow_comments.settings import Settings
 from newsflow_kit.app import build_app
 from newsflow_kit.health import Check
 from newsflow_kit.kafka import kafka_check
 from newsflow_kit.mongo import async_mongo, mongo_check
-
-from newsflow_comments.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+
+from newsflow_index.settings import Settings
 from newsflow_kit.app import build_app
 from newsflow_kit.health import Check
 from newsflow_kit.kafka import kafka_check
 from newsflow_kit.search import async_elasticsearch, elasticsearch_check
-
-from newsflow_index.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -2,10 +2,9 @@
 
 import argparse
 
+from newsflow_ingest.settings import Settings
 from newsflow_kit.app import serve
 from newsflow_kit.logging import configure_logging
-
-from newsflow_ingest.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
