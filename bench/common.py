@@ -45,8 +45,9 @@ class Result:
 
     def add(self, metric: str, ours: float, baseline: float | None, unit: str, goal: str = "") -> None:
         ratio = ours / baseline if baseline else None
-        self.rows.append({"metric": metric, "ours": ours, "baseline": baseline, "ratio": ratio,
-                          "unit": unit, "goal": goal})
+        self.rows.append(
+            {"metric": metric, "ours": ours, "baseline": baseline, "ratio": ratio, "unit": unit, "goal": goal}
+        )
 
     def print(self) -> None:
         print(f"\n== {self.name} ==")
@@ -61,10 +62,19 @@ class Result:
     def save(self) -> Path:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{self.name}.json"
-        path.write_text(json.dumps({
-            "name": self.name, "at": datetime.now(UTC).isoformat(), "host": platform.node(),
-            "rows": self.rows, "notes": self.notes,
-        }, indent=2) + "\n")
+        path.write_text(
+            json.dumps(
+                {
+                    "name": self.name,
+                    "at": datetime.now(UTC).isoformat(),
+                    "host": platform.node(),
+                    "rows": self.rows,
+                    "notes": self.notes,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         return path
 
 
