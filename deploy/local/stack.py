@@ -421,7 +421,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait"])
     parser.add_argument("names", nargs="*")
-    args, rest = parser.parse_known_args()
+    argv = sys.argv[1:]
+    rest = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     names = [n for n in args.names if n in SERVERS] or list(SERVERS)
     if args.action == "start":
         start(names)
@@ -434,10 +436,11 @@ def main() -> int:
     elif args.action == "run":
         run_foreground(args.names[0])
     elif args.action == "session":
-        cmd = rest[1:] if rest[:1] == ["--"] else rest
+        if not rest:
+            parser.error("session needs a command after --")
         started = start(list(SERVERS))
         try:
-            return subprocess.call(cmd)
+            return subprocess.call(rest)
         finally:
             stop(started)
     return 0
