@@ -4,6 +4,7 @@
     stack.py start [NAME...]   start what is not already answering (detached), wait until ready
     stack.py stop [NAME...]    stop the servers this checkout started (pid files under .data/run)
     stack.py status            one line per server
+    stack.py pgid NAME         the process group of a running server (to pause it in fault tests)
     stack.py run NAME          run one server in the foreground (for a process manager)
     stack.py session -- CMD    start what is missing, run CMD, stop only what this call started
 
@@ -316,12 +317,26 @@ def fetch(what: str) -> None:
 
 
 def running_pid(server: Server) -> int | None:
+    """The server's pid from our pid file, or else the process listening on its port."""
     try:
         pid = int(server.pidfile.read_text())
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):
+        return listening_pid(server.port)
+
+
+def listening_pid(port: int) -> int | None:
+    """Finds who listens on 127.0.0.1:port (another checkout's server, say) through ss(8)."""
+    try:
+        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    except OSError:
         return None
+    for part in out.split("pid=")[1:]:
+        digits = part.split(",", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
 
 
 def start(names: list[str]) -> list[str]:
@@ -379,6 +394,7 @@ def stop(names: list[str]) -> None:
             server.pidfile.unlink(missing_ok=True)
             continue
         log(f"{name}: stopping (pid {pid})")
+        pid = os.getpgid(pid) if _alive_pid(pid) else pid
         with_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and _alive(pid):
@@ -394,6 +410,14 @@ def with_group(pid: int, sig: int) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             os.kill(pid, sig)
+
+
+def _alive_pid(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:
@@ -419,7 +443,7 @@ def run_foreground(name: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait"])
+    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid"])
     parser.add_argument("names", nargs="*")
     argv = sys.argv[1:]
     rest = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -433,6 +457,11 @@ def main() -> int:
         stop(names)
     elif args.action == "status":
         status()
+    elif args.action == "pgid":
+        pid = running_pid(SERVERS[names[0]])
+        if pid is None:
+            return 1
+        print(os.getpgid(pid))
     elif args.action == "run":
         run_foreground(args.names[0])
     elif args.action == "session":

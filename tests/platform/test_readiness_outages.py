@@ -18,7 +18,6 @@ from newsflow_kit.testing import ServiceProcess, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "deploy/local/stack.py")]
-RUN = Path(os.environ.get("NEWSFLOW_DATA_DIR", ROOT / ".data")) / "run"
 
 # Which servers each service's readiness depends on.
 NEEDS = {
@@ -63,8 +62,8 @@ def _all_ready(services: dict[str, ServiceProcess]) -> None:
         eventually(lambda p=proc: _readiness(p)[0] == 200, timeout=90, interval=0.5)  # type: ignore[misc]
 
 
-def _pid(name: str) -> int:
-    return int((RUN / f"{name}.pid").read_text())
+def _pgid(name: str) -> int:
+    return int(subprocess.run([*STACK, "pgid", name], check=True, capture_output=True, text=True).stdout)
 
 
 def test_readyz_names_the_lost_server_and_recovers(services: dict[str, ServiceProcess]) -> None:
@@ -77,11 +76,11 @@ def test_readyz_names_the_lost_server_and_recovers(services: dict[str, ServicePr
         subprocess.run([*STACK, "start", "ferretdb"], check=True)
     _all_ready(services)
 
-    os.killpg(_pid("elasticsearch"), signal.SIGSTOP)
+    os.killpg(_pgid("elasticsearch"), signal.SIGSTOP)
     try:
         _expect(services, "elasticsearch")
     finally:
-        os.killpg(_pid("elasticsearch"), signal.SIGCONT)
+        os.killpg(_pgid("elasticsearch"), signal.SIGCONT)
     _all_ready(services)
 
     subprocess.run([*STACK, "stop", "kafka"], check=True)

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
@@ -162,16 +162,19 @@ class ServiceProcess:
 
     def __init__(self, args: list[str], env: dict[str, str], port: int | None) -> None:
         self.args, self.env, self.port = args, env, port
-        self.log = Path(os.environ.get("NEWSFLOW_TEST_LOGS", "/tmp")) / f"{unique(args[0])}.log"
+        self.log = Path(os.environ.get("NEWSFLOW_TEST_LOGS", "/tmp")) / f"{unique(Path(args[0]).name)}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._out: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, wait_ready: bool = True, timeout: float = 60.0) -> "ServiceProcess":
-        out = open(self.log, "ab")  # noqa: SIM115 - the child owns it until it exits
-        self.proc = subprocess.Popen(self.args, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT)
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            self.args, env={**os.environ, **self.env}, stdout=self._out, stderr=subprocess.STDOUT
+        )
         if wait_ready and self.port is not None:
 
             def ready() -> bool:
@@ -182,14 +185,20 @@ class ServiceProcess:
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
+        """Signals the process and waits for it; returns its exit code."""
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
+            if self.proc is None or self.proc.poll() is not None:
+                return self.proc.returncode if self.proc else None
+            self.proc.send_signal(sig)
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait(10)
+        finally:
+            if self._out is not None and (self.proc is None or self.proc.poll() is not None):
+                self._out.close()
+                self._out = None
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
