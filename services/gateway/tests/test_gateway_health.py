@@ -1,16 +1,15 @@
 from fastapi.testclient import TestClient
 
-from newsflow_gateway.main import create_app
-from newsflow_gateway.settings import Settings
-from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
+
+def test_health_readiness_and_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok", "stream": "ok"}
+    assert "newsflow_gateway_stream_connections" in client.get("/metrics").text
 
 
-def test_health_and_readiness(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
-) -> None:
-    settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_settings)
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        ready = client.get("/readyz")
-        assert ready.status_code == 200, ready.text
-        assert "newsflow_http_requests_total" in client.get("/metrics").text
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert {"/v1/search", "/v1/articles/{article_id}", "/v1/stream", "/v1/admin/keys"} <= set(spec["paths"])
+    assert client.get("/docs").status_code == 200

@@ -1,17 +1,74 @@
-"""``newsflow-gateway <role>``: one process per role, so each scales on its own."""
+"""``newsflow-gateway <role>``: ``api`` serves the public API; ``keys`` manages API keys.
+
+newsflow-gateway api
+newsflow-gateway keys create --role publisher --source <source id> --name "Daily Planet"
+newsflow-gateway keys create --role admin --name ops
+newsflow-gateway keys list
+newsflow-gateway keys revoke <key id>
+"""
 
 import argparse
+import asyncio
+import json
 
+from newsflow_gateway.keys import ApiKey, KeyStore, Role
 from newsflow_gateway.settings import Settings
 from newsflow_kit.app import serve
 from newsflow_kit.logging import configure_logging
+from newsflow_kit.mongo import async_mongo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="newsflow-gateway", description=__doc__)
-    parser.add_argument("role", choices=["api"])
+    parser = argparse.ArgumentParser(
+        prog="newsflow-gateway", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    roles = parser.add_subparsers(dest="role", required=True)
+    roles.add_parser("api", help="serve the public API, web pages and streams")
+    keys = roles.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print it (shown only once)")
+    create.add_argument("--role", choices=[r.value for r in Role], required=True)
+    create.add_argument("--source", help="the source a publisher key publishes for")
+    create.add_argument("--name", required=True)
+    keys.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
     args = parser.parse_args(argv)
     settings = Settings()
-    configure_logging("gateway." + args.role, level=settings.log_level, json=settings.log_json)
+    configure_logging("gateway." + args.role, level=settings.log_level, json=settings.log_json and args.role == "api")
     if args.role == "api":
         serve("newsflow_gateway.main:create_app", settings)
+        return
+    asyncio.run(_keys(settings, args))
+
+
+async def _keys(settings: Settings, args: argparse.Namespace) -> None:
+    mongo = async_mongo(settings.mongo)
+    store = KeyStore(mongo[settings.database], bootstrap_admin_key="")
+    try:
+        await store.ensure_indexes()
+        if args.action == "create":
+            role = Role(args.role)
+            if (role is Role.PUBLISHER) != (args.source is not None):
+                raise SystemExit("a publisher key needs --source; an admin key takes none")
+            record, plain = await store.create(name=args.name, role=role, source_id=args.source)
+            print(json.dumps({**_row(record), "key": plain}))
+        elif args.action == "list":
+            for record in await store.list():
+                print(json.dumps(_row(record)))
+        else:
+            print(json.dumps(_row(await store.revoke(args.key_id))))
+    finally:
+        await mongo.close()
+
+
+def _row(key: ApiKey) -> dict[str, str | None]:
+    return {
+        "id": key.key_id,
+        "name": key.name,
+        "role": key.role.value,
+        "source_id": key.source_id,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }

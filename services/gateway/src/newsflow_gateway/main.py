@@ -1,15 +1,34 @@
-"""Wires the gateway API: settings, clients in the lifespan, routers, health and metrics."""
+"""Wires the gateway: settings, clients and the stream consumer in the lifespan, routers, middleware."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 
+from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
+from newsflow_gateway.backends import Backends
+from newsflow_gateway.deps import Gateway
+from newsflow_gateway.keys import KeyStore
+from newsflow_gateway.ratelimit import RateLimiter
 from newsflow_gateway.settings import Settings
+from newsflow_gateway.streams.consumer import BroadcastConsumer
+from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.app import build_app
 from newsflow_kit.health import Check
 from newsflow_kit.kafka import kafka_check
 from newsflow_kit.mongo import async_mongo, mongo_check
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,14 +38,73 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         mongo = async_mongo(settings.mongo)
-        app.state.mongo = mongo
+        store = KeyStore(mongo[settings.database], bootstrap_admin_key=settings.admin_key.get_secret_value())
+        hub = Hub(queue_size=settings.streams.queue_size)
+        gw = Gateway(settings, Backends(settings.services), store, RateLimiter(), hub)
+        consumer = BroadcastConsumer(
+            settings.kafka,
+            loop=asyncio.get_running_loop(),
+            on_articles=hub.submit,
+            on_comments=hub.submit,
+        )
+        app.state.gateway, app.state.mongo, app.state.consumer = gw, mongo, consumer
         app.state.kafka_check = kafka_check(settings.kafka)
+        await store.ensure_indexes()
+        consumer.start()
+        background = [
+            asyncio.create_task(hub.run(), name="stream-fan-out"),
+            asyncio.create_task(hub.heartbeat(settings.streams.heartbeat_s), name="stream-heartbeat"),
+        ]
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*background)
+            await asyncio.to_thread(consumer.stop)
+            await gw.backends.aclose()
             await mongo.close()
 
     def checks(request: Request) -> Mapping[str, Check]:
-        return {"mongodb": mongo_check(request.app.state.mongo), "kafka": request.app.state.kafka_check}
+        consumer: BroadcastConsumer = request.app.state.consumer
 
-    return build_app(title="Newsflow gateway", lifespan=lifespan, routers=[], checks=checks)
+        async def stream() -> None:
+            ready = consumer.ready.is_set() or await asyncio.to_thread(consumer.ready.wait, 2.0)
+            if not (consumer.alive and ready):
+                raise RuntimeError("stream consumer not reading yet")
+
+        return {
+            "mongodb": mongo_check(request.app.state.mongo),
+            "kafka": request.app.state.kafka_check,
+            "stream": stream,
+        }
+
+    app = build_app(
+        title="Newsflow gateway",
+        description="The one public API of Newsflow: reading, search, comments, publishing, admin and live streams.",
+        version="1",
+        lifespan=lifespan,
+        routers=[
+            reading.router,
+            comments.router,
+            publishing.router,
+            admin.router,
+            keys.router,
+            streams.router,
+            ws.router,
+        ],
+        checks=checks,
+        max_body_bytes=settings.limits.max_body_bytes,
+        extra_headers=SECURITY_HEADERS,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Edit-Token", "Last-Event-ID", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    return app

@@ -1,7 +1,48 @@
-"""Settings of the gateway service (``NEWSFLOW_*``; see the README for every variable)."""
+"""Settings of the gateway service (``NEWSFLOW_*``; docs/gateway.md lists every variable)."""
+
+from pydantic import BaseModel, Field
 
 from newsflow_kit.settings import ServiceSettings
 
 
+class ServicesSettings(BaseModel):
+    """Where the backing services answer, and how long the gateway waits for them."""
+
+    ingest_url: str = "http://127.0.0.1:8001"
+    index_url: str = "http://127.0.0.1:8002"
+    comments_url: str = "http://127.0.0.1:8003"
+    timeout_s: float = Field(default=5.0, gt=0)
+    # The article page fetches its comment count and related articles in parallel; each gets this
+    # long before the page is answered without it.
+    part_timeout_s: float = Field(default=1.0, gt=0)
+    max_connections: int = Field(default=200, ge=1)
+
+
+class LimitsSettings(BaseModel):
+    """Token buckets (per replica) and body caps."""
+
+    anonymous_per_s: float = Field(default=20.0, gt=0)
+    anonymous_burst: int = Field(default=60, ge=1)
+    key_per_s: float = Field(default=100.0, gt=0)
+    key_burst: int = Field(default=300, ge=1)
+    max_body_bytes: int = Field(default=4 << 20, ge=1024, description="Cap of any request body (batch publish).")
+    small_body_bytes: int = Field(default=256 << 10, ge=1024, description="Cap of one article or comment.")
+
+
+class StreamSettings(BaseModel):
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    queue_size: int = Field(default=256, ge=1, description="Events buffered per subscriber before it is cut off.")
+    replay_max: int = Field(default=1000, ge=1, description="Most missed events replayed on resume.")
+    replay_page: int = Field(default=200, ge=1, le=500)
+
+
 class Settings(ServiceSettings):
     port: int = 8000
+    services: ServicesSettings = ServicesSettings()
+    limits: LimitsSettings = LimitsSettings()
+    streams: StreamSettings = StreamSettings()
+    cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://example.org"].')
+
+    @property
+    def database(self) -> str:
+        return self.mongo.database or "newsflow_gateway"

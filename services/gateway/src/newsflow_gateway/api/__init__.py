@@ -1,0 +1,33 @@
+"""Routers of the public API, one per resource; shared parameter types and documented errors."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from newsflow_gateway.deps import caller
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
+Text = Annotated[str | None, Query(max_length=500)]
+Token = Annotated[str | None, Query(max_length=100)]
+Cursor = Annotated[str | None, Query(max_length=1000)]
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": _PROBLEM}
+    for status, description in (
+        (401, "No, unknown or revoked API key"),
+        (403, "The key lacks the right"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body too large"),
+        (422, "Invalid input"),
+        (429, "Rate limited (see Retry-After)"),
+        (502, "A backing service failed"),
+        (503, "A backing service is unavailable"),
+    )
+}
+
+
+def v1_router(*, tags: list[str]) -> APIRouter:
+    """A ``/v1`` router whose every route is rate limited and documents problem responses."""
+    return APIRouter(prefix="/v1", tags=list(tags), dependencies=[Depends(caller)], responses=PROBLEMS)

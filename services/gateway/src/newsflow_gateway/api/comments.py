@@ -1,0 +1,95 @@
+"""Comments: threads, posting, editing and deleting with the edit token, votes, counts.
+
+The reader's address and user agent travel to the comments service as ``X-Client-IP`` and
+``User-Agent``; it keeps only a keyed hash of them (the author/voter fingerprint).
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Header, Query, Request, Response
+
+from newsflow_gateway.api import Cursor, IdPath, v1_router
+from newsflow_gateway.backends import Service, segment
+from newsflow_gateway.deps import GatewayDep, SmallBody, client_address
+from newsflow_gateway.schemas import (
+    CommentCount,
+    CommentCreate,
+    CommentCreated,
+    CommentRead,
+    CommentsPage,
+    CommentUpdate,
+    CountsPage,
+    CountsRequest,
+    JSONObject,
+    VoteCreate,
+)
+
+router = v1_router(tags=["comments"])
+EditToken = Annotated[str, Header(alias="X-Edit-Token", min_length=1, max_length=200)]
+
+
+def reader(request: Request) -> dict[str, str]:
+    return {"X-Client-IP": client_address(request), "User-Agent": request.headers.get("user-agent", "")[:500]}
+
+
+@router.get("/articles/{article_id}/comments", response_model=CommentsPage)
+async def thread(
+    article_id: IdPath,
+    gw: GatewayDep,
+    sort: Literal["oldest", "newest", "top"] = "oldest",
+    cursor: Cursor = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Any:
+    """An article's visible comments with their replies."""
+    path = f"/articles/{segment(article_id)}/comments"
+    return await gw.backends.call(
+        Service.COMMENTS, "GET", path, params={"sort": sort, "cursor": cursor, "limit": limit}
+    )
+
+
+@router.post(
+    "/articles/{article_id}/comments", status_code=201, response_model=CommentCreated, dependencies=[SmallBody]
+)
+async def post_comment(article_id: IdPath, body: CommentCreate, gw: GatewayDep, request: Request) -> Any:
+    """Posts a comment (or a reply with ``parent_id``); keep the returned edit token."""
+    path = f"/articles/{segment(article_id)}/comments"
+    payload = body.model_dump(mode="json", exclude_none=True)
+    return await gw.backends.call(Service.COMMENTS, "POST", path, json=payload, headers=reader(request))
+
+
+@router.patch("/comments/{comment_id}", response_model=CommentRead, dependencies=[SmallBody])
+async def edit_comment(comment_id: IdPath, body: CommentUpdate, token: EditToken, gw: GatewayDep) -> Any:
+    """Edits a comment's text; needs its edit token."""
+    path = f"/comments/{segment(comment_id)}"
+    return await gw.backends.call(
+        Service.COMMENTS, "PATCH", path, json=body.model_dump(mode="json"), headers={"X-Edit-Token": token}
+    )
+
+
+@router.delete("/comments/{comment_id}", status_code=204, response_class=Response)
+async def delete_comment(comment_id: IdPath, token: EditToken, gw: GatewayDep) -> Response:
+    """Deletes a comment; needs its edit token."""
+    path = f"/comments/{segment(comment_id)}"
+    await gw.backends.call(Service.COMMENTS, "DELETE", path, headers={"X-Edit-Token": token})
+    return Response(status_code=204)
+
+
+@router.post("/comments/{comment_id}/votes", response_model=JSONObject)
+async def vote(comment_id: IdPath, body: VoteCreate, gw: GatewayDep, request: Request) -> Any:
+    """Up- or down-votes a comment (one vote per reader; voting again changes it)."""
+    path = f"/comments/{segment(comment_id)}/votes"
+    return await gw.backends.call(
+        Service.COMMENTS, "POST", path, json=body.model_dump(mode="json"), headers=reader(request)
+    )
+
+
+@router.get("/articles/{article_id}/comments/count", response_model=CommentCount)
+async def count(article_id: IdPath, gw: GatewayDep) -> Any:
+    """How many visible comments an article has."""
+    return await gw.backends.call(Service.COMMENTS, "GET", f"/articles/{segment(article_id)}/comments/count")
+
+
+@router.post("/comments/counts", response_model=CountsPage)
+async def counts(body: CountsRequest, gw: GatewayDep) -> Any:
+    """Comment counts of many articles at once (for lists)."""
+    return await gw.backends.call(Service.COMMENTS, "POST", "/comments/counts", json=body.model_dump(mode="json"))

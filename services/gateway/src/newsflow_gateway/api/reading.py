@@ -1,0 +1,84 @@
+"""Reading: latest, one article (with comment count and related), search, suggest, trending, sources."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+
+from newsflow_gateway.api import Cursor, IdPath, Text, Token, v1_router
+from newsflow_gateway.backends import Service, segment
+from newsflow_gateway.deps import GatewayDep
+from newsflow_gateway.schemas import (
+    ArticleDetail,
+    ArticlesPage,
+    JSONObject,
+    RelatedPage,
+    SearchPage,
+    SuggestPage,
+    TrendingPage,
+)
+from newsflow_gateway.service import article_page, public_sources
+
+router = v1_router(tags=["reading"])
+Size = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.get("/articles", response_model=ArticlesPage)
+async def latest(
+    gw: GatewayDep, source: Token = None, tag: Token = None, lang: Token = None, cursor: Cursor = None, size: Size = 20
+) -> Any:
+    """Latest articles, newest first, optionally of one source, tag or language."""
+    params = {"source": source, "tag": tag, "lang": lang, "cursor": cursor, "size": size}
+    return await gw.backends.call(Service.INDEX, "GET", "/latest", params=params)
+
+
+@router.get("/articles/{article_id}", response_model=ArticleDetail)
+async def article(article_id: IdPath, gw: GatewayDep) -> ArticleDetail:
+    """One article with its comment count and related articles (``missing`` names what is unavailable)."""
+    timeout = gw.settings.services.part_timeout_s
+    return await article_page(backends=gw.backends, article_id=article_id, part_timeout=timeout)
+
+
+@router.get("/articles/{article_id}/related", response_model=RelatedPage)
+async def related(article_id: IdPath, gw: GatewayDep, size: Annotated[int, Query(ge=1, le=50)] = 10) -> Any:
+    """Articles like this one."""
+    path = f"/articles/{segment(article_id)}/related"
+    return await gw.backends.call(Service.INDEX, "GET", path, params={"size": size})
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(
+    gw: GatewayDep,
+    q: Text = None,
+    source: Token = None,
+    tag: Token = None,
+    lang: Token = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40, description="ISO date or date-time")] = None,
+    to: Annotated[str | None, Query(max_length=40, description="ISO date or date-time")] = None,
+    sort: Literal["relevance", "newest"] = "relevance",
+    size: Size = 20,
+    cursor: Cursor = None,
+) -> Any:
+    """Full-text search with filters, facets, highlights and a cursor to the next page."""
+    params = {
+        "q": q, "source": source, "tag": tag, "lang": lang, "from": from_, "to": to,
+        "sort": sort, "size": size, "cursor": cursor,
+    }  # fmt: skip
+    return await gw.backends.call(Service.INDEX, "GET", "/search", params=params)
+
+
+@router.get("/suggest", response_model=SuggestPage)
+async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=100)]) -> Any:
+    """Titles completing what is typed so far."""
+    return await gw.backends.call(Service.INDEX, "GET", "/suggest", params={"q": q})
+
+
+@router.get("/tags/trending", response_model=TrendingPage)
+async def trending(gw: GatewayDep, window: Annotated[str, Query(pattern=r"^[1-9][0-9]{0,2}[hd]$")] = "24h") -> Any:
+    """Tags rising in the recent window (e.g. ``24h``, ``7d``)."""
+    return await gw.backends.call(Service.INDEX, "GET", "/tags/trending", params={"window": window})
+
+
+@router.get("/sources", response_model=JSONObject)
+async def sources(gw: GatewayDep) -> Any:
+    """The sources articles come from (public fields only)."""
+    return public_sources(await gw.backends.call(Service.INGEST, "GET", "/sources"))

@@ -1,0 +1,94 @@
+"""What handlers depend on: the gateway's clients, the caller (after rate limiting) and role checks."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header
+from starlette.requests import HTTPConnection
+
+from newsflow_gateway.backends import Backends
+from newsflow_gateway.keys import KeyStore, Principal, Role
+from newsflow_gateway.ratelimit import Rate, RateLimiter
+from newsflow_gateway.settings import Settings
+from newsflow_gateway.streams.hub import Hub
+from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
+
+
+@dataclass
+class Gateway:
+    """Everything the lifespan opens, on ``app.state.gateway``."""
+
+    settings: Settings
+    backends: Backends
+    keys: KeyStore
+    limiter: RateLimiter
+    hub: Hub
+
+
+def gateway(conn: HTTPConnection) -> Gateway:
+    state: Gateway = conn.app.state.gateway
+    return state
+
+
+GatewayDep = Annotated[Gateway, Depends(gateway)]
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The reader's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return conn.client.host if conn.client else "unknown"
+
+
+async def caller(conn: HTTPConnection, gw: GatewayDep) -> Principal | None:
+    """The caller's key (None when anonymous), after its rate limit: per key, else per address.
+
+    A request with a bad key spends its address's tokens, so guessing keys is rate limited too.
+    """
+    limits = gw.settings.limits
+    anonymous = Rate(limits.anonymous_per_s, limits.anonymous_burst)
+    header = conn.headers.get("authorization")
+    if header is None:
+        gw.limiter.hit(f"ip:{client_address(conn)}", anonymous)
+        return None
+    scheme, _, key = header.partition(" ")
+    principal = await gw.keys.authenticate(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+    if principal is None:
+        gw.limiter.hit(f"ip:{client_address(conn)}", anonymous)
+        raise Unauthorized("missing, unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    gw.limiter.hit(f"key:{principal.key_id}", Rate(limits.key_per_s, limits.key_burst))
+    return principal
+
+
+CallerDep = Annotated[Principal | None, Depends(caller)]
+
+
+def _authenticated(principal: CallerDep) -> Principal:
+    if principal is None:
+        raise Unauthorized(
+            "this action needs an API key: Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return principal
+
+
+def publisher(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
+    if principal.role is not Role.PUBLISHER or principal.source_id is None:
+        raise Forbidden("publishing needs a publisher key bound to a source")
+    return principal
+
+
+def admin(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("this action needs an admin key")
+    return principal
+
+
+PublisherDep = Annotated[Principal, Depends(publisher)]
+AdminDep = Annotated[Principal, Depends(admin)]
+
+
+def small_body(gw: GatewayDep, content_length: Annotated[int | None, Header(include_in_schema=False)] = None) -> None:
+    """A tighter cap than the app-wide one, for routes that take one article or one comment."""
+    if content_length is not None and content_length > gw.settings.limits.small_body_bytes:
+        raise PayloadTooLarge(f"request body over {gw.settings.limits.small_body_bytes} bytes")
+
+
+SmallBody = Depends(small_body)

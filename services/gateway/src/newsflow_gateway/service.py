@@ -1,0 +1,80 @@
+"""The gateway's own logic: the article page assembled from three services, publishing rights."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from newsflow_contracts import ArticleData, ArticleStatus
+from newsflow_gateway.backends import Backends, Service, segment
+from newsflow_gateway.keys import Principal
+from newsflow_gateway.metrics import PARTIAL_ANSWERS
+from newsflow_gateway.schemas import ArticleDetail, ArticlePublish, ArticleSummary
+from newsflow_kit.errors import Forbidden, NewsflowError, NotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RELATED_SIZE = 5
+# What the public may see of a source; the rest (feed URLs, schedules, errors) is for admins.
+PUBLIC_SOURCE_FIELDS = ("id", "name", "site_url", "homepage", "url", "language", "description", "tags")
+
+
+async def article_page(*, backends: Backends, article_id: str, part_timeout: float) -> ArticleDetail:
+    """The article with its comment count and related articles, fetched in parallel.
+
+    The article itself is required; the other parts each get ``part_timeout`` and are reported in
+    ``missing`` when their service fails or is slow.
+    """
+    path = f"/articles/{segment(article_id)}"
+    raw, count, related = await asyncio.gather(
+        backends.call(Service.INGEST, "GET", path),
+        _part("comment_count", backends.call(Service.COMMENTS, "GET", f"{path}/comments/count"), part_timeout),
+        _part(
+            "related",
+            backends.call(Service.INDEX, "GET", f"{path}/related", params={"size": RELATED_SIZE}),
+            part_timeout,
+        ),
+    )
+    article = ArticleData.model_validate(raw)
+    if article.status is ArticleStatus.RETRACTED:
+        raise NotFound(f"article {article_id} was retracted")
+    missing = [name for name, part in (("comment_count", count), ("related", related)) if part is None]
+    return ArticleDetail(
+        article=article,
+        comment_count=int(count["count"]) if count is not None else None,
+        related=[ArticleSummary.model_validate(item) for item in related["items"]] if related is not None else None,
+        missing=missing,
+    )
+
+
+async def _part(name: str, call: Awaitable[T], timeout: float) -> T | None:
+    try:
+        async with asyncio.timeout(timeout):
+            return await call
+    except (NewsflowError, TimeoutError) as exc:
+        log.warning("article page without %s: %s", name, exc)
+        PARTIAL_ANSWERS.labels(name).inc()
+        return None
+
+
+def owned_article(principal: Principal, article: ArticlePublish) -> dict[str, Any]:
+    """The ingest request body of ``article``, which must belong to the publisher's source."""
+    if article.source_id is not None and article.source_id != principal.source_id:
+        raise Forbidden(f"this key publishes only for source {principal.source_id}")
+    return {**article.model_dump(mode="json", exclude_none=True), "source_id": principal.source_id}
+
+
+async def retract(*, backends: Backends, principal: Principal, article_id: str) -> Any:
+    """Retracts an article of the publisher's own source."""
+    path = f"/articles/{segment(article_id)}"
+    current = await backends.call(Service.INGEST, "GET", path)
+    if current.get("source_id") != principal.source_id:
+        raise Forbidden(f"article {article_id} belongs to another source")
+    return await backends.call(Service.INGEST, "DELETE", path)
+
+
+def public_sources(raw: Any) -> dict[str, list[dict[str, Any]]]:
+    """The public part of ingest's source list."""
+    items = raw.get("items", []) if isinstance(raw, dict) else raw
+    return {"items": [{k: s[k] for k in PUBLIC_SOURCE_FIELDS if k in s} for s in items if isinstance(s, dict)]}

@@ -1,0 +1,218 @@
+"""Fan-out of live events to this replica's subscribers, through bounded per-connection outboxes.
+
+    Kafka thread ──call_soon_threadsafe──► Hub.publish_* ──match filter──► Subscription ──► Outbox ──► socket
+
+Subscribers with equal filters share one match per event. An outbox that fills up (a client that
+does not read) is closed with reason ``overflow`` and its writer is cancelled, even when it is stuck
+in a send: memory per subscriber stays bounded, and the client is told where to resume.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Hashable, Iterable
+from typing import TypeVar
+
+from newsflow_gateway.metrics import STREAM_CONNECTIONS, STREAM_CUT_OFF
+from newsflow_gateway.streams.events import ArticleEvent, CommentEvent, StreamEvent
+from newsflow_gateway.streams.filters import ArticleFilter
+
+log = logging.getLogger(__name__)
+
+Item = tuple[StreamEvent, str]  # the event and the subscription tag (WebSocket) it is for
+OVERFLOW = "overflow"
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+RECENT_SEQS = 10_000
+
+
+class Outbox:
+    """One connection's bounded queue of events to write."""
+
+    __slots__ = ("_capacity", "_items", "_wake", "closed", "heartbeat_due", "writer")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: deque[Item] = deque()
+        self._wake = asyncio.Event()
+        self.closed: str | None = None
+        self.heartbeat_due = False
+        self.writer: asyncio.Task[object] | None = None
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def offer(self, item: Item, *, force: bool = False) -> None:
+        """Queues ``item``; ``force`` (replies, a bounded replay) passes the cap."""
+        if self.closed is not None:
+            return
+        if len(self._items) >= self._capacity and not force:
+            self.close(OVERFLOW)
+            return
+        self._items.append(item)
+        self._wake.set()
+
+    def ping(self) -> None:
+        self.heartbeat_due = True
+        self._wake.set()
+
+    def close(self, reason: str) -> None:
+        """Stops the connection; on overflow the writer is cancelled wherever it waits."""
+        if self.closed is not None:
+            return
+        self.closed = reason
+        self._items.clear()
+        self._wake.set()
+        if reason == OVERFLOW:
+            STREAM_CUT_OFF.inc()
+            if self.writer is not None and self.writer is not asyncio.current_task():
+                self.writer.cancel()
+
+    async def take(self) -> list[Item]:
+        """Waits for events (or a heartbeat, or closing) and returns what is queued."""
+        await self._wake.wait()
+        self._wake.clear()
+        items = list(self._items)
+        self._items.clear()
+        return items
+
+
+class ArticleSubscription:
+    """A filter feeding an outbox; while ``pending`` is a list, live events wait there (resume)."""
+
+    __slots__ = ("after", "filter", "outbox", "pending", "seen", "tag")
+
+    def __init__(self, flt: ArticleFilter, outbox: Outbox, tag: str = "", *, after: int | None = None) -> None:
+        self.filter, self.outbox, self.tag, self.after = flt, outbox, tag, after
+        self.seen: set[int] = set()
+        self.pending: list[ArticleEvent] | None = [] if after is not None else None
+
+    def deliver(self, event: ArticleEvent) -> None:
+        if (self.after is not None and event.seq <= self.after) or event.seq in self.seen:
+            return  # the client has it already (before its cursor, or replayed)
+        if self.pending is None:
+            self.outbox.offer((event, self.tag))
+        elif len(self.pending) < self.outbox.capacity:
+            self.pending.append(event)
+        else:
+            self.outbox.close(OVERFLOW)
+
+    def go_live(self) -> None:
+        """After the replay: hands over the live events that came meanwhile, minus those replayed."""
+        pending, self.pending = self.pending or [], None
+        for event in pending:
+            self.deliver(event)
+
+
+class CommentSubscription:
+    __slots__ = ("article_id", "outbox", "tag")
+
+    def __init__(self, article_id: str, outbox: Outbox, tag: str = "") -> None:
+        self.article_id, self.outbox, self.tag = article_id, outbox, tag
+
+
+class Hub:
+    """This replica's subscribers, indexed by filter (articles) and by article id (comments)."""
+
+    def __init__(self, *, queue_size: int) -> None:
+        self.queue_size = queue_size
+        self._outboxes: set[Outbox] = set()
+        self._articles: dict[ArticleFilter, set[ArticleSubscription]] = {}
+        self._comments: dict[str, set[CommentSubscription]] = {}
+        # Kafka delivers at least once: a change re-sent by the relay is fanned out only once.
+        self._recent: set[int] = set()
+        self._recent_order: deque[int] = deque()
+        self._inbox: deque[list[ArticleEvent] | list[CommentEvent]] = deque()
+        self._inbox_ready = asyncio.Event()
+        STREAM_CONNECTIONS.set_function(lambda: len(self._outboxes))
+
+    @property
+    def connections(self) -> int:
+        return len(self._outboxes)
+
+    def open(self) -> Outbox:
+        outbox = Outbox(self.queue_size)
+        self._outboxes.add(outbox)
+        return outbox
+
+    def release(self, outbox: Outbox, subscriptions: Iterable[ArticleSubscription | CommentSubscription]) -> None:
+        for sub in subscriptions:
+            self.remove(sub)
+        self._outboxes.discard(outbox)
+
+    def add(self, sub: ArticleSubscription | CommentSubscription) -> None:
+        if isinstance(sub, ArticleSubscription):
+            self._articles.setdefault(sub.filter, set()).add(sub)
+        else:
+            self._comments.setdefault(sub.article_id, set()).add(sub)
+
+    def remove(self, sub: ArticleSubscription | CommentSubscription) -> None:
+        if isinstance(sub, ArticleSubscription):
+            _discard(self._articles, sub.filter, sub)
+        else:
+            _discard(self._comments, sub.article_id, sub)
+
+    def submit(self, events: list[ArticleEvent] | list[CommentEvent]) -> None:
+        """Takes a batch from the Kafka thread (through ``call_soon_threadsafe``) for :meth:`run`."""
+        self._inbox.append(events)
+        self._inbox_ready.set()
+
+    async def run(self) -> None:
+        """Fans out submitted batches a slice at a time, letting writers flush between slices.
+
+        A burst larger than the queues (a Kafka batch of hundreds) must not overflow subscribers that
+        keep up: they get to write after every ``queue_size // 4`` events.
+        """
+        step = max(1, self.queue_size // 4)
+        while True:
+            await self._inbox_ready.wait()
+            self._inbox_ready.clear()
+            while self._inbox:
+                batch = self._inbox.popleft()
+                for start in range(0, len(batch), step):
+                    chunk = batch[start : start + step]
+                    if isinstance(chunk[0], ArticleEvent):
+                        self.publish_articles(chunk)
+                    else:
+                        self.publish_comments(chunk)
+                    await asyncio.sleep(0)
+
+    def publish_articles(self, events: list[ArticleEvent]) -> None:
+        """Delivers article events to every matching subscription."""
+        for event in events:
+            if not self._first_time(event.seq):
+                continue
+            for flt, subs in list(self._articles.items()):
+                if flt.matches(event.article, event.text):
+                    for sub in list(subs):
+                        sub.deliver(event)
+
+    def _first_time(self, seq: int) -> bool:
+        if seq in self._recent:
+            return False
+        self._recent.add(seq)
+        self._recent_order.append(seq)
+        if len(self._recent_order) > RECENT_SEQS:
+            self._recent.discard(self._recent_order.popleft())
+        return True
+
+    def publish_comments(self, events: list[CommentEvent]) -> None:
+        for event in events:
+            for sub in list(self._comments.get(event.article_id, ())):
+                sub.outbox.offer((event, sub.tag))
+
+    async def heartbeat(self, every: float) -> None:
+        """Wakes every connection each ``every`` seconds so it writes a keep-alive."""
+        while True:
+            await asyncio.sleep(every)
+            for outbox in list(self._outboxes):
+                outbox.ping()
+
+
+def _discard(index: dict[K, set[V]], key: K, value: V) -> None:
+    subs = index.get(key)
+    if subs is not None:
+        subs.discard(value)
+        if not subs:
+            del index[key]

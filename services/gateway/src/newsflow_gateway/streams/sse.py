@@ -1,0 +1,100 @@
+"""A Server-Sent Events response fed by an outbox (written by hand: it must be cancellable in a send).
+
+Starts with the replayed events, then goes live. A heartbeat comment keeps proxies from closing an
+idle stream; an overflow ends the stream with an ``overflow`` event carrying the resume cursor.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from newsflow_gateway.streams.events import StreamEvent, control
+from newsflow_gateway.streams.hub import OVERFLOW, Hub, Outbox
+
+log = logging.getLogger(__name__)
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx: do not buffer the stream
+]
+FINAL_SEND_TIMEOUT_S = 1.0
+
+
+class EventStreamResponse(Response):
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        *,
+        hub: Hub,
+        outbox: Outbox,
+        release: Callable[[], None],
+        first: Sequence[StreamEvent] = (),
+        go_live: Callable[[], None] = lambda: None,
+        last_id: str | None = None,
+    ) -> None:
+        self.hub, self.outbox, self.release = hub, outbox, release
+        self.first, self.go_live, self.last_id = first, go_live, last_id
+        self.status_code = 200
+        self.background: BackgroundTask | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        outbox = self.outbox
+        outbox.writer = asyncio.current_task()
+        watcher = asyncio.create_task(_watch_disconnect(receive, outbox))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            await self._write(send, b"retry: 2000\n\n" + b"".join(e.sse for e in self.first), self.first)
+            self.go_live()
+            while outbox.closed is None:
+                items = await outbox.take()
+                chunk = b"".join(event.sse for event, _ in items)
+                if outbox.heartbeat_due:
+                    outbox.heartbeat_due = False
+                    chunk = chunk or b": heartbeat\n\n"
+                if chunk:
+                    await self._write(send, chunk, [event for event, _ in items])
+        except asyncio.CancelledError:
+            if outbox.closed != OVERFLOW:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            watcher.cancel()
+            self.release()
+        await self._finish(send)
+
+    async def _write(self, send: Send, chunk: bytes, events: Sequence[StreamEvent]) -> None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        for event in reversed(events):
+            if event.id is not None:
+                self.last_id = event.id
+                break
+
+    async def _finish(self, send: Send) -> None:
+        """Ends the stream; after an overflow, first tells the client where to resume."""
+        if self.outbox.closed == "disconnect":
+            return
+        body = b""
+        if self.outbox.closed == OVERFLOW:
+            log.info("stream subscriber cut off (queue full), resume from %s", self.last_id)
+            body = control(
+                "overflow", detail="you fell too far behind; reconnect to resume", resume_from=self.last_id
+            ).sse
+        with suppress(TimeoutError, OSError):
+            async with asyncio.timeout(FINAL_SEND_TIMEOUT_S):
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _watch_disconnect(receive: Receive, outbox: Outbox) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            outbox.close("disconnect")
+            return

@@ -1,0 +1,177 @@
+"""The whole platform as real processes, on private topics, databases and index alias, once per session.
+
+Every role of every service runs as in production (``newsflow-<service> <role>``); tests talk to the
+gateway only, and isolate themselves from each other with their own sources.
+"""
+
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
+from pymongo import MongoClient
+
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
+from newsflow_kit.kafka import ensure_topics
+from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
+from newsflow_kit.testing import ServiceProcess, eventually, free_port, settings_env
+
+ADMIN_KEY = "e2e-admin-" + secrets.token_hex(16)
+
+
+@dataclass
+class Platform:
+    gateways: list[ServiceProcess]
+    admin_key: str
+
+    @property
+    def url(self) -> str:
+        return self.gateways[0].url
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.admin_key}"}, timeout=15)
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=15)
+
+
+def _role(service: str, role: str, env: dict[str, str], *, http: bool = True) -> ServiceProcess:
+    port = free_port() if http else None
+    full = {"NEWSFLOW_ENVIRONMENT": "test", "NEWSFLOW_LOG_JSON": "true", **env}
+    if port is not None:
+        full["NEWSFLOW_PORT"] = str(port)
+    exe = Path(sys.executable).parent / f"newsflow-{service}"
+    return ServiceProcess([str(exe), role], full, port)
+
+
+@pytest.fixture(scope="session")
+def platform(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
+) -> Iterator[Platform]:
+    suffix = secrets.token_hex(4)
+    kafka = kafka_settings.model_copy(
+        update={
+            "articles_topic": f"{ARTICLES.name}-e2e-{suffix}",
+            "comments_topic": f"{COMMENTS.name}-e2e-{suffix}",
+            "articles_dlq_topic": f"{ARTICLES_DLQ.name}-e2e-{suffix}",
+        }
+    )
+    specs = [
+        TopicSpec(kafka.articles_topic, ARTICLES.partitions, ARTICLES.config),
+        TopicSpec(kafka.comments_topic, COMMENTS.partitions, COMMENTS.config),
+        TopicSpec(kafka.articles_dlq_topic, ARTICLES_DLQ.partitions, ARTICLES_DLQ.config),
+    ]
+    ensure_topics(kafka, specs)
+    es = es_settings.model_copy(update={"alias": f"e2e-articles-{suffix}"})
+    databases = {name: f"e2e_{suffix}_{name}" for name in ("ingest", "comments", "gateway")}
+    common = settings_env(kafka=kafka, es=es) | {"NEWSFLOW_ADMIN_KEY": ADMIN_KEY}
+
+    def env(service: str) -> dict[str, str]:
+        mongo = {"NEWSFLOW_MONGO__URI": mongo_settings.uri}
+        if service in databases:
+            mongo["NEWSFLOW_MONGO__DATABASE"] = databases[service]
+        return common | mongo
+
+    started: list[ServiceProcess] = []
+
+    def start(service: str, role: str, extra: dict[str, str] | None = None, *, http: bool = True) -> ServiceProcess:
+        proc = _role(service, role, env(service) | (extra or {}), http=http)
+        started.append(proc)
+        return proc.start()
+
+    try:
+        ingest = start("ingest", "api")
+        start("ingest", "relay", http=False)
+        index = start("index", "api")
+        start("index", "worker", http=False)
+        comments = start("comments", "api")
+        backing = {
+            "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,
+            "NEWSFLOW_SERVICES__INDEX_URL": index.url,
+            "NEWSFLOW_SERVICES__COMMENTS_URL": comments.url,
+            "NEWSFLOW_LIMITS__ANONYMOUS_BURST": "100000",
+            "NEWSFLOW_LIMITS__ANONYMOUS_PER_S": "10000",
+            "NEWSFLOW_LIMITS__KEY_BURST": "100000",
+            "NEWSFLOW_LIMITS__KEY_PER_S": "10000",
+            "NEWSFLOW_STREAMS__QUEUE_SIZE": "64",
+        }
+        gateways = [start("gateway", "api", backing), start("gateway", "api", backing)]
+        yield Platform(gateways, ADMIN_KEY)
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).delete_topics([s.name for s in specs])
+        mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_settings.uri)
+        for name in databases.values():
+            mongo.drop_database(name)
+        mongo.close()
+        client = Elasticsearch(es.url)
+        client.indices.delete(index=f"{es.alias}*", ignore_unavailable=True, allow_no_indices=True)
+        client.close()
+
+
+@dataclass
+class Publisher:
+    source_id: str
+    key_id: str
+    key: str
+
+
+@pytest.fixture
+def new_publisher(platform: Platform) -> Callable[[], Publisher]:
+    """Registers a push source of its own and a publisher key for it."""
+
+    def make() -> Publisher:
+        with platform.admin() as admin:
+            name = f"E2E source {secrets.token_hex(3)}"
+            body = {"name": name, "kind": "push", "homepage": "https://e2e.example/", "language": "en"}
+            source = admin.post("/v1/admin/sources", json=body)
+            assert source.status_code == 201, source.text
+            source_id = source.json()["id"]
+            key = admin.post("/v1/admin/keys", json={"name": name, "role": "publisher", "source_id": source_id})
+            assert key.status_code == 201, key.text
+            return Publisher(source_id, key.json()["id"], key.json()["key"])
+
+    return make
+
+
+def _article(word: str, n: int = 0, **extra: Any) -> dict[str, Any]:
+    """A synthetic article whose text carries ``word`` (unique per test) so search finds only it."""
+    return {
+        "title": f"{word} story number {n}",
+        "url": f"https://e2e.example/{word}/{n}",
+        "body": f"<p>The {word} report {n} says the harbour reopened.</p>" + "<p>More text follows here.</p>" * 20,
+        "tags": ["harbour"],
+        "language": "en",
+        **extra,
+    }
+
+
+def _wait_searchable(platform: Platform, word: str, count: int) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        page = httpx.get(f"{platform.url}/v1/search", params={"q": word, "size": 100}, timeout=10).json()
+        return page if page.get("total", 0) >= count else None
+
+    return eventually(found, timeout=30, interval=0.5)
+
+
+@pytest.fixture
+def word() -> str:
+    return "zq" + secrets.token_hex(4)
+
+
+@pytest.fixture
+def article() -> Callable[..., dict[str, Any]]:
+    return _article
+
+
+@pytest.fixture
+def wait_searchable(platform: Platform) -> Callable[[str, int], dict[str, Any]]:
+    return lambda word, count: _wait_searchable(platform, word, count)
