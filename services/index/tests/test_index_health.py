@@ -6,9 +6,9 @@ from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSet
 
 
 def test_health_and_readiness(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_alias: ElasticsearchSettings
 ) -> None:
-    settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_settings)
+    settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_alias)
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")

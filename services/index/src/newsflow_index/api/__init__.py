@@ -1,0 +1,1 @@
+"""HTTP routers of the index API, one per resource."""

@@ -1,0 +1,86 @@
+"""Opaque, validated pagination cursors.
+
+A cursor is base64url(JSON) of ``{"v": 1, "k": kind, "f": fingerprint, "a": search_after, "t": as_of}``:
+``kind`` names the listing and its sort, ``fingerprint`` the query and filters it was issued for
+(a cursor cannot be replayed against another query), ``a`` the sort values of the last hit and ``t``
+the instant the first page was computed (recency scoring uses it, so scores do not drift between pages).
+Anything else is refused with 422; a client can only hand back what the API gave out.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from newsflow_kit.errors import InvalidInput
+
+VERSION = 1
+MAX_LENGTH = 1024
+
+SortValue = str | int | float
+
+
+@dataclass(frozen=True)
+class Cursor:
+    kind: str
+    fingerprint: str
+    after: list[SortValue]
+    as_of: int  # epoch milliseconds
+
+
+def fingerprint(*parts: object) -> str:
+    """A short stable hash of what a listing was asked for."""
+    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2s(raw.encode(), digest_size=8).hexdigest()
+
+
+def encode(cursor: Cursor) -> str:
+    payload = {"v": VERSION, "k": cursor.kind, "f": cursor.fingerprint, "a": cursor.after, "t": cursor.as_of}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode(token: str, *, kind: str, fingerprint: str, length: int) -> Cursor:
+    """Parses a cursor issued for this ``kind`` and ``fingerprint`` with ``length`` sort values, or raises 422."""
+    payload = _payload(token)
+    after = payload.get("a")
+    as_of = payload.get("t")
+    if (
+        payload.get("v") != VERSION
+        or not isinstance(after, list)
+        or len(after) != length
+        or not all(_sort_value(v) for v in after)
+        or not isinstance(as_of, int)
+        or isinstance(as_of, bool)
+    ):
+        raise _invalid("malformed cursor")
+    if payload.get("k") != kind or payload.get("f") != fingerprint:
+        raise _invalid("the cursor belongs to another query or sort")
+    return Cursor(kind, fingerprint, after, as_of)
+
+
+def _payload(token: str) -> dict[str, Any]:
+    if len(token) > MAX_LENGTH:
+        raise _invalid("malformed cursor")
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _invalid("malformed cursor") from None
+    if not isinstance(payload, dict):
+        raise _invalid("malformed cursor")
+    return payload
+
+
+def _sort_value(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, str):
+        return len(value) <= 256
+    return isinstance(value, int | float)
+
+
+def _invalid(message: str) -> InvalidInput:
+    return InvalidInput(message, errors=[{"field": "query.cursor", "message": message, "type": "value_error"}])

@@ -1,0 +1,165 @@
+"""What the index API answers: keyword-only functions over the alias, no HTTP in here.
+
+Elasticsearch failures never surface as 500: a request it refuses (400, e.g. a prefix expanding to
+too many terms) becomes 422, one it cannot answer (down, 429, 5xx, timeout) becomes 503.
+"""
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
+
+from newsflow_index import cursor, queries
+from newsflow_index.filters import Filters
+from newsflow_index.mapping import PUBLISHED, title_of
+from newsflow_index.results import article_item, facets, rising_tags
+from newsflow_index.schemas import LatestPage, RelatedPage, SearchPage, Suggestion, SuggestPage, TrendingPage
+from newsflow_kit.errors import DependencyUnavailable, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+_WINDOW = re.compile(r"^([1-9][0-9]{0,3})([hd])$")
+MAX_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """The Elasticsearch client and the alias every read goes through."""
+
+    es: AsyncElasticsearch
+    alias: str
+
+
+async def search(
+    index: SearchIndex, *, q: str, filters: Filters, sort: queries.Sort, size: int, page: str | None
+) -> SearchPage:
+    kind, key = f"search:{sort}", cursor.fingerprint(q, filters.key())
+    length = 3 if sort == "relevance" else 2
+    after = cursor.decode(page, kind=kind, fingerprint=key, length=length) if page else None
+    as_of = _as_of(after)
+    values = after.after if after else None
+    body = queries.search_body(q=q, filters=filters, sort=sort, size=size, after=values, as_of=as_of)
+    response = await _search(index, body)
+    hits = _hits(response)
+    return SearchPage(
+        total=response["hits"]["total"]["value"],
+        items=[article_item(hit) for hit in hits],
+        facets=facets(response["aggregations"]),
+        next_cursor=_next(hits, size, kind=kind, key=key, as_of=as_of),
+    )
+
+
+async def latest(index: SearchIndex, *, filters: Filters, size: int, page: str | None) -> LatestPage:
+    kind, key = "latest", cursor.fingerprint(filters.key())
+    after = cursor.decode(page, kind=kind, fingerprint=key, length=2) if page else None
+    body = queries.latest_body(filters=filters, size=size, after=after.after if after else None)
+    response = await _search(index, body)
+    hits = _hits(response)
+    return LatestPage(
+        items=[article_item(hit) for hit in hits],
+        next_cursor=_next(hits, size, kind=kind, key=key, as_of=_as_of(after)),
+    )
+
+
+async def related(index: SearchIndex, *, article_id: str, size: int) -> RelatedPage:
+    article = await _published(index, article_id)
+    body = queries.related_body(
+        index=article["_index"],
+        article_id=article_id,
+        source_id=article["_source"].get("source_id", ""),
+        size=size,
+        as_of=datetime.now(UTC),
+    )
+    response = await _search(index, body)
+    return RelatedPage(items=[article_item(hit) for hit in _hits(response)])
+
+
+async def suggest(index: SearchIndex, *, q: str, size: int) -> SuggestPage:
+    response = await _search(index, queries.suggest_body(q=q, size=size * 2))
+    seen: set[str] = set()
+    items = []
+    for hit in _hits(response):
+        title = title_of(hit["_source"])
+        if title.casefold() not in seen:  # one suggestion per distinct title
+            seen.add(title.casefold())
+            items.append(Suggestion(id=hit["_source"]["id"], title=title))
+    return SuggestPage(items=items[:size])
+
+
+async def trending(index: SearchIndex, *, window: str, size: int) -> TrendingPage:
+    span = parse_window(window)
+    body = queries.trending_body(now=datetime.now(UTC), window=span, candidates=200)
+    response = await _search(index, body)
+    return TrendingPage(items=rising_tags(response["aggregations"]["tags"]["buckets"], size=size))
+
+
+def parse_window(window: str) -> timedelta:
+    """``<n>h`` or ``<n>d``, up to 30 days."""
+    match = _WINDOW.match(window)
+    span = timedelta(hours=int(match[1]) * (24 if match[2] == "d" else 1)) if match else None
+    if span is None or span > MAX_WINDOW:
+        message = "a window such as 6h, 24h or 7d (at most 30d)"
+        raise InvalidInput(message, errors=[{"field": "query.window", "message": message, "type": "value_error"}])
+    return span
+
+
+def _hits(response: dict[str, Any]) -> list[dict[str, Any]]:
+    hits: list[dict[str, Any]] = response.get("hits", {}).get("hits", [])  # filter_path drops an empty list
+    return hits
+
+
+def _as_of(after: cursor.Cursor | None) -> datetime:
+    if after is not None:
+        return datetime.fromtimestamp(after.as_of / 1000, UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _next(hits: list[dict[str, Any]], size: int, *, kind: str, key: str, as_of: datetime) -> str | None:
+    if len(hits) < size:
+        return None
+    last = hits[-1]["sort"]
+    return cursor.encode(cursor.Cursor(kind, key, list(last), int(as_of.timestamp() * 1000)))
+
+
+async def _published(index: SearchIndex, article_id: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    with suppress(NotFound):
+        async with _translated_errors():
+            response = await index.es.get(index=index.alias, id=article_id, source_includes=["source_id", "status"])
+            doc = response.body
+    if doc.get("_source", {}).get("status") != PUBLISHED:
+        raise NotFound(f"no article {article_id}")
+    return doc
+
+
+# Only what the answers use: a smaller response is decoded faster.
+HITS_ONLY = "hits.total.value,hits.hits._source,hits.hits.highlight,hits.hits.sort,aggregations"
+
+
+async def _search(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any]:
+    async with _translated_errors():
+        response = await index.es.search(index=index.alias, body=body, filter_path=HITS_ONLY)
+    result: dict[str, Any] = response.body
+    return result
+
+
+@asynccontextmanager
+async def _translated_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except BadRequestError as exc:
+        log.info("elasticsearch refused a query: %s", exc.message)
+        raise InvalidInput("the query could not be run; simplify it") from None
+    except NotFoundError as exc:
+        if exc.error == "index_not_found_exception":
+            raise DependencyUnavailable("the search index is not ready") from None
+        raise NotFound("not found") from None
+    except (ApiError, TransportError) as exc:
+        log.warning("elasticsearch failed: %s", exc)
+        raise DependencyUnavailable("search is unavailable right now") from None

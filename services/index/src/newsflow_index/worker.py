@@ -1,0 +1,71 @@
+"""``newsflow-index worker``: consumer group ``index`` on articles.v1 → Elasticsearch, at least once.
+
+Each consumed batch becomes one ``_bulk`` (split by size) into the alias; offsets are stored by the
+kit's loop only after the handler returned, i.e. after every item was acknowledged. Undecodable,
+schema-invalid or mapping-rejected messages come back as :class:`Poison` (→ DLQ); Elasticsearch being
+down, overloaded or failing raises, and the loop retries the same batch with back-off.
+"""
+
+import logging
+from collections.abc import Callable
+
+from confluent_kafka import Message
+from elasticsearch import Elasticsearch
+
+from newsflow_index.bulk import is_transient, write_bulk
+from newsflow_index.indices import ensure_alias_with_retry
+from newsflow_index.settings import Settings
+from newsflow_index.writes import Undecodable, Write, decode, latest_per_article
+from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
+from newsflow_kit.search import sync_elasticsearch
+
+log = logging.getLogger(__name__)
+
+GROUP_ID = "index"
+
+
+def batch_handler(es: Elasticsearch, index: str, *, max_bulk_bytes: int) -> Callable[[list[Message]], list[Poison]]:
+    """The handler that writes a batch of article events into ``index`` (an alias or a concrete index)."""
+
+    def handle(batch: list[Message]) -> list[Poison]:
+        poison: list[Poison] = []
+        decoded: list[tuple[Message, Write]] = []
+        for msg in batch:
+            try:
+                decoded.append((msg, decode(msg)))
+            except Undecodable as exc:
+                poison.append(Poison(msg, exc.reason, str(exc)))
+        winners = latest_per_article(decoded)
+        refused = write_bulk(es, index, [w for _, w in winners], max_bytes=max_bulk_bytes)
+        poison += [Poison(winners[i][0], "rejected", error) for i, error in refused.items()]
+        log.info("indexed batch", extra={"messages": len(batch), "writes": len(winners), "poison": len(poison)})
+        return poison
+
+    return handle
+
+
+def build_loop(settings: Settings, es: Elasticsearch, *, name: str = "index-worker") -> ConsumerLoop:
+    indexing = settings.indexing
+    return ConsumerLoop(
+        settings.kafka,
+        name=name,
+        group_id=GROUP_ID,
+        topics=[settings.kafka.articles_topic],
+        handler=batch_handler(es, settings.elasticsearch.alias, max_bulk_bytes=indexing.max_bulk_bytes),
+        dlq_topic=settings.kafka.articles_dlq_topic,
+        is_transient=is_transient,
+        batch_size=indexing.batch_size,
+        batch_timeout=indexing.batch_timeout_s,
+        max_backoff=indexing.max_backoff_s,
+    )
+
+
+def run(settings: Settings) -> None:
+    """Prepares the alias, then consumes until SIGTERM/SIGINT."""
+    es = sync_elasticsearch(settings.elasticsearch)
+    try:
+        index = ensure_alias_with_retry(es, settings.elasticsearch.alias, settings.indexing)
+        log.info("worker writing through alias %s (now %s)", settings.elasticsearch.alias, index)
+        run_until_signalled(build_loop(settings, es))
+    finally:
+        es.close()
