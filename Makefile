@@ -57,6 +57,7 @@ test-only: # the tests alone, against servers that already run
 lint: install ## ruff (lint and format check)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	test -z "$$(gofmt -l deploy/check)" && go -C deploy/check vet ./...
 
 .PHONY: format
 format: install ## Apply ruff's fixes and formatting
