@@ -1,0 +1,1 @@
+"""Routers of the ingest API (internal: the gateway fronts it)."""

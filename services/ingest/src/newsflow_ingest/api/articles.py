@@ -1,0 +1,116 @@
+"""Publisher push, retraction and article reads."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
+
+from newsflow_contracts import ArticleData
+from newsflow_ingest.deps import StateDep
+from newsflow_ingest.events import article_data
+from newsflow_ingest.schemas import (
+    ArticleBatch,
+    ArticleCreate,
+    ArticleIn,
+    ArticlesPage,
+    ArticleWrite,
+    BatchItem,
+    BatchResult,
+    WriteStatus,
+)
+from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound
+
+router = APIRouter(prefix="/articles", tags=["articles"])
+
+
+async def _push_source(state: StateDep, source_id: str) -> dict[str, Any]:
+    source = await state.sources.get(source_id)
+    if source is None:
+        raise InvalidInput(f"unknown source {source_id!r}", errors=[{"field": "body.source_id", "message": "unknown"}])
+    return source
+
+
+@router.post("", response_model=ArticleWrite, responses={201: {"model": ArticleWrite}})
+async def create_article(article: ArticleCreate, state: StateDep, response: Response) -> ArticleWrite:
+    """Push one article; the same article twice is one article, a changed one a new version."""
+    source = await _push_source(state, article.source_id)
+    result = await state.ingestor.ingest(article, source=source)
+    response.status_code = status.HTTP_201_CREATED if result.status is WriteStatus.CREATED else status.HTTP_200_OK
+    return result
+
+
+@router.post(":batch", response_model=BatchResult)
+async def create_articles(batch: ArticleBatch, state: StateDep) -> BatchResult:
+    """Push up to 500 articles; each item succeeds or fails on its own (errors as problem details)."""
+    results: list[BatchItem] = []
+    sources: dict[str, dict[str, Any]] = {}
+    for index, raw in enumerate(batch.items):
+        try:
+            source_id = raw.get("source_id", batch.source_id) if isinstance(raw, dict) else None
+            if not source_id:
+                raise InvalidInput(
+                    "source_id is required", errors=[{"field": f"items.{index}.source_id", "message": "missing"}]
+                )
+            item = ArticleIn.model_validate({k: v for k, v in raw.items() if k != "source_id"})
+            if source_id not in sources:
+                sources[source_id] = await _push_source(state, source_id)
+            written = await state.ingestor.ingest(item, source=sources[source_id])
+            results.append(BatchItem(id=written.id, version=written.version, status=written.status))
+        except ValidationError as exc:
+            errors = [
+                {"field": f"items.{index}." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            results.append(BatchItem(error=_problem(InvalidInput("invalid article", errors=errors))))
+        except NewsflowError as exc:
+            results.append(BatchItem(error=_problem(exc)))
+    return BatchResult(items=results)
+
+
+def _problem(exc: NewsflowError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"https://newsflow.dev/problems/{exc.code}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+    }
+    if exc.errors:
+        body["errors"] = exc.errors
+    return body
+
+
+@router.delete("/{article_id}", response_model=ArticleWrite)
+async def retract_article(article_id: str, state: StateDep) -> ArticleWrite:
+    """Retract an article: it disappears from search and streams announce the retraction."""
+    doc = await state.articles.get(article_id)
+    if doc is None:
+        raise NotFound(f"article {article_id} not found")
+    return await state.ingestor.retract(doc)
+
+
+@router.get("/{article_id}", response_model=ArticleData)
+async def read_article(article_id: str, state: StateDep) -> ArticleData:
+    """The latest version of one article."""
+    doc = await state.articles.get(article_id)
+    if doc is None:
+        raise NotFound(f"article {article_id} not found")
+    return article_data(doc)
+
+
+@router.get("", response_model=ArticlesPage)
+async def list_articles(
+    state: StateDep,
+    since: Annotated[str | None, Query(max_length=20, description="seq of the last change seen")] = None,
+    source: Annotated[str | None, Query(max_length=64)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ArticlesPage:
+    """Changes after a cursor, oldest first (the gateway replays missed stream events from here)."""
+    if since is not None and not since.isdigit():
+        raise InvalidInput(
+            "since must be a change sequence number", errors=[{"field": "query.since", "message": "not a number"}]
+        )
+    docs = await state.articles.since(int(since or 0), source=source, tag=tag, lang=lang, limit=limit)
+    items = [article_data(d) for d in docs]
+    return ArticlesPage(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)

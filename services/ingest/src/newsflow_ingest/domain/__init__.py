@@ -1,0 +1,1 @@
+"""Pure logic of ingestion: identity, normalisation, feed parsing. No I/O here."""

@@ -1,0 +1,236 @@
+"""Cleaning an article: sanitised HTML, plain text, language, hashtags and key points."""
+
+import html
+import re
+import unicodedata
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import nh3
+import py3langid
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "a",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "blockquote",
+    "q",
+    "ul",
+    "ol",
+    "li",
+    "h2",
+    "h3",
+    "h4",
+    "figure",
+    "figcaption",
+    "img",
+    "pre",
+    "code",
+    "hr",
+    "sub",
+    "sup",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"colspan"}, "td": {"colspan"}}
+MAX_TAGS = 8
+LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "uk", "pt", "nl", "pl")
+_BLOCK = re.compile(r"</(p|div|li|h\d|blockquote|tr|pre|figure)>|<br\s*/?>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"[ \t\r\f\v]+")
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[A-ZА-ЯЁ0-9«\"“])")
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+STOP = {
+    "the",
+    "and",
+    "for",
+    "that",
+    "with",
+    "this",
+    "from",
+    "have",
+    "has",
+    "were",
+    "was",
+    "are",
+    "not",
+    "but",
+    "they",
+    "their",
+    "there",
+    "which",
+    "will",
+    "would",
+    "about",
+    "into",
+    "over",
+    "after",
+    "than",
+    "then",
+    "them",
+    "been",
+    "also",
+    "more",
+    "most",
+    "other",
+    "some",
+    "such",
+    "only",
+    "what",
+    "when",
+    "where",
+    "who",
+    "why",
+    "how",
+    "its",
+    "our",
+    "your",
+    "you",
+    "his",
+    "her",
+    "she",
+    "him",
+    "one",
+    "two",
+    "new",
+    "said",
+    "says",
+    "это",
+    "как",
+    "что",
+    "его",
+    "она",
+    "они",
+    "при",
+    "для",
+    "или",
+    "так",
+    "все",
+    "уже",
+    "еще",
+    "был",
+    "была",
+    "были",
+    "быть",
+    "этот",
+    "эти",
+    "который",
+    "которые",
+    "также",
+    "после",
+}
+
+py3langid.set_languages(list(LANGUAGES))
+
+
+def sanitize_html(raw: str) -> str:
+    """Allow-list sanitising: scripts, styles, event handlers and javascript: URLs never survive."""
+    return nh3.clean(
+        _CONTROL.sub("", raw),
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(re.search(r"<(p|div|br|a|strong|em|ul|ol|li|h\d|img|span|b|i)\b", text, re.I))
+
+
+def text_to_html(text: str) -> str:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+
+
+def html_to_text(markup: str) -> str:
+    """Readable plain text of sanitised HTML (paragraphs kept as blank lines)."""
+    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n\n", markup)))
+    lines = [_SPACE.sub(" ", line).strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_text(value: str, *, limit: int) -> str:
+    """One line of plain text (titles, names): tags and control characters dropped, spaces folded."""
+    text = html.unescape(_TAG.sub(" ", _CONTROL.sub("", value)))
+    return _SPACE.sub(" ", text.replace("\n", " ")).strip()[:limit]
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """ISO 639-1 code of the text (the model ships with the package: nothing is downloaded)."""
+    sample = text[:2000]
+    if len(_WORD.findall(sample)) < 3:
+        return default
+    lang, _score = py3langid.classify(sample)
+    return str(lang)
+
+
+def slugify(tag: str) -> str:
+    """A hashtag slug: lower-case letters and digits joined by '-', accents folded for Latin script."""
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFKD", tag.strip().lstrip("#").lower()):
+        if unicodedata.combining(ch) and kept and kept[-1].isascii():
+            continue  # Über → uber, but Cyrillic й keeps its breve
+        kept.append(ch)
+    folded = unicodedata.normalize("NFC", "".join(kept))
+    slug = re.sub(r"[^\w]+", "-", folded, flags=re.UNICODE).strip("-_")
+    return slug[:40]
+
+
+def hashtags(*, declared: list[str], text: str, limit: int = MAX_TAGS) -> list[str]:
+    """Declared tags first (feed categories, publisher tags), then frequent key words of the text."""
+    out: list[str] = []
+    for tag in declared:
+        slug = slugify(tag)
+        if slug and slug not in out:
+            out.append(slug)
+    if len(out) < 3:
+        counts = Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in STOP and len(w) > 4)
+        for word, n in counts.most_common(10):
+            if n < 2 or len(out) >= 3:
+                break
+            slug = slugify(word)
+            if slug not in out:
+                out.append(slug)
+    return out[:limit]
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text.replace("\n", " ")) if len(s.strip()) > 20]
+
+
+def key_points(text: str, *, count: int = 3) -> list[str]:
+    """Extractive summary: the sentences with the most frequent content words, in reading order."""
+    all_sentences = sentences(text)[:60]
+    if len(all_sentences) <= count:
+        return all_sentences
+    freq = Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in STOP)
+
+    def score(s: str) -> float:
+        words = [w.lower() for w in _WORD.findall(s) if w.lower() not in STOP]
+        return sum(freq[w] for w in words) / (len(words) + 5)
+
+    best = sorted(range(len(all_sentences)), key=lambda i: score(all_sentences[i]), reverse=True)[:count]
+    return [all_sentences[i] for i in sorted(best)]
+
+
+def sane_time(value: datetime | None, *, now: datetime | None = None) -> datetime:
+    """A publication time in UTC; absent, before 1990 or more than a day ahead → now."""
+    now = now or datetime.now(UTC)
+    if value is None:
+        return now
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    if value.year < 1990 or value > now + timedelta(days=1):
+        return now
+    return value

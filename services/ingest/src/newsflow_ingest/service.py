@@ -1,0 +1,104 @@
+"""Ingesting one article: normalise, store a version if it changed, publish it (fast path)."""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from newsflow_contracts import EventType
+from newsflow_ingest.domain import identity, normalize
+from newsflow_ingest.events import envelope
+from newsflow_ingest.metrics import ARTICLES_WRITTEN
+from newsflow_ingest.repository import ArticlesRepo, Doc
+from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
+from newsflow_kit.context import traceparent_var
+from newsflow_kit.kafka import AsyncPublisher
+
+log = logging.getLogger(__name__)
+PUBLISH_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Ingestor:
+    """What writing articles needs: the store, the publisher, and where to publish."""
+
+    repo: ArticlesRepo
+    publisher: AsyncPublisher | None
+    topic: str
+    producer: str = "ingest.api"
+
+    async def ingest(self, article: ArticleIn, *, source: Doc) -> ArticleWrite:
+        """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
+        doc, event = await self.repo.save(build_fields(article, source=source))
+        if event is None:
+            return ArticleWrite(id=doc["_id"], version=doc["version"], status=WriteStatus.UNCHANGED)
+        ARTICLES_WRITTEN.labels(event.value).inc()
+        await self.publish(doc)
+        status = WriteStatus.CREATED if event is EventType.ARTICLE_PUBLISHED else WriteStatus.UPDATED
+        return ArticleWrite(id=doc["_id"], version=doc["version"], status=status)
+
+    async def retract(self, doc: Doc) -> ArticleWrite:
+        retracted = await self.repo.retract(doc["_id"])
+        assert retracted is not None
+        if retracted["bus"] == "pending":
+            ARTICLES_WRITTEN.labels(EventType.ARTICLE_RETRACTED.value).inc()
+            await self.publish(retracted)
+        return ArticleWrite(id=retracted["_id"], version=retracted["version"], status=WriteStatus.RETRACTED)
+
+    async def publish(self, doc: Doc) -> None:
+        """Fast path: publish now and mark the version sent; on any failure the relay re-sends it."""
+        if self.publisher is None:
+            return
+        event = envelope(doc, producer=self.producer, trace=traceparent_var.get())
+        try:
+            await asyncio.wait_for(self.publisher.publish(self.topic, doc["_id"], event), PUBLISH_TIMEOUT_S)
+        except Exception as exc:  # Kafka down or slow: the change stays pending for the relay
+            log.warning("fast-path publish of %s v%s failed, left to the relay: %s", doc["_id"], doc["version"], exc)
+            return
+        await self.repo.mark_sent(doc["_id"], doc["version"])
+
+
+def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
+    """The stored fields of an article (without version/seq/outbox state)."""
+    url = str(article.url)
+    canonical = identity.canonical_url(url)
+    article_id = (
+        identity.external_article_id(source["_id"], article.external_id)
+        if article.external_id
+        else identity.article_id(canonical)
+    )
+    body_html = (
+        normalize.sanitize_html(article.body)
+        if normalize.looks_like_html(article.body)
+        else normalize.text_to_html(article.body)
+    )
+    body_text = normalize.html_to_text(body_html)
+    title = normalize.clean_text(article.title, limit=500) or "(untitled)"
+    points = normalize.key_points(body_text)
+    summary = normalize.clean_text(article.summary, limit=1000) or " ".join(points[:2])[:1000]
+    language = article.language or normalize.detect_language(f"{title}. {body_text}", source.get("language", "en"))
+    content: dict[str, Any] = {
+        "url": url,
+        "title": title,
+        "summary": summary,
+        "body_html": body_html,
+        "tags": normalize.hashtags(declared=list(article.tags), text=f"{title} {body_text}"),
+        "authors": [normalize.clean_text(a, limit=200) for a in article.authors if a.strip()],
+        "image_url": str(article.image_url) if article.image_url else None,
+        "language": language,
+    }
+    now = datetime.now(UTC)
+    return {
+        "_id": article_id,
+        **content,
+        "canonical_url": canonical,
+        "body_text": body_text,
+        "key_points": points,
+        "source_id": source["_id"],
+        "source_name": source.get("name", ""),
+        "external_id": article.external_id,
+        "content_hash": identity.content_hash(content),
+        "published_at": normalize.sane_time(article.published_at, now=now),
+        "updated_at": now,
+    }
