@@ -57,3 +57,14 @@ def test_absurd_dates_become_now() -> None:
     assert normalize.sane_time(datetime(1970, 1, 1, tzinfo=UTC), now=now) == now
     assert normalize.sane_time(now + timedelta(days=30), now=now) == now
     assert normalize.sane_time(datetime(2025, 5, 5, 12), now=now) == datetime(2025, 5, 5, 12, tzinfo=UTC)
+
+
+def test_demo_feeds_parse_in_every_format() -> None:
+    from newsflow_ingest.demo import FEEDS, render_feed
+    from newsflow_ingest.domain.feeds import parse_feed
+
+    for name in FEEDS:
+        text, content_type = render_feed(name, "http://127.0.0.1:8010", slot=1000)
+        feed = parse_feed(text.encode(), content_type)
+        assert feed.error is None and len(feed.items) == 8, name
+        assert all(item.title and item.url.startswith("http://127.0.0.1:8010/articles/") for item in feed.items)

@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import trafilatura
-from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
@@ -37,24 +37,50 @@ class Poller:
     def __init__(self, settings: Settings, db: Any, ingestor: Ingestor, fetcher: SafeFetcher) -> None:
         self.settings = settings
         self.sources = db["sources"]
+        self.claims = db["poll_claims"]
         self.ingestor = ingestor
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
         self.slots = asyncio.Semaphore(settings.poller.concurrency)
 
     async def claim(self) -> Doc | None:
-        """Takes the lease of one due source, or None when none is due."""
+        """Takes the lease of one due source, or None when none is due.
+
+        The claim is an insert of ``<source id>:<lease epoch>`` into ``poll_claims``: the unique
+        ``_id`` makes exactly one poller win an epoch, on MongoDB and on FerretDB alike (whose
+        read-modify-write updates are not atomic across connections). The winner then moves the
+        source's epoch on and sets its lease; a crashed winner's lease simply expires.
+        """
         now = datetime.now(UTC)
-        source: Doc | None = await self.sources.find_one_and_update(
-            {"kind": "feed", "paused": False, "next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}},
-            {"$set": {"lease_until": now + timedelta(seconds=self.settings.poller.lease_s), "lease_owner": self.owner}},
-            sort=[("next_poll_at", 1)],
-            return_document=ReturnDocument.AFTER,
+        due = (
+            self.sources.find(
+                {"kind": "feed", "paused": False, "next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}}
+            )
+            .sort("next_poll_at", 1)
+            .limit(20)
         )
-        return source
+        async for source in due:
+            epoch = int(source.get("lease_epoch", 0))
+            try:
+                await self.claims.insert_one({"_id": f"{source['_id']}:{epoch}", "owner": self.owner, "at": now})
+            except DuplicateKeyError:
+                continue  # another poller won this one
+            lease = {
+                "lease_epoch": epoch + 1,
+                "lease_owner": self.owner,
+                "lease_until": now + timedelta(seconds=self.settings.poller.lease_s),
+            }
+            await self.sources.update_one({"_id": source["_id"]}, {"$set": lease})
+            return {**source, **lease}
+        return None
+
+    async def prune_claims(self) -> None:
+        """Claims only matter while a lease can still be contended; a day later they are history."""
+        await self.claims.delete_many({"at": {"$lt": datetime.now(UTC) - timedelta(days=1)}})
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks: set[asyncio.Task[None]] = set()
+        await self.prune_claims()
         while not stop.is_set():
             try:
                 while not stop.is_set():

@@ -29,11 +29,17 @@ class ArticlesRepo:
         await self.articles.create_index([("source_id", ASCENDING), ("seq", ASCENDING)])
 
     async def next_seq(self) -> int:
-        doc = await self.counters.find_one_and_update(
-            {"_id": "articles"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        assert doc is not None
-        return int(doc["seq"])
+        """The next change sequence number. Unique by index: a value two writers got is retried."""
+        for _ in range(10):
+            try:
+                doc = await self.counters.find_one_and_update(
+                    {"_id": "articles"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+                )
+            except DuplicateKeyError:  # two first-ever upserts raced
+                continue
+            assert doc is not None
+            return int(doc["seq"])
+        raise RuntimeError("could not take a sequence number")
 
     async def get(self, article_id: str) -> Doc | None:
         return await self.articles.find_one({"_id": article_id})
@@ -65,11 +71,14 @@ class ArticlesRepo:
                 "event_type": EventType.ARTICLE_UPDATED.value,
                 "published_at": existing["published_at"],
             }
-            done = await self.articles.find_one_and_update(
-                {"_id": fields["_id"], "version": existing["version"]},
-                {"$set": change},
-                return_document=ReturnDocument.AFTER,
-            )
+            try:
+                done = await self.articles.find_one_and_update(
+                    {"_id": fields["_id"], "version": existing["version"]},
+                    {"$set": change},
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # a seq two writers took (FerretDB's $inc is not atomic): retry
+                continue
             if done is not None:
                 return done, EventType.ARTICLE_UPDATED
         raise RuntimeError(f"article {fields['_id']}: too much write contention")
@@ -91,11 +100,14 @@ class ArticlesRepo:
                 "changed_at": datetime.now(UTC),
                 "updated_at": datetime.now(UTC),
             }
-            done = await self.articles.find_one_and_update(
-                {"_id": article_id, "version": existing["version"]},
-                {"$set": change},
-                return_document=ReturnDocument.AFTER,
-            )
+            try:
+                done = await self.articles.find_one_and_update(
+                    {"_id": article_id, "version": existing["version"]},
+                    {"$set": change},
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # a seq two writers took (FerretDB's $inc is not atomic): retry
+                continue
             if done is not None:
                 return done
         raise RuntimeError(f"article {article_id}: too much write contention")

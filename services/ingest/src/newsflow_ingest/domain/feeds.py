@@ -53,9 +53,6 @@ def parse_feed(body: bytes, content_type: str = "") -> ParsedFeed:
     except SafeET.ParseError:
         pass  # malformed XML: feedparser's lenient parser may still recover the good items
     parsed = feedparser.parse(body)
-    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
-        reason = parsed.get("bozo_exception") or "no feed found"
-        return ParsedFeed(error=f"unreadable feed: {str(reason)[:200]}")
     feed = ParsedFeed()
     seen: set[str] = set()
     for entry in parsed.entries:
@@ -67,6 +64,10 @@ def parse_feed(body: bytes, content_type: str = "") -> ParsedFeed:
             continue
         seen.add(item.guid)
         feed.items.append(item)
+    if not feed.items and (parsed.bozo or not parsed.get("version")):
+        # Nothing usable: a broken document rather than an empty feed.
+        reason = parsed.get("bozo_exception") or "no feed found"
+        return ParsedFeed(error=f"unreadable feed: {str(reason)[:200]}", skipped=feed.skipped)
     return feed
 
 
