@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
+from newsflow_gateway import web
 from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.deps import Gateway
@@ -93,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys.router,
             streams.router,
             ws.router,
+            web.router,
         ],
         checks=checks,
         max_body_bytes=settings.limits.max_body_bytes,
         extra_headers=SECURITY_HEADERS,
     )
+    app.mount("/static", web.static_files(), name="static")
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,75 @@
+"""The pages' Jinja environment (autoescape everywhere) and the headers every page carries."""
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from newsflow_gateway.backends import segment
+from newsflow_gateway.web import markup
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+# Scripts and styles only from our own static files (no inline code), images from us or any https
+# host (article images), EventSource only to ourselves, forms only post to ourselves.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https:",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+PAGE_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"}
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """Built on first use; ``autoescape=True`` for every template, whatever its file name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        segment=segment,
+        clean_body=markup.clean_body,
+        highlighted=markup.highlighted,
+        http_url=markup.http_url,
+        https_url=markup.https_url,
+        when=markup.when,
+    )
+    env.globals["query"] = query
+    return Jinja2Templates(env=env)
+
+
+def query(**params: str | None) -> str:
+    """A query string of the non-empty ``params`` (links never carry ``tag=`` with nothing in it)."""
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def page(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Renders a template into an HTML response with the page headers."""
+    values = {"notices": [], "q": "", **context}
+    return templates().TemplateResponse(
+        request, name, values, status_code=status, headers={**PAGE_HEADERS, **(headers or {})}
+    )
