@@ -26,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -346,6 +347,7 @@ def start(names: list[str]) -> list[str]:
     started = []
     for name in names:
         server = SERVERS[name]
+        (RUN / f"{name}.stopped").unlink(missing_ok=True)
         if running_pid(server) or port_open(server.port):
             log(f"{name}: already running on {server.port}")
             continue
@@ -389,6 +391,8 @@ def wait(names: list[str]) -> None:
 def stop(names: list[str]) -> None:
     for name in names:
         server = SERVERS[name]
+        if RUN.is_dir():
+            (RUN / f"{name}.stopped").touch()
         pid = running_pid(server)
         if pid is None:
             server.pidfile.unlink(missing_ok=True)
@@ -426,6 +430,27 @@ def _alive(pid: int) -> bool:
         return True
     except OSError:
         return False
+
+
+REVIVING = threading.Event()
+
+
+def revive(names: list[str]) -> None:
+    """Restarts a server of this session that died on its own (FerretDB's SQLite backend has been
+    seen to crash with SIGBUS under heavy concurrent create/drop of databases). A server stopped
+    on purpose (`stack.py stop`, as fault tests do) leaves a marker and is left alone."""
+    REVIVING.set()
+    while REVIVING.is_set():
+        time.sleep(2)
+        for name in names:
+            server = SERVERS[name]
+            deliberate = (RUN / f"{name}.stopped").exists()
+            if REVIVING.is_set() and not deliberate and running_pid(server) is None and not port_open(server.port):
+                time.sleep(1)
+                if REVIVING.is_set() and running_pid(server) is None and not port_open(server.port):
+                    log(f"{name}: died during the session; restarting it")
+                    with contextlib.suppress(SystemExit, Exception):
+                        start([name])
 
 
 def status() -> None:
@@ -468,9 +493,12 @@ def main() -> int:
         if not rest:
             parser.error("session needs a command after --")
         started = start(list(SERVERS))
+        watchdog = threading.Thread(target=revive, args=(started,), daemon=True)
+        watchdog.start()
         try:
             return subprocess.call(rest)
         finally:
+            REVIVING.clear()
             stop(started)
     return 0
 

@@ -20,6 +20,7 @@ from typing import Any
 import trafilatura
 from pymongo.errors import DuplicateKeyError
 
+from newsflow_ingest.domain import normalize
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
@@ -31,6 +32,8 @@ from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 
 log = logging.getLogger(__name__)
+STOP_GRACE_S = 10.0
+FULL_TEXT_BELOW = 400  # characters of text under which a feed item is a teaser
 
 
 class Poller:
@@ -96,8 +99,11 @@ class Poller:
                 log.exception("poller: claiming sources failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.poller.tick_s)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:  # let fetches in flight finish, within reason
+            _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _guarded(self, source: Doc) -> None:
         try:
@@ -174,9 +180,11 @@ class Poller:
             if doc is not None and doc["status"] != "retracted":
                 await self.ingestor.retract(doc)
             return 0
-        body = item.body
-        if source.get("fetch_full_text") or len(body) < max(200, len(item.summary)):
-            body = await self._full_text(item.url) or body or item.summary
+        # RSS often carries the whole article in <description> (feedparser's summary); a short text is
+        # only a teaser, and then the page itself is fetched and its main text extracted.
+        body = item.body or item.summary
+        if source.get("fetch_full_text") or len(normalize.html_to_text(body)) < FULL_TEXT_BELOW:
+            body = await self._full_text(item.url) or body
         article = ArticleIn.model_validate(
             {
                 "title": item.title,

@@ -6,6 +6,7 @@ change is. Every change takes the next ``seq`` from a counter (an atomic ``$inc`
 of ``GET /articles?since=``.
 """
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ class ArticlesRepo:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.articles = db["articles"]
         self.counters = db["counters"]
+        self._seq_lock = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         await self.articles.create_index([("seq", ASCENDING)], unique=True)
@@ -29,12 +31,17 @@ class ArticlesRepo:
         await self.articles.create_index([("source_id", ASCENDING), ("seq", ASCENDING)])
 
     async def next_seq(self) -> int:
-        """The next change sequence number. Unique by index: a value two writers got is retried."""
+        """The next change sequence number. Unique by index: a value two writers got is retried.
+
+        One ``$inc`` at a time per process: FerretDB's is not atomic across connections, so
+        concurrent writes of one batch would otherwise keep taking the same number.
+        """
         for _ in range(10):
             try:
-                doc = await self.counters.find_one_and_update(
-                    {"_id": "articles"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-                )
+                async with self._seq_lock:
+                    doc = await self.counters.find_one_and_update(
+                        {"_id": "articles"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+                    )
             except DuplicateKeyError:  # two first-ever upserts raced
                 continue
             assert doc is not None

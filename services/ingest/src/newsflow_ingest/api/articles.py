@@ -42,20 +42,21 @@ async def create_article(article: ArticleCreate, state: StateDep, response: Resp
 @router.post(":batch", response_model=BatchResult)
 async def create_articles(batch: ArticleBatch, state: StateDep) -> BatchResult:
     """Push up to 500 articles; each item succeeds or fails on its own (errors as problem details)."""
-    results: list[BatchItem] = []
+    results: list[BatchItem | None] = []
+    valid: list[tuple[int, ArticleIn, dict[str, Any]]] = []
     sources: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(batch.items):
         try:
-            source_id = raw.get("source_id", batch.source_id) if isinstance(raw, dict) else None
+            source_id = raw.get("source_id", batch.source_id)
             if not source_id:
                 raise InvalidInput(
                     "source_id is required", errors=[{"field": f"items.{index}.source_id", "message": "missing"}]
                 )
             item = ArticleIn.model_validate({k: v for k, v in raw.items() if k != "source_id"})
             if source_id not in sources:
-                sources[source_id] = await _push_source(state, source_id)
-            written = await state.ingestor.ingest(item, source=sources[source_id])
-            results.append(BatchItem(id=written.id, version=written.version, status=written.status))
+                sources[source_id] = await _push_source(state, str(source_id))
+            valid.append((index, item, sources[source_id]))
+            results.append(None)
         except ValidationError as exc:
             errors = [
                 {"field": f"items.{index}." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
@@ -64,7 +65,10 @@ async def create_articles(batch: ArticleBatch, state: StateDep) -> BatchResult:
             results.append(BatchItem(error=_problem(InvalidInput("invalid article", errors=errors))))
         except NewsflowError as exc:
             results.append(BatchItem(error=_problem(exc)))
-    return BatchResult(items=results)
+    written = await state.ingestor.ingest_many([(item, source) for _, item, source in valid])
+    for (index, _, _), write in zip(valid, written, strict=True):
+        results[index] = BatchItem(id=write.id, version=write.version, status=write.status)
+    return BatchResult(items=[r for r in results if r is not None])
 
 
 def _problem(exc: NewsflowError) -> dict[str, Any]:
