@@ -7,7 +7,7 @@ gateway only, and isolate themselves from each other with their own sources.
 import secrets
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +29,23 @@ ADMIN_KEY = "e2e-admin-" + secrets.token_hex(16)
 class Platform:
     gateways: list[ServiceProcess]
     admin_key: str
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def _client(self, headers: dict[str, str]) -> httpx.Client:
+        """A client closed when the platform stops (tests may use it without a `with`)."""
+        client = httpx.Client(base_url=self.url, headers=headers, timeout=15)
+        self.clients.append(client)
+        return client
 
     @property
     def url(self) -> str:
         return self.gateways[0].url
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.admin_key}"}, timeout=15)
+        return self._client({"Authorization": f"Bearer {self.admin_key}"})
 
     def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=15)
+        return self._client({"Authorization": f"Bearer {key}"} if key else {})
 
 
 def _role(service: str, role: str, env: dict[str, str], *, http: bool = True) -> ServiceProcess:
@@ -103,7 +109,10 @@ def platform(
             "NEWSFLOW_STREAMS__QUEUE_SIZE": "64",
         }
         gateways = [start("gateway", "api", backing), start("gateway", "api", backing)]
-        yield Platform(gateways, ADMIN_KEY)
+        platform = Platform(gateways, ADMIN_KEY)
+        yield platform
+        for client in platform.clients:
+            client.close()
     finally:
         for proc in reversed(started):
             proc.stop()
@@ -156,7 +165,7 @@ def _article(word: str, n: int = 0, **extra: Any) -> dict[str, Any]:
 
 def _wait_searchable(platform: Platform, word: str, count: int) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
-        page = httpx.get(f"{platform.url}/v1/search", params={"q": word, "size": 100}, timeout=10).json()
+        page = httpx.get(f"{platform.url}/v1/search", params={"q": word, "size": 50}, timeout=10).json()
         return page if page.get("total", 0) >= count else None
 
     return eventually(found, timeout=30, interval=0.5)
