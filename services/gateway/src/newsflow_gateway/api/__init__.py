@@ -11,10 +11,25 @@ Text = Annotated[str | None, Query(max_length=500)]
 Token = Annotated[str | None, Query(max_length=100)]
 Cursor = Annotated[str | None, Query(max_length=1000)]
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# RFC 9457 problem details, inline so every error response documents its shape.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_PROBLEM = {"application/problem+json": {"schema": PROBLEM_SCHEMA}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"description": description, "content": _PROBLEM}
     for status, description in (
+        (400, "The body could not be read as JSON"),
         (401, "No, unknown or revoked API key"),
         (403, "The key lacks the right"),
         (404, "Not found"),
