@@ -215,6 +215,8 @@ def run() -> Result:
                 ours[kind].append(figures)
             for kind, figures in asyncio.run(_raw(db_name, article, rate=rate, seconds=seconds)).items():
                 base[kind].append(figures)
+            if any(_saturated(runs[-1]) for runs in (*ours.values(), *base.values())):
+                break  # over capacity: more repetitions would only queue behind the backlog
     finally:
         proc.terminate()
         proc.wait(60)
@@ -223,6 +225,11 @@ def run() -> Result:
         mongo.close()
         admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
     return _report(ours, base, rate, seconds)
+
+
+def _saturated(run: tuple[list[float], int]) -> bool:
+    latencies, failures = run
+    return failures > 0.2 * len(latencies)
 
 
 async def _raw(db_name: str, article: str, *, rate: float, seconds: float) -> dict[str, Any]:
@@ -253,7 +260,10 @@ def _report(
             )
         failed = sum(f for _, f in ours[kind])
         total = sum(len(lat) for lat, _ in ours[kind])
-        result.notes.append(f"{kind}: {failed} of {total} requests failed or timed out (10 s)")
+        result.notes.append(
+            f"{kind}: {failed} of {total} requests failed or timed out (10 s) over {len(ours[kind])} repetitions"
+            + (" - SATURATED, repetitions stopped" if any(map(_saturated, ours[kind] + base[kind])) else "")
+        )
     result.notes.append(
         f"{rate:.0f} req/s open loop, {seconds:.0f} s x {REPS} reps per kind; baseline = raw pymongo (async) "
         "insert_one / find of the same documents at the same pace; GET = first page (20) of a 200+ comment thread"

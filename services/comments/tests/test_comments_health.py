@@ -1,16 +1,27 @@
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from newsflow_comments.main import create_app
-from newsflow_comments.settings import Settings
-from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
+from newsflow_comments.settings import CommentsSettings, Settings
+from newsflow_kit.settings import KafkaSettings, MongoSettings
+from newsflow_kit.testing import unique
 
 
-def test_health_and_readiness(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
-) -> None:
-    settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_settings)
+def test_health_and_readiness(kafka_topics: KafkaSettings, mongo_database: MongoSettings) -> None:
+    comments = CommentsSettings(projection_group=unique("comments-articles"))
+    settings = Settings(kafka=kafka_topics, mongo=mongo_database, comments=comments)
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.text
         assert "newsflow_http_requests_total" in client.get("/metrics").text
+
+
+def test_placeholder_secret_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="NEWSFLOW_COMMENTS__SECRET"):
+        Settings(environment="production", admin_key="a-real-admin-key")
+    ok = Settings(
+        environment="production", admin_key="a-real-admin-key", comments=CommentsSettings(secret="s3cret-value")
+    )
+    assert ok.database == "newsflow_comments"

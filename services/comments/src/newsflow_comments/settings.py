@@ -1,7 +1,43 @@
-"""Settings of the comments service (``NEWSFLOW_*``; see the README for every variable)."""
+"""Settings of the comments service (``NEWSFLOW_*``; docs/comments.md lists every variable)."""
 
-from newsflow_kit.settings import ServiceSettings
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+from newsflow_kit.settings import PLACEHOLDER_SECRETS, ServiceSettings
+
+DEFAULT_DATABASE = "newsflow_comments"
+DEV_SECRET = "dev-comments-secret"
+
+
+class CommentsSettings(BaseModel):
+    """``NEWSFLOW_COMMENTS__*``: identity hashing, edit window, abuse limits, event delivery."""
+
+    secret: SecretStr = Field(
+        default=SecretStr(DEV_SECRET),
+        description="HMAC key of client fingerprints and edit tokens; changing it resets every fingerprint.",
+    )
+    edit_window_s: float = Field(default=900.0, gt=0, description="How long after posting the author may edit.")
+    duplicate_window_s: float = Field(default=60.0, gt=0, description="An identical post within it is one comment.")
+    author_per_minute: int = Field(default=5, ge=1)
+    author_per_hour: int = Field(default=30, ge=1)
+    address_per_minute: int = Field(default=20, ge=1, description="Per client address (shared by NAT, so looser).")
+    address_per_hour: int = Field(default=120, ge=1)
+    policy_cache_s: float = Field(default=5.0, ge=0, description="How long a replica reuses the moderation policy.")
+    outbox_sweep_s: float = Field(default=5.0, gt=0, description="How often events left pending are re-published.")
+    outbox_grace_s: float = Field(default=10.0, ge=0, description="Age before the sweep takes over a pending event.")
+    projection_group: str = Field(default="comments-articles", description="Consumer group of the articles projection.")
 
 
 class Settings(ServiceSettings):
     port: int = 8003
+    comments: CommentsSettings = CommentsSettings()
+
+    @property
+    def database(self) -> str:
+        return self.mongo.database or DEFAULT_DATABASE
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        secret = self.comments.secret.get_secret_value()
+        if self.environment == "production" and (secret in PLACEHOLDER_SECRETS or secret == DEV_SECRET):
+            raise ValueError("NEWSFLOW_COMMENTS__SECRET must be set to a real secret in production")
+        return self

@@ -1,0 +1,27 @@
+"""Everything the comment logic needs, built once in the lifespan and handed to every call."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsflow_comments.identity import Identity
+from newsflow_comments.moderation_policy import Policies
+from newsflow_comments.outbox import Outbox
+from newsflow_comments.repository import Store
+from newsflow_comments.settings import CommentsSettings
+
+
+def utcnow() -> datetime:
+    """Now, to the millisecond: BSON dates keep milliseconds, so cursors compare exactly."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True)
+class Context:
+    store: Store
+    outbox: Outbox
+    identity: Identity
+    policies: Policies
+    config: CommentsSettings
+    now: Callable[[], datetime] = utcnow

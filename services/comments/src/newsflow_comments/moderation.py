@@ -1,0 +1,61 @@
+"""What moderators do: work the queue of held comments, approve, reject, remove, ban authors."""
+
+from datetime import datetime
+
+from pymongo import ASCENDING
+
+from newsflow_comments import changes, reading
+from newsflow_comments.context import Context
+from newsflow_comments.posting import removal
+from newsflow_comments.repository import Doc
+from newsflow_contracts import CommentStatus, EventType
+from newsflow_kit.errors import Conflict, InvalidInput
+
+QUEUE_ORDER = [("created_at", ASCENDING), ("_id", ASCENDING)]
+
+
+async def queue(ctx: Context, *, cursor: str | None, limit: int) -> tuple[list[Doc], str | None]:
+    """Held comments, oldest first."""
+    return await reading.page(ctx, {"status": CommentStatus.PENDING.value}, "queue", QUEUE_ORDER, cursor, limit)
+
+
+async def approve(ctx: Context, comment_id: str) -> Doc:
+    """Publishes a held (or rejected) comment; its author counts as known from now on."""
+
+    def decide(doc: Doc) -> changes.Decision:
+        if doc["status"] == CommentStatus.VISIBLE:
+            return None
+        if doc["status"] == CommentStatus.REMOVED:
+            raise Conflict(f"comment {comment_id} was removed")
+        return {"status": CommentStatus.VISIBLE.value, "hold_reasons": []}, EventType.COMMENT_MODERATED
+
+    return await changes.update(ctx, comment_id, decide)
+
+
+async def reject(ctx: Context, comment_id: str) -> Doc:
+    """Refuses a held comment (a published one is taken down with remove)."""
+
+    def decide(doc: Doc) -> changes.Decision:
+        if doc["status"] == CommentStatus.REJECTED:
+            return None
+        if doc["status"] != CommentStatus.PENDING:
+            raise Conflict(f"comment {comment_id} is {doc['status']}, not pending")
+        return {"status": CommentStatus.REJECTED.value}, EventType.COMMENT_MODERATED
+
+    return await changes.update(ctx, comment_id, decide)
+
+
+async def remove(ctx: Context, comment_id: str) -> Doc:
+    """Takes a comment down; like an author's delete, a placeholder stays while it has replies."""
+    return await changes.update(ctx, comment_id, removal)
+
+
+async def ban(ctx: Context, *, fingerprint: str | None, comment_id: str | None) -> tuple[str, datetime]:
+    """Bans an author fingerprint (given, or the author of ``comment_id``) from posting and voting."""
+    if comment_id is not None:
+        fingerprint = (await changes.load(ctx, comment_id))["fingerprint"]
+    if fingerprint is None:
+        raise InvalidInput("give a fingerprint or a comment_id")
+    now = ctx.now()
+    await ctx.store.ban(fingerprint, now)
+    return fingerprint, now

@@ -1,0 +1,41 @@
+"""Stored documents → API models (secrets such as token hashes and fingerprints stay behind)."""
+
+from newsflow_comments.repository import Doc
+from newsflow_comments.schemas import CommentRead, HeldComment
+
+
+def comment_read(doc: Doc, replies: list[CommentRead] | None = None) -> CommentRead:
+    return CommentRead(
+        id=doc["_id"],
+        article_id=doc["article_id"],
+        parent_id=doc.get("parent_id"),
+        depth=doc["depth"],
+        author_name=doc["author_name"],
+        body=doc["body"],
+        status=doc["status"],
+        score=doc.get("score", 0),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        edited_at=doc.get("edited_at"),
+        replies=replies or [],
+    )
+
+
+def held_comment(doc: Doc) -> HeldComment:
+    return HeldComment(
+        **comment_read(doc).model_dump(exclude={"replies"}),
+        author_fingerprint=doc["fingerprint"],
+        hold_reasons=doc.get("hold_reasons", []),
+    )
+
+
+def tree(roots: list[Doc], replies: list[Doc]) -> list[CommentRead]:
+    """Nests ``replies`` (sorted oldest first) under their parents among ``roots``."""
+    children: dict[str, list[Doc]] = {}
+    for reply in replies:
+        children.setdefault(reply["parent_id"], []).append(reply)
+
+    def build(doc: Doc) -> CommentRead:
+        return comment_read(doc, [build(child) for child in children.get(doc["_id"], [])])
+
+    return [build(root) for root in roots]

@@ -1,0 +1,123 @@
+"""Helpers of the comments tests: an app on private topics and database, articles, posting."""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from confluent_kafka import Producer
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from newsflow_comments.main import create_app
+from newsflow_comments.projection import apply_articles
+from newsflow_comments.settings import CommentsSettings, Settings
+from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event
+from newsflow_kit.kafka import encode, producer_config
+from newsflow_kit.settings import KafkaSettings, MongoSettings
+from newsflow_kit.testing import unique
+
+OPEN_POLICY = {"premoderate_new_authors": False, "max_links": 2, "banned_words": [], "spam_heuristics": True}
+
+
+def article(article_id: str, *, version: int = 1, status: ArticleStatus = ArticleStatus.PUBLISHED) -> ArticleData:
+    now = datetime.now(UTC)
+    return ArticleData(
+        id=article_id,
+        version=version,
+        seq=version,
+        status=status,
+        source_id="wire",
+        url=f"https://example.com/{article_id}",
+        canonical_url=f"https://example.com/{article_id}",
+        title=f"Article {article_id}",
+        published_at=now,
+        updated_at=now,
+    )
+
+
+def produce_articles(kafka: KafkaSettings, *articles: ArticleData) -> None:
+    """Publishes article events to the private articles topic, as the ingest relay would."""
+    producer = Producer(producer_config(kafka, client_id=unique("test-articles")))
+    for a in articles:
+        kind = EventType.ARTICLE_RETRACTED if a.status is ArticleStatus.RETRACTED else EventType.ARTICLE_PUBLISHED
+        value, headers = encode(new_event(kind, a, producer="tests"))
+        producer.produce(kafka.articles_topic, key=a.id.encode(), value=value, headers=headers)
+    assert producer.flush(15) == 0
+
+
+class Api:
+    """A started comments app and shortcuts for the calls tests make again and again."""
+
+    def __init__(self, client: TestClient, mongo: MongoSettings, kafka: KafkaSettings) -> None:
+        self.client = client
+        self.kafka = kafka
+        self.mongo: MongoClient[dict[str, Any]] = MongoClient(mongo.uri, tz_aware=True)
+        self.db = self.mongo[mongo.database]
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+        self.mongo.close()
+
+    def known(self, *article_ids: str, status: ArticleStatus = ArticleStatus.PUBLISHED) -> None:
+        """Makes articles known through the projection function (what the consumer thread calls)."""
+        apply_articles(self.db["article_refs"], [article(a, status=status) for a in article_ids])
+
+    def produce(self, article_id: str, *, version: int = 1, status: ArticleStatus = ArticleStatus.PUBLISHED) -> None:
+        """Publishes an article event to the private articles topic (the consumer thread projects it)."""
+        produce_articles(self.kafka, article(article_id, version=version, status=status))
+
+    def policy(self, **changes: Any) -> None:
+        r = self.client.put("/moderation/policy", json={**OPEN_POLICY, **changes})
+        assert r.status_code == 200, r.text
+
+    def post(
+        self, article_id: str, body: str, *, name: str = "Ann", ip: str = "10.0.0.1", parent: str | None = None
+    ) -> httpx.Response:
+        payload: dict[str, Any] = {"author_name": name, "body": body}
+        if parent is not None:
+            payload["parent_id"] = parent
+        return self.client.post(
+            f"/articles/{article_id}/comments", json=payload, headers={"X-Client-IP": ip, "User-Agent": "pytest"}
+        )
+
+    def posted(self, article_id: str, body: str, **kwargs: Any) -> dict[str, Any]:
+        r = self.post(article_id, body, **kwargs)
+        assert r.status_code == 201, r.text
+        created: dict[str, Any] = r.json()
+        return created
+
+    def thread(self, article_id: str, **params: Any) -> dict[str, Any]:
+        r = self.client.get(f"/articles/{article_id}/comments", params=params)
+        assert r.status_code == 200, r.text
+        page: dict[str, Any] = r.json()
+        return page
+
+    def count(self, article_id: str) -> int:
+        return int(self.client.get(f"/articles/{article_id}/comments/count").json()["count"])
+
+
+@pytest.fixture
+def make_api(kafka_topics: KafkaSettings, mongo_database: MongoSettings) -> Iterator[Callable[..., Api]]:
+    """Factory: ``make_api(edit_window_s=1)`` → a started app (its lifespan runs) with an open policy."""
+    apis: list[Api] = []
+
+    def make(**comments: Any) -> Api:
+        config = CommentsSettings(projection_group=unique("comments-articles"), **comments)
+        settings = Settings(kafka=kafka_topics, mongo=mongo_database, comments=config)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        api = Api(client, mongo_database, kafka_topics)
+        apis.append(api)
+        api.policy()
+        return api
+
+    yield make
+    for api in apis:
+        api.close()
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api]) -> Api:
+    return make_api()

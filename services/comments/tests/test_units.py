@@ -1,0 +1,67 @@
+"""Pure logic, no servers: text rules, heuristics, cursors, tokens, keyset conditions."""
+
+import pytest
+
+from newsflow_comments import cursors
+from newsflow_comments.identity import Identity, token_hash, token_matches
+from newsflow_comments.policy import Policy, hold_reasons, looks_like_spam
+from newsflow_comments.reading import ORDERS, after
+from newsflow_comments.text import clean_body, clean_name
+from newsflow_kit.errors import InvalidInput
+
+
+def test_text_rules() -> None:
+    assert clean_body("  line one\r\nline\ttwo  ") == "line one\nline\ttwo"
+    assert clean_name("  Ann   Lee ") == "Ann Lee"
+    for bad in ("", "   ", "x" * 5001, "bell\x07", "nul\x00"):
+        with pytest.raises(ValueError):
+            clean_body(bad)
+    for bad in ("x" * 51, "bell\x07name", "evil\u202etxt.exe", "zero\u200bwidth"):
+        with pytest.raises(ValueError):
+            clean_name(bad)
+    assert clean_body("x" * 5000) == "x" * 5000
+
+
+def test_hold_reasons() -> None:
+    policy = Policy(banned_words=["Spamword"])
+    assert hold_reasons("see https://a.test and www.b.test", "Ann", policy) == []
+    assert hold_reasons("https://a.test https://b.test cheap.com", "Ann", policy) == ["links"]
+    assert hold_reasons("this has SPAMWORD in it", "Ann", policy) == ["banned-words"]
+    assert hold_reasons("fine text", "spamword", policy) == ["banned-words"]
+    assert hold_reasons("spamwords are a different word", "Ann", policy) == []
+    assert looks_like_spam("THIS IS SHOUTING ABOUT EVERYTHING ALL THE TIME")
+    assert looks_like_spam("nooooooooooooooooooo")
+    assert looks_like_spam("buy " * 12)
+    assert not looks_like_spam("A calm, reasonable comment about the article, with a NASA mention.")
+    assert hold_reasons("BUY " * 20, "Ann", Policy(spam_heuristics=False)) == []
+
+
+def test_cursors_round_trip_and_refuse_tampering() -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    cursor = cursors.encode("thread:top", [3, at, "abc"])
+    assert cursors.decode("thread:top", cursor, size=3) == [3, at, "abc"]
+    for kind, bad in (("thread:oldest", cursor), ("thread:top", "not-base64!"), ("thread:top", cursor[:-4])):
+        with pytest.raises(InvalidInput):
+            cursors.decode(kind, bad, size=3)
+
+
+def test_keyset_condition() -> None:
+    assert after(ORDERS["top"], [2, "t", "id"]) == [
+        {"score": {"$lt": 2}},
+        {"score": 2, "created_at": {"$gt": "t"}},
+        {"score": 2, "created_at": "t", "_id": {"$gt": "id"}},
+    ]
+
+
+def test_edit_tokens_and_fingerprints() -> None:
+    identity = Identity("k1")
+    token = identity.edit_token("c1")
+    assert token == identity.edit_token("c1") != Identity("k2").edit_token("c1")
+    assert token_matches(token, token_hash(token))
+    assert not token_matches(token + "x", token_hash(token))
+    assert not token_matches(None, token_hash(token))
+    a, b = identity.client("1.2.3.4", "ua"), identity.client("1.2.3.4", "other")
+    assert a.address == b.address and a.fingerprint != b.fingerprint
+    assert "1.2.3.4" not in a.fingerprint + a.address
