@@ -11,7 +11,8 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
 
 def test_readme_documents_the_shared_settings() -> None:
     readme = (ROOT / "README.md").read_text()
-    for line in render().split("# --- ingest")[0].splitlines():
+    shared = render().split("# --- shared by every service ---")[1].split("\n# --- ")[0]
+    for line in shared.splitlines():
         if line.startswith("NEWSFLOW_"):
             name = line.split("=", 1)[0]
             leaf = name.rsplit("__", 1)[-1]
