@@ -41,9 +41,9 @@ def test_demo_feeds_and_publisher_fill_a_living_site(
         sources = _sources(api)
         return all(_status(api, sources[name]["id"])["articles_seen"] >= ITEMS for name in FEEDS)
 
-    eventually(every_feed_landed, timeout=60, interval=0.5)
+    eventually(every_feed_landed, timeout=120, interval=0.5)
     push_id = _sources(api)[PUSH_SOURCE]["id"]
-    eventually(lambda: len(_articles(api, source=push_id)) >= 2, timeout=30)
+    eventually(lambda: len(_articles(api, source=push_id)) >= 2, timeout=60)
 
     articles = _articles(api)
     assert {a["language"] for a in articles} >= {"en", "ru"}

@@ -10,7 +10,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -119,10 +119,16 @@ class ArticlesRepo:
                 return done
         raise RuntimeError(f"article {article_id}: too much write contention")
 
-    async def mark_sent(self, article_id: str, version: int) -> None:
-        await self.articles.update_one(
-            {"_id": article_id, "version": version, "bus": "pending"}, {"$set": {"bus": "sent"}}
-        )
+    async def mark_sent_many(self, versions: list[tuple[str, int]]) -> None:
+        """Flips the given (article id, version) changes to ``sent``; a newer version stays pending."""
+        if versions:
+            await self.articles.bulk_write(
+                [
+                    UpdateOne({"_id": article_id, "version": version, "bus": "pending"}, {"$set": {"bus": "sent"}})
+                    for article_id, version in versions
+                ],
+                ordered=False,
+            )
 
     async def since(self, seq: int, *, source: str | None, tag: str | None, lang: str | None, limit: int) -> list[Doc]:
         query: Doc = {"seq": {"$gt": seq}}

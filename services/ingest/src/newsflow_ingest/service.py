@@ -32,19 +32,23 @@ class Ingestor:
 
     async def ingest(self, article: ArticleIn, *, source: Doc) -> ArticleWrite:
         """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
-        return await self._store(build_fields(article, source=source))
+        written, changed = await self._store(build_fields(article, source=source))
+        if changed is not None:
+            await self.publish(changed)
+        return written
 
     async def ingest_many(self, articles: Sequence[tuple[ArticleIn, Doc]]) -> list[ArticleWrite]:
         """Ingests a batch, answers in its order: distinct articles concurrently, repeats of one in order.
 
-        Each write is a few MongoDB round trips and a Kafka acknowledgement; overlapping them is what
-        makes a batch fast, while one article's items stay sequential so the last one sent wins.
+        Each write is a few MongoDB round trips; overlapping them is what makes a batch fast, while one
+        article's items stay sequential so the last one sent wins. The changes are published together
+        afterwards, so their Kafka acknowledgements share one linger window instead of one each.
         """
         fields = [build_fields(article, source=source) for article, source in articles]
         chains: dict[str, list[int]] = {}
         for index, item in enumerate(fields):
             chains.setdefault(item["_id"], []).append(index)
-        results: dict[int, ArticleWrite] = {}
+        results: dict[int, tuple[ArticleWrite, Doc | None]] = {}
         slots = asyncio.Semaphore(BATCH_CONCURRENCY)
 
         async def store(indexes: list[int]) -> None:
@@ -53,16 +57,18 @@ class Ingestor:
                     results[index] = await self._store(fields[index])
 
         await asyncio.gather(*(store(indexes) for indexes in chains.values()))
-        return [results[index] for index in range(len(fields))]
+        ordered = [results[index] for index in range(len(fields))]
+        await self.publish_many([doc for _, doc in ordered if doc is not None])
+        return [written for written, _ in ordered]
 
-    async def _store(self, fields: Doc) -> ArticleWrite:
+    async def _store(self, fields: Doc) -> tuple[ArticleWrite, Doc | None]:
+        """Saves a version if the content changed; the stored document when there is a change to publish."""
         doc, event = await self.repo.save(fields)
         if event is None:
-            return ArticleWrite(id=doc["_id"], version=doc["version"], status=WriteStatus.UNCHANGED)
+            return ArticleWrite(id=doc["_id"], version=doc["version"], status=WriteStatus.UNCHANGED), None
         ARTICLES_WRITTEN.labels(event.value).inc()
-        await self.publish(doc)
         status = WriteStatus.CREATED if event is EventType.ARTICLE_PUBLISHED else WriteStatus.UPDATED
-        return ArticleWrite(id=doc["_id"], version=doc["version"], status=status)
+        return ArticleWrite(id=doc["_id"], version=doc["version"], status=status), doc
 
     async def retract(self, doc: Doc) -> ArticleWrite:
         retracted = await self.repo.retract(doc["_id"])
@@ -74,15 +80,25 @@ class Ingestor:
 
     async def publish(self, doc: Doc) -> None:
         """Fast path: publish now and mark the version sent; on any failure the relay re-sends it."""
-        if self.publisher is None:
+        await self.publish_many([doc])
+
+    async def publish_many(self, docs: Sequence[Doc]) -> None:
+        """Publishes the changes together, then flips the acknowledged ones to ``sent`` in one write."""
+        if self.publisher is None or not docs:
             return
+        acked = await asyncio.gather(*(self._send(doc) for doc in docs))
+        sent = [(doc["_id"], int(doc["version"])) for doc, ok in zip(docs, acked, strict=True) if ok]
+        await self.repo.mark_sent_many(sent)
+
+    async def _send(self, doc: Doc) -> bool:
+        assert self.publisher is not None
         event = envelope(doc, producer=self.producer, trace=traceparent_var.get())
         try:
             await asyncio.wait_for(self.publisher.publish(self.topic, doc["_id"], event), PUBLISH_TIMEOUT_S)
         except Exception as exc:  # Kafka down or slow: the change stays pending for the relay
             log.warning("fast-path publish of %s v%s failed, left to the relay: %s", doc["_id"], doc["version"], exc)
-            return
-        await self.repo.mark_sent(doc["_id"], doc["version"])
+            return False
+        return True
 
 
 def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
