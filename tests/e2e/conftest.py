@@ -13,14 +13,18 @@ from typing import Any
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
 from pymongo import MongoClient
 
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
-from newsflow_kit.kafka import ensure_topics
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
-from newsflow_kit.testing import ServiceProcess, eventually, free_port, settings_env
+from newsflow_kit.testing import (
+    ServiceProcess,
+    delete_private_topics,
+    eventually,
+    free_port,
+    private_topics,
+    settings_env,
+)
 
 ADMIN_KEY = "e2e-admin-" + secrets.token_hex(16)
 
@@ -62,19 +66,7 @@ def platform(
     kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
 ) -> Iterator[Platform]:
     suffix = secrets.token_hex(4)
-    kafka = kafka_settings.model_copy(
-        update={
-            "articles_topic": f"{ARTICLES.name}-e2e-{suffix}",
-            "comments_topic": f"{COMMENTS.name}-e2e-{suffix}",
-            "articles_dlq_topic": f"{ARTICLES_DLQ.name}-e2e-{suffix}",
-        }
-    )
-    specs = [
-        TopicSpec(kafka.articles_topic, ARTICLES.partitions, ARTICLES.config),
-        TopicSpec(kafka.comments_topic, COMMENTS.partitions, COMMENTS.config),
-        TopicSpec(kafka.articles_dlq_topic, ARTICLES_DLQ.partitions, ARTICLES_DLQ.config),
-    ]
-    ensure_topics(kafka, specs)
+    kafka = private_topics(kafka_settings, f"e2e-{suffix}")
     es = es_settings.model_copy(update={"alias": f"e2e-articles-{suffix}"})
     databases = {name: f"e2e_{suffix}_{name}" for name in ("ingest", "comments", "gateway")}
     common = settings_env(kafka=kafka, es=es) | {"NEWSFLOW_ADMIN_KEY": ADMIN_KEY}
@@ -116,7 +108,7 @@ def platform(
     finally:
         for proc in reversed(started):
             proc.stop()
-        AdminClient({"bootstrap.servers": kafka.bootstrap_servers}).delete_topics([s.name for s in specs])
+        delete_private_topics(kafka)
         mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_settings.uri)
         for name in databases.values():
             mongo.drop_database(name)

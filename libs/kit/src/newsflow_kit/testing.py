@@ -89,25 +89,32 @@ def es_settings() -> ElasticsearchSettings:
     return settings
 
 
+def private_topics(settings: KafkaSettings, suffix: str) -> KafkaSettings:
+    """Creates the platform's topics under names ending in ``suffix``; returns settings naming them."""
+    private = settings.model_copy(update={
+        "articles_topic": f"{ARTICLES.name}-{suffix}",
+        "comments_topic": f"{COMMENTS.name}-{suffix}",
+        "articles_dlq_topic": f"{ARTICLES_DLQ.name}-{suffix}",
+    })  # fmt: skip
+    ensure_topics(private, [
+        TopicSpec(private.articles_topic, ARTICLES.partitions, ARTICLES.config),
+        TopicSpec(private.comments_topic, COMMENTS.partitions, COMMENTS.config),
+        TopicSpec(private.articles_dlq_topic, ARTICLES_DLQ.partitions, ARTICLES_DLQ.config),
+    ])  # fmt: skip
+    return private
+
+
+def delete_private_topics(settings: KafkaSettings) -> None:
+    names = [settings.articles_topic, settings.comments_topic, settings.articles_dlq_topic]
+    admin(settings).delete_topics(names, operation_timeout=10)
+
+
 @pytest.fixture
 def kafka_topics(kafka_settings: KafkaSettings) -> Iterator[KafkaSettings]:
     """Kafka settings whose topic names are private to this test (created now, deleted after)."""
-    suffix = secrets.token_hex(4)
-    settings = kafka_settings.model_copy(
-        update={
-            "articles_topic": f"{ARTICLES.name}-{suffix}",
-            "comments_topic": f"{COMMENTS.name}-{suffix}",
-            "articles_dlq_topic": f"{ARTICLES_DLQ.name}-{suffix}",
-        }
-    )
-    specs = [
-        TopicSpec(settings.articles_topic, ARTICLES.partitions, ARTICLES.config),
-        TopicSpec(settings.comments_topic, COMMENTS.partitions, COMMENTS.config),
-        TopicSpec(settings.articles_dlq_topic, ARTICLES_DLQ.partitions, ARTICLES_DLQ.config),
-    ]
-    ensure_topics(settings, specs)
+    settings = private_topics(kafka_settings, secrets.token_hex(4))
     yield settings
-    admin(settings).delete_topics([s.name for s in specs], operation_timeout=10)
+    delete_private_topics(settings)
 
 
 @pytest.fixture
