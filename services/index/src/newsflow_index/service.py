@@ -94,10 +94,15 @@ async def related(index: SearchIndex, *, article_id: str, size: int, cross_langu
         return RelatedPage(items=[article_item(hit) for hit in _hits(only)][:size], method="bm25", note=NO_VECTOR)
     language = str(source.get("language", ""))
     bodies = {"bm25": bm25}
-    for name, lang in (("knn_same", language), ("knn_any", None)):
-        if name == "knn_same" or cross_language:
+    for name, same in (("knn_same", True), ("knn_other", False)):
+        if same or cross_language:
             bodies[name] = hybrid.knn_body(
-                vector=vector, article_id=article_id, language=lang, size=hybrid.CANDIDATES, fields=queries.ITEM_FIELDS
+                vector=vector,
+                article_id=article_id,
+                language=language,
+                same=same,
+                size=hybrid.CANDIDATES,
+                fields=queries.ITEM_FIELDS,
             )
     responses = await asyncio.gather(*(_search(index, body) for body in bodies.values()), return_exceptions=True)
     ranked: dict[str, list[str]] = {}
@@ -114,9 +119,10 @@ async def related(index: SearchIndex, *, article_id: str, size: int, cross_langu
             items.setdefault(hit["_source"]["id"], article_item(hit))
     if set(ranked) == {"bm25"}:
         return RelatedPage(items=[items[i] for i in ranked["bm25"][:size]], method="bm25", note=KNN_FAILED)
-    order = hybrid.fuse(ranked)
-    if not cross_language:
-        order = hybrid.same_language_first(order, {i: item.language for i, item in items.items()}, language)
+    fused = hybrid.fuse({name: ids for name, ids in ranked.items() if name != "knn_other"})
+    order = hybrid.same_language_first(fused, {i: item.language for i, item in items.items()}, language)
+    if cross_language:
+        order = hybrid.alternate(order, ranked.get("knn_other", []))
     return RelatedPage(items=[items[i] for i in order[:size]], method="hybrid", note=None)
 
 
