@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the local servers: Kafka (KRaft), Elasticsearch and FerretDB, on 127.0.0.1 only.
+"""Runs the local servers: Kafka (KRaft), Elasticsearch, PostgreSQL and FerretDB, on 127.0.0.1 only.
 
     stack.py start [NAME...]   start what is not already answering (detached), wait until ready
     stack.py stop [NAME...]    stop the servers this checkout started (pid files under .data/run)
@@ -77,6 +77,7 @@ def http_ok(url: str) -> bool:
 class Server:
     name: str
     port: int
+    needs: tuple[str, ...] = ()  # servers that must be ready before this one starts
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         raise NotImplementedError
@@ -199,12 +200,7 @@ class Elasticsearch(Server):
 
     @property
     def dir(self) -> Path:
-        """Data, logs and config: under .data when the unprivileged user can reach it."""
-        local = DATA / "elasticsearch"
-        if os.geteuid() != 0 or _world_traversable(DATA):
-            return local
-        tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
-        return Path("/var/lib/newsflow") / tag / "elasticsearch"
+        return _unprivileged_dir("elasticsearch")
 
     def prepare(self) -> None:
         fetch("plugin")  # builds and installs the analysis plugin only when its sources changed
@@ -252,25 +248,165 @@ class Elasticsearch(Server):
         return http_ok("http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s")
 
 
+def _pg_bin() -> Path:
+    """The newest PostgreSQL server binaries Debian installed (postgresql-15 on Debian 12)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        fetch("postgres")
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent
+
+
+class Postgres(Server):
+    """FerretDB's storage: a private PostgreSQL cluster, run as an unprivileged user.
+
+    Sized for a small machine. `fsync=off` trades only an OS crash (not a process crash: the
+    kernel keeps what was written) for speed, which suits a local and test stack; commits stay
+    synchronous, so a SIGKILLed server loses nothing it acknowledged."""
+
+    user = "postgres"
+    settings = {
+        "listen_addresses": "'127.0.0.1'",
+        "unix_socket_directories": "''",
+        "max_connections": "300",
+        "shared_buffers": "256MB",
+        "work_mem": "8MB",
+        "maintenance_work_mem": "64MB",
+        "effective_cache_size": "1GB",
+        "fsync": "off",
+        "full_page_writes": "off",
+        "synchronous_commit": "on",
+        "wal_level": "minimal",
+        "max_wal_senders": "0",
+        "max_wal_size": "1GB",
+        "checkpoint_timeout": "15min",
+        "random_page_cost": "1.1",
+        "jit": "off",
+        "autovacuum_naptime": "10s",
+        "log_min_messages": "warning",
+        "logging_collector": "off",
+    }
+
+    def __init__(self) -> None:
+        super().__init__("postgres", int(os.environ.get("NEWSFLOW_PG_PORT", "5442")))
+
+    @property
+    def dir(self) -> Path:
+        return _unprivileged_dir("postgres")
+
+    def prepare(self) -> None:
+        bin_dir = _pg_bin()
+        d = self.dir
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if not (d / "PG_VERSION").exists():
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+            self._chown(d)
+            self._as_user(
+                [
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(d),
+                    "-U",
+                    "newsflow",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-instructions",
+                ]
+            )
+        conf = "".join(f"{k} = {v}\n" for k, v in self.settings.items()) + f"port = {self.port}\n"
+        (d / "newsflow.conf").write_text(conf)
+        auto = d / "postgresql.auto.conf"
+        include = "include = 'newsflow.conf'\n"
+        if include not in auto.read_text():
+            auto.write_text(auto.read_text() + include)
+        self._chown(d)
+        (d / "postmaster.pid").unlink(missing_ok=True) if not port_open(self.port) else None
+
+    def _chown(self, d: Path) -> None:
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", f"{self.user}:", str(d)], check=True)
+            os.chmod(d, 0o700)
+
+    def _as_user(self, cmd: list[str]) -> None:
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        cmd = [str(_pg_bin() / "postgres"), "-D", str(self.dir)]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        return cmd, {}
+
+    def ready(self) -> bool:
+        if not port_open(self.port):
+            return False
+        probe = subprocess.run(
+            [
+                str(_pg_bin() / "pg_isready"),
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "newsflow",
+                "-d",
+                "postgres",
+            ],
+            capture_output=True,
+        )
+        return probe.returncode == 0 and self._database_exists()
+
+    def _database_exists(self) -> bool:
+        psql = [
+            str(_pg_bin() / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "newsflow",
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
+        out = subprocess.run(
+            [*psql, "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'"], capture_output=True, text=True
+        )
+        if out.returncode != 0:
+            return False
+        if out.stdout.strip() != "1":
+            subprocess.run([*psql, "CREATE DATABASE ferretdb"], capture_output=True)
+            return False
+        return True
+
+
 class FerretDB(Server):
+    """The MongoDB wire protocol in front of the PostgreSQL cluster above."""
+
+    needs = ("postgres",)
+
     def __init__(self) -> None:
         super().__init__("ferretdb", 27017)
-        self.dir = DATA / "ferretdb"
 
     def prepare(self) -> None:
         binary = cache_dir() / f"ferretdb-{versions()['FERRETDB_VERSION']}" / "ferretdb"
         if not binary.exists():
             fetch("ferretdb")
-        (self.dir / "sqlite").mkdir(parents=True, exist_ok=True)
-        (self.dir / "state").mkdir(parents=True, exist_ok=True)
+        (DATA / "ferretdb" / "state").mkdir(parents=True, exist_ok=True)
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         binary = cache_dir() / f"ferretdb-{versions()['FERRETDB_VERSION']}" / "ferretdb"
+        pg = SERVERS["postgres"].port
         return [
             str(binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{self.dir / 'sqlite'}/",
-            f"--state-dir={self.dir / 'state'}",
+            "--handler=postgresql",
+            f"--postgresql-url=postgres://newsflow@127.0.0.1:{pg}/ferretdb?pool_max_conns=40",
+            f"--state-dir={DATA / 'ferretdb' / 'state'}",
             "--listen-addr=127.0.0.1:27017",
             "--debug-addr=127.0.0.1:8088",
             "--telemetry=disable",
@@ -281,7 +417,17 @@ class FerretDB(Server):
         return port_open(self.port) and http_ok("http://127.0.0.1:8088/debug/livez")
 
 
-SERVERS: dict[str, Server] = {s.name: s for s in (Kafka(), Elasticsearch(), FerretDB())}
+SERVERS: dict[str, Server] = {s.name: s for s in (Kafka(), Elasticsearch(), Postgres(), FerretDB())}
+
+
+def _unprivileged_dir(name: str) -> Path:
+    """Where a server run as an unprivileged user keeps its data: under .data when that user can
+    reach it, else under /var/lib/newsflow (keyed by this checkout, so two checkouts never share)."""
+    local = DATA / name
+    if os.geteuid() != 0 or _world_traversable(DATA):
+        return local
+    tag = hashlib.sha256(str(DATA.resolve()).encode()).hexdigest()[:10]
+    return Path("/var/lib/newsflow") / tag / name
 
 
 def _world_traversable(path: Path) -> bool:
@@ -345,9 +491,11 @@ def start(names: list[str]) -> list[str]:
     RUN.mkdir(parents=True, exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
     started = []
-    for name in names:
+    for name in with_needs(names):
         server = SERVERS[name]
         (RUN / f"{name}.stopped").unlink(missing_ok=True)
+        if server.needs:
+            wait(list(server.needs))
         if running_pid(server) or port_open(server.port):
             log(f"{name}: already running on {server.port}")
             continue
@@ -366,8 +514,16 @@ def start(names: list[str]) -> list[str]:
         server.pidfile.write_text(str(proc.pid))
         started.append(name)
         log(f"{name}: started (pid {proc.pid}, log {server.logfile})")
-    wait(names)
+    wait(with_needs(names))
     return started
+
+
+def with_needs(names: list[str]) -> list[str]:
+    """The names with the servers they need, each needed one first (in the order of SERVERS)."""
+    wanted = set(names)
+    for name in names:
+        wanted.update(SERVERS[name].needs)
+    return [name for name in SERVERS if name in wanted]
 
 
 def wait(names: list[str]) -> None:
@@ -389,7 +545,7 @@ def wait(names: list[str]) -> None:
 
 
 def stop(names: list[str]) -> None:
-    for name in names:
+    for name in reversed([n for n in SERVERS if n in names]):  # dependents before what they need
         server = SERVERS[name]
         if RUN.is_dir():
             (RUN / f"{name}.stopped").touch()
@@ -436,9 +592,8 @@ REVIVING = threading.Event()
 
 
 def revive(names: list[str]) -> None:
-    """Restarts a server of this session that died on its own (FerretDB's SQLite backend has been
-    seen to crash with SIGBUS under heavy concurrent create/drop of databases). A server stopped
-    on purpose (`stack.py stop`, as fault tests do) leaves a marker and is left alone."""
+    """Restarts a server of this session that died on its own. A server stopped on purpose
+    (`stack.py stop`, as fault tests do) leaves a marker and is left alone."""
     REVIVING.set()
     while REVIVING.is_set():
         time.sleep(2)
