@@ -7,6 +7,10 @@
     stack.py pgid NAME         the process group of a running server (to pause it in fault tests)
     stack.py run NAME          run one server in the foreground (for a process manager)
     stack.py session -- CMD    start what is missing, run CMD, stop only what this call started
+    stack.py env               the NEWSFLOW_* variables that point services at this stack
+
+NEWSFLOW_STACK_PORT_OFFSET=N with NEWSFLOW_DATA_DIR=DIR runs a second, private stack with every port
+shifted by N (fault tests use one, so killing its servers disturbs nobody else).
 
 Binaries come from deploy/local/fetch.sh (cached). Data and logs live under .data/ (Elasticsearch's
 under /var/lib/newsflow when this checkout sits where its unprivileged user cannot reach). Only the
@@ -39,6 +43,9 @@ RUN = DATA / "run"
 LOGS = DATA / "logs"
 ES_USER = "newsflow-es"
 READY_TIMEOUT = float(os.environ.get("NEWSFLOW_STACK_TIMEOUT", "180"))
+# A second, private stack (fault tests kill its servers) runs with every port shifted by this
+# offset and its own NEWSFLOW_DATA_DIR.
+OFFSET = int(os.environ.get("NEWSFLOW_STACK_PORT_OFFSET", "0"))
 
 
 def versions() -> dict[str, str]:
@@ -99,7 +106,7 @@ class Server:
 
 class Kafka(Server):
     def __init__(self) -> None:
-        super().__init__("kafka", 9092)
+        super().__init__("kafka", OFFSET + 9092)
         self.dir = DATA / "kafka"
 
     def prepare(self) -> None:
@@ -114,9 +121,9 @@ class Kafka(Server):
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
-            "controller.quorum.voters": "1@127.0.0.1:9093",
-            "listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
-            "advertised.listeners": "PLAINTEXT://127.0.0.1:9092",
+            "controller.quorum.voters": f"1@127.0.0.1:{OFFSET + 9093}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{OFFSET + 9093}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
@@ -192,7 +199,7 @@ class Kafka(Server):
 
 class Elasticsearch(Server):
     def __init__(self) -> None:
-        super().__init__("elasticsearch", 9200)
+        super().__init__("elasticsearch", OFFSET + 9200)
 
     @property
     def home(self) -> Path:
@@ -215,8 +222,8 @@ class Elasticsearch(Server):
             "node.name: local\n"
             "discovery.type: single-node\n"
             "network.host: 127.0.0.1\n"
-            "http.port: 9200\n"
-            "transport.port: 9300\n"
+            f"http.port: {self.port}\n"
+            f"transport.port: {OFFSET + 9300}\n"
             "xpack.security.enabled: false\n"
             "cluster.routing.allocation.disk.threshold_enabled: false\n"
             "action.destructive_requires_name: false\n"
@@ -245,7 +252,7 @@ class Elasticsearch(Server):
         return cmd, env
 
     def ready(self) -> bool:
-        return http_ok("http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s")
+        return http_ok(f"http://127.0.0.1:{self.port}/_cluster/health?wait_for_status=yellow&timeout=1s")
 
 
 def _pg_bin() -> Path:
@@ -288,7 +295,7 @@ class Postgres(Server):
     }
 
     def __init__(self) -> None:
-        super().__init__("postgres", int(os.environ.get("NEWSFLOW_PG_PORT", "5442")))
+        super().__init__("postgres", OFFSET + 5442)
 
     @property
     def dir(self) -> Path:
@@ -391,7 +398,7 @@ class FerretDB(Server):
     needs = ("postgres",)
 
     def __init__(self) -> None:
-        super().__init__("ferretdb", 27017)
+        super().__init__("ferretdb", OFFSET + 27017)
 
     def prepare(self) -> None:
         binary = cache_dir() / f"ferretdb-{versions()['FERRETDB_VERSION']}" / "ferretdb"
@@ -407,14 +414,14 @@ class FerretDB(Server):
             "--handler=postgresql",
             f"--postgresql-url=postgres://newsflow@127.0.0.1:{pg}/ferretdb?pool_max_conns=40",
             f"--state-dir={DATA / 'ferretdb' / 'state'}",
-            "--listen-addr=127.0.0.1:27017",
-            "--debug-addr=127.0.0.1:8088",
+            f"--listen-addr=127.0.0.1:{self.port}",
+            f"--debug-addr=127.0.0.1:{OFFSET + 8088}",
             "--telemetry=disable",
             "--log-level=warn",
         ], {}
 
     def ready(self) -> bool:
-        return port_open(self.port) and http_ok("http://127.0.0.1:8088/debug/livez")
+        return port_open(self.port) and http_ok(f"http://127.0.0.1:{OFFSET + 8088}/debug/livez")
 
 
 SERVERS: dict[str, Server] = {s.name: s for s in (Kafka(), Elasticsearch(), Postgres(), FerretDB())}
@@ -608,6 +615,15 @@ def revive(names: list[str]) -> None:
                         start([name])
 
 
+def service_env() -> dict[str, str]:
+    """The settings that point a service (or a test run) at this stack."""
+    return {
+        "NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{SERVERS['kafka'].port}",
+        "NEWSFLOW_ELASTICSEARCH__URL": f"http://127.0.0.1:{SERVERS['elasticsearch'].port}",
+        "NEWSFLOW_MONGO__URI": f"mongodb://127.0.0.1:{SERVERS['ferretdb'].port}/",
+    }
+
+
 def status() -> None:
     for name, server in SERVERS.items():
         state = "ready" if server.ready() else ("starting" if running_pid(server) else "down")
@@ -623,7 +639,7 @@ def run_foreground(name: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid"])
+    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid", "env"])
     parser.add_argument("names", nargs="*")
     argv = sys.argv[1:]
     rest = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -637,6 +653,8 @@ def main() -> int:
         stop(names)
     elif args.action == "status":
         status()
+    elif args.action == "env":
+        print("".join(f"{k}={v}\n" for k, v in service_env().items()), end="")
     elif args.action == "pgid":
         pid = running_pid(SERVERS[names[0]])
         if pid is None:
