@@ -90,7 +90,7 @@ def test_embedder_role_stores_vectors_and_the_ai_block(
         found = embedded()
         return found if {"a", "b"} <= set(found) and found["a"]["version"] == 2 else None
 
-    docs = eventually(both, timeout=60)
+    docs = eventually(both, timeout=120)  # two processes start and load on a shared 2-core machine
     assert set(docs) == {"a", "b"}
     assert docs["a"]["embedding_model"] == MODEL_NAME and docs["a"]["title"]["en"] == "Central bank raises rates again"
     assert es.get(index=es_alias.alias, id="c")["_source"] == {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
