@@ -215,3 +215,15 @@ async def test_readiness_checks_are_single_flight_and_cached() -> None:
         answers = await asyncio.gather(*(client.get("/readyz") for _ in range(50)))
     assert {a.status_code for a in answers} == {200}
     assert calls == 1
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/whoami?q[$ne]=1", "/whoami?q%5B%24ne%5D=", "/whoami?q=%ff%fe", "/wh%ffoami", "/whoami?%c0=1"],
+)
+def test_unreadable_paths_and_queries_are_400_problems(target: str) -> None:
+    client = TestClient(_app(HttpSettings()))
+    resp = client.get(target)
+    assert resp.status_code == 400, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert client.get("/whoami?q=caf%C3%A9&from=2024-01-01&a.b-c_d=").status_code == 200

@@ -31,8 +31,7 @@ def _statuses(gateway: ServiceProcess) -> list[int]:
     """Ten anonymous requests, each claiming another client address."""
     with httpx.Client(base_url=gateway.url, timeout=10) as client:
         return [
-            client.get("/v1/admin/keys", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code
-            for n in range(10)
+            client.get("/v1/admin/keys", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(10)
         ]
 
 

@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +20,8 @@ log = logging.getLogger("newsflow.http")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET = {"/healthz", "/readyz", "/metrics"}
 MAX_HEADER_BYTES = 16 << 10  # all header names and values of a request together
+# Query parameter names of every Newsflow API; `q[$ne]`-style names (nested objects) are refused.
+_PARAM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 # Sent on every answer of every service, including the ones the middleware and the server write.
 SECURITY_HEADERS = {
@@ -81,6 +84,10 @@ class RequestContextMiddleware:
                     await _send_problem(
                         send, context, 431, "request-header-fields-too-large", "Headers too large", detail
                     )
+                    return
+                if (bad := _bad_target(scope)) is not None:
+                    status["code"] = 400
+                    await _send_problem(send, context, 400, "bad-request", "Bad request", bad)
                     return
                 receive = _deadline(receive, started + self.body_timeout_s, self.body_timeout_s)
                 try:
@@ -185,6 +192,22 @@ def problem_bytes(*, status: int, code: str, title: str, detail: str, rid: str, 
         body["instance"] = instance
     body["request_id"] = rid
     return json.dumps(body).encode()
+
+
+def _bad_target(scope: Scope) -> str | None:
+    """Why the path or query cannot be read (not UTF-8 once percent-decoded, odd parameter names), or None."""
+    try:
+        unquote_to_bytes(scope.get("raw_path") or scope["path"].encode()).decode()
+        for pair in scope.get("query_string", b"").split(b"&"):
+            if not pair:
+                continue
+            name, _, value = pair.partition(b"=")
+            unquote_to_bytes(value.replace(b"+", b" ")).decode()
+            if not _PARAM_NAME.match(unquote_to_bytes(name.replace(b"+", b" ")).decode()):
+                return "query parameter names are letters, digits, '_', '-' and '.'"
+    except UnicodeDecodeError:
+        return "the path and query must be UTF-8 (percent-encoded)"
+    return None
 
 
 def _deadline(receive: Receive, deadline: float, seconds: float) -> Receive:
