@@ -65,6 +65,11 @@ def test_operator_injection_in_admin_bodies(admin: httpx.Client, helpers: Any, b
     helpers.check_problem(admin.post("/v1/admin/sources", json=body), 400, 422)
 
 
+@pytest.mark.parametrize("body", [b'{"name": NaN, "kind": "push"}', b'{"name": "\\udc00x", "kind": "push"}'])
+def test_values_json_cannot_carry(admin: httpx.Client, helpers: Any, body: bytes) -> None:
+    helpers.check_problem(admin.post("/v1/admin/sources", content=body, headers=JSON), 422)
+
+
 def test_batch_items_with_wrong_types(publisher: httpx.Client, helpers: Any) -> None:
     for body in ({"items": "x"}, {"items": [1, 2]}, {"items": [{"title": {"$ne": 1}}] * 600}):
         helpers.check_problem(publisher.post("/v1/articles:batch", json=body), 413, 422)

@@ -1,4 +1,4 @@
-"""The gateway refuses what the index would refuse, with the numbers declared once in the contracts."""
+"""The gateway refuses what the index would refuse (limits declared once in the contracts), and what it cannot forward."""
 
 from typing import Any
 
@@ -25,3 +25,13 @@ def test_gateway_refuses_over_the_shared_limits_itself(
     response = client.get(path, params=params)
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("body", [b'{"name": NaN, "kind": "push"}', b'{"name": "\\ud800", "kind": "push"}'])
+def test_json_values_that_cannot_be_forwarded_are_422(
+    client: TestClient, admin_headers: dict[str, str], body: bytes
+) -> None:
+    headers = {**admin_headers, "content-type": "application/json"}
+    response = client.post("/v1/admin/sources", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
