@@ -1,4 +1,4 @@
-"""The gateway refuses what the index would refuse (limits declared once in the contracts), and what it cannot forward."""
+"""The gateway refuses what the index would refuse (limits from the contracts) and what it cannot forward."""
 
 from typing import Any
 
