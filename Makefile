@@ -36,12 +36,12 @@ infra: install fetch ## Start Kafka, Elasticsearch and FerretDB (detached) and c
 	.venv/bin/newsflow-topics
 
 .PHONY: up
-up: infra ## Run the whole platform with demo content (Ctrl-C stops everything)
-	@trap '$(STACK) stop' EXIT; .venv/bin/honcho -f deploy/local/Procfile -e deploy/local/up.env -d . start
+up: infra ## Run the whole platform with demo content, roles supervised (Ctrl-C stops everything)
+	@trap '$(STACK) stop' EXIT; $(PY) deploy/local/supervise.py up --env-file deploy/local/up.env
 
 .PHONY: down
 down: ## Stop everything `make up` or `make infra` started
-	-@pkill -TERM -f 'honcho -f deploy/local/Procfile' 2>/dev/null; true
+	-@test ! -x $(PY) || $(PY) deploy/local/supervise.py down
 	$(STACK) stop
 
 .PHONY: test
