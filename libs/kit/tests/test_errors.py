@@ -7,9 +7,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from pymongo.errors import ServerSelectionTimeoutError
 
 from newsflow_kit.app import build_app
-from newsflow_kit.errors import Conflict, NotFound, RateLimited
+from newsflow_kit.errors import Conflict, DependencyUnavailable, NotFound, RateLimited
 
 
 class Thing(BaseModel):
@@ -48,6 +49,14 @@ def client() -> TestClient:
     async def limited() -> None:
         raise RateLimited("slow down", retry_after=7)
 
+    @router.get("/unavailable")
+    async def unavailable() -> None:
+        raise DependencyUnavailable("the store does not answer")
+
+    @router.get("/store-down")
+    async def store_down() -> None:
+        raise ServerSelectionTimeoutError("db-host.internal:27017: connection refused")
+
     @router.get("/boom")
     async def boom() -> None:
         await _failing()
@@ -79,6 +88,21 @@ def test_domain_errors_map_to_their_status(client: TestClient) -> None:
     limited = client.get("/limited")
     _is_problem(limited, 429)
     assert limited.headers["retry-after"] == "7"
+
+
+def test_unavailable_says_when_to_retry(client: TestClient) -> None:
+    """A publisher told 503 retries after Retry-After (found by the fault matrix: it was missing)."""
+    resp = client.get("/unavailable")
+    _is_problem(resp, 503)
+    assert int(resp.headers["retry-after"]) >= 1
+
+
+def test_an_unreachable_store_is_503_not_500(client: TestClient) -> None:
+    """Found by the fault matrix: with FerretDB killed, the gateway's key check answered 500."""
+    resp = client.get("/store-down")
+    body = _is_problem(resp, 503)
+    assert int(resp.headers["retry-after"]) >= 1
+    assert "internal" not in body["detail"] and "27017" not in body["detail"]
 
 
 def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
