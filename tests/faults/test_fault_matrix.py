@@ -82,7 +82,7 @@ def test_mongodb_wire_server_and_its_database_killed_and_restarted(healthy: Faul
         # While the store is down, publishers are told 503 + Retry-After (the workload fails on a 500).
         eventually(lambda: publisher.statuses[503] > before, timeout=60, interval=0.2)
         time.sleep(DOWN_S)
-        healthy.stack.start("ferretdb")
+        healthy.stack.start("postgres", "ferretdb")
 
     _under_load(healthy, fault)
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from newsflow_kit.app import build_app
 from newsflow_kit.errors import Conflict, DependencyUnavailable, NotFound, RateLimited
@@ -57,6 +57,10 @@ def client() -> TestClient:
     async def store_down() -> None:
         raise ServerSelectionTimeoutError("db-host.internal:27017: connection refused")
 
+    @router.get("/store-backend-down")
+    async def store_backend_down() -> None:
+        raise OperationFailure("failed to connect to `user=newsflow database=ferretdb`", code=1)
+
     @router.get("/boom")
     async def boom() -> None:
         await _failing()
@@ -103,6 +107,9 @@ def test_an_unreachable_store_is_503_not_500(client: TestClient) -> None:
     body = _is_problem(resp, 503)
     assert int(resp.headers["retry-after"]) >= 1
     assert "internal" not in body["detail"] and "27017" not in body["detail"]
+    # FerretDB with its PostgreSQL down answers InternalError (code 1): the same 503.
+    backend = client.get("/store-backend-down")
+    assert "ferretdb" not in _is_problem(backend, 503)["detail"]
 
 
 def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
