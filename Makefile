@@ -80,6 +80,10 @@ env-example: install ## Regenerate .env.example from the services' settings clas
 bench: install fetch ## Run the benchmarks against the real local stack (results in bench/results/)
 	$(STACK) session -- .venv/bin/python -m bench $(BENCH)
 
+.PHONY: soak
+soak: install fetch ## 10 min of mixed load (NEWSFLOW_SOAK_S, NEWSFLOW_SOAK_CLIENTS): table + bench/results/soak.json
+	$(STACK) session -- $(PY) tests/soak/run.py
+
 .PHONY: clean
 clean: down ## Remove local data (not the download cache)
 	rm -rf .data

@@ -22,7 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsflow_kit.testing import ServiceProcess, eventually, free_port, role_process
+from newsflow_kit.testing import ServiceProcess, eventually
+
+from .platform import start_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "deploy/local/stack.py")]
@@ -118,44 +120,9 @@ def fault_platform(private_stack: PrivateStack) -> Iterator[FaultPlatform]:
         timeout=120,
     )
     assert topics.returncode == 0, topics.stderr
-    common = settings | {"NEWSFLOW_ADMIN_KEY": ADMIN_KEY}
     roles: dict[str, ServiceProcess] = {}
-
-    def start(name: str, extra: dict[str, str] | None = None, *, http: bool = True) -> ServiceProcess:
-        service, role = name.split("-", 1)
-        roles[name] = role_process(service, role, common | (extra or {}), http=http)
-        return roles[name].start(timeout=180)
-
     try:
-        ingest = start("ingest-api")
-        start("ingest-relay", http=False)
-        start("ingest-poller", http=False)
-        feeds = free_port()
-        start(
-            "ingest-demo",
-            {
-                "NEWSFLOW_DEMO__FEEDS_PORT": str(feeds),
-                "NEWSFLOW_DEMO__INGEST_URL": ingest.url,
-                "NEWSFLOW_DEMO__PUBLISH_EVERY_S": "0",
-                "NEWSFLOW_FETCH__ALLOW_HOSTS": f'["127.0.0.1:{feeds}"]',
-            },
-            http=False,
-        )
-        index = start("index-api")
-        start("index-worker", http=False)
-        comments = start("comments-api")
-        start(
-            "gateway-api",
-            {
-                "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,
-                "NEWSFLOW_SERVICES__INDEX_URL": index.url,
-                "NEWSFLOW_SERVICES__COMMENTS_URL": comments.url,
-                "NEWSFLOW_LIMITS__ANONYMOUS_BURST": "100000",
-                "NEWSFLOW_LIMITS__ANONYMOUS_PER_S": "10000",
-                "NEWSFLOW_LIMITS__KEY_BURST": "100000",
-                "NEWSFLOW_LIMITS__KEY_PER_S": "10000",
-            },
-        )
+        start_roles(settings | {"NEWSFLOW_ADMIN_KEY": ADMIN_KEY}, roles)
         platform = FaultPlatform(private_stack, settings, roles)
         yield platform
     finally:
@@ -181,7 +148,7 @@ def _heal(platform: FaultPlatform) -> None:
     started = time.monotonic()
     platform.all_ready()
     if time.monotonic() - started > 1:
-        print(f"platform ready again after {time.monotonic() - started:.0f}s")  # noqa: T201
+        print(f"platform ready again after {time.monotonic() - started:.0f}s")
 
 
 def _has_pgid(stack: PrivateStack, name: str) -> bool:

@@ -9,43 +9,27 @@ durations are the faults themselves (a server down for N seconds), not waits for
 
 import os
 import random
-import secrets
 import signal
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from newsflow_kit.testing import eventually
 
 from .conftest import FaultPlatform
-from .workload import Publisher, Watchers, assert_agreement, assert_whole_store_agrees
+from .workload import Publisher, Watchers, assert_agreement, assert_whole_store_agrees, register_publisher
 
 SEED = int(os.environ.get("NEWSFLOW_FAULTS_SEED") or random.randrange(2**32))
 DOWN_S = 8.0
 FREEZE_S = 30.0
 
-pytestmark = pytest.mark.slow
-
-
-def _publisher(platform: FaultPlatform, seed: int) -> Publisher:
-    with httpx.Client(
-        base_url=platform.url, headers={"Authorization": f"Bearer {platform.admin_key}"}, timeout=30
-    ) as admin:
-        name = f"Faults {secrets.token_hex(3)}"
-        body = {"name": name, "kind": "push", "homepage": "https://faults.example/", "language": "en"}
-        source = admin.post("/v1/admin/sources", json=body)
-        assert source.status_code == 201, source.text
-        source_id = source.json()["id"]
-        key = admin.post("/v1/admin/keys", json={"name": name, "role": "publisher", "source_id": source_id})
-        assert key.status_code == 201, key.text
-    return Publisher(platform.url, key.json()["key"], source_id, seed=seed)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _under_load(platform: FaultPlatform, fault: Callable[[Publisher], None], *, clients: int = 20) -> Publisher:
     """Starts the clients and the publisher, strikes, waits for progress after the fault, checks agreement."""
-    publisher = _publisher(platform, SEED)
+    publisher = register_publisher(platform.url, platform.admin_key, SEED)
     watchers = Watchers(platform.url, publisher.source_id, clients).start()
     try:
         eventually(lambda: watchers.connected() == clients, timeout=90, interval=0.5)
@@ -61,7 +45,7 @@ def _under_load(platform: FaultPlatform, fault: Callable[[Publisher], None], *, 
         publisher._stop.set()
         watchers.stop()
     assert_whole_store_agrees(platform.settings)
-    print(f"statuses {dict(publisher.statuses)}, errors {dict(publisher.errors)}, {len(publisher.expected)} articles")  # noqa: T201
+    print(f"statuses {dict(publisher.statuses)}, errors {dict(publisher.errors)}, {len(publisher.expected)} articles")
     return publisher
 
 
@@ -98,14 +82,14 @@ def test_elasticsearch_killed_and_restarted(healthy: FaultPlatform) -> None:
 
 def test_every_role_sigkilled_once_at_a_random_moment(healthy: FaultPlatform) -> None:
     rng = random.Random(SEED)
-    print(f"role kills with NEWSFLOW_FAULTS_SEED={SEED}")  # noqa: T201
+    print(f"role kills with NEWSFLOW_FAULTS_SEED={SEED}")
     order = sorted(healthy.roles)
     rng.shuffle(order)
 
     def fault(_: Publisher) -> None:
         for name in order:
             time.sleep(rng.uniform(0.5, 4.0))
-            print(f"SIGKILL {name}")  # noqa: T201
+            print(f"SIGKILL {name}")
             healthy.roles[name].kill()
             healthy.restart(name)
 

@@ -106,6 +106,19 @@ class Publisher:
         self.bad.append(f"not acknowledged within {RETRY_DEADLINE_S}s: {article['url']}")
 
 
+def register_publisher(url: str, admin_key: str, seed: int) -> Publisher:
+    """A push source of its own and a publisher key for it (through the gateway's admin API)."""
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin_key}"}, timeout=30) as admin:
+        name = f"Faults {secrets.token_hex(3)}"
+        body = {"name": name, "kind": "push", "homepage": "https://faults.example/", "language": "en"}
+        source = admin.post("/v1/admin/sources", json=body)
+        assert source.status_code == 201, source.text
+        source_id = source.json()["id"]
+        key = admin.post("/v1/admin/keys", json={"name": name, "role": "publisher", "source_id": source_id})
+        assert key.status_code == 201, key.text
+    return Publisher(url, key.json()["key"], source_id, seed=seed)
+
+
 @dataclass
 class StreamClient:
     """One SSE subscriber of a source; resumes with Last-Event-ID after any disconnect."""
@@ -121,8 +134,10 @@ class StreamClient:
 class Watchers:
     """``count`` SSE clients on their own event loop (a thread), all following ``source``."""
 
-    def __init__(self, url: str, source: str, count: int) -> None:
-        self.url, self.source = url, source
+    def __init__(self, url: str, source: str, count: int, *, churn_s: tuple[float, float] | None = None) -> None:
+        """``churn_s``: each connection is dropped after a random time in that range, then resumed."""
+        self.url, self.source, self.churn_s = url, source, churn_s
+        self._rng = random.Random(11)
         self.clients = [StreamClient() for _ in range(count)]
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
@@ -156,11 +171,14 @@ class Watchers:
                         await asyncio.sleep(0.5)
                         continue
                     client.connects += 1
+                    until = time.monotonic() + self._rng.uniform(*self.churn_s) if self.churn_s else float("inf")
                     async for sse in source.aiter_sse():
                         if self._stop.is_set():
                             return
                         if sse.event.startswith("article.") and sse.data:
                             self._seen(client, sse.id, json.loads(sse.data))
+                        if time.monotonic() > until:
+                            break  # churn: drop the connection, resume with Last-Event-ID
             except (httpx.HTTPError, OSError):
                 pass
             await asyncio.sleep(0.3)
@@ -192,12 +210,12 @@ class Watchers:
             self._loop.close()
 
 
-def mongo_versions(uri: str, source: str | None = None) -> dict[str, int]:
+def mongo_versions(uri: str, source: str | None = None, *, database: str = "newsflow_ingest") -> dict[str, int]:
     """Every article version in ingest's store (of one source), and whether all reached Kafka."""
     client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=5000)
     try:
         query = {"source_id": source} if source else {}
-        docs = client["newsflow_ingest"]["articles"].find(query, {"version": 1, "bus": 1})
+        docs = client[database]["articles"].find(query, {"version": 1, "bus": 1})
         out = {}
         for doc in docs:
             assert doc.get("bus") == "sent", f"article {doc['_id']} v{doc['version']} still pending"
