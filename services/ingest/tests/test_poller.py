@@ -132,7 +132,7 @@ async def test_bad_items_are_skipped_with_reasons(rig: Rig, feed_server: FeedSer
     [
         (BOMB.encode(), "unsafe-xml"),
         (b"<rss><channel><item><title>broken", "malformed-xml"),
-        (b"\xff\xfe\x00garbage\x00", "malformed-xml"),
+        (b"\xff\xfe\x00garbage\x00", "not-a-feed"),
         (b"<html><body><p>a web page</p></body></html>", "not-a-feed"),
         (b"", "empty"),
         (b'{"version": "nope"}', "not-json-feed"),

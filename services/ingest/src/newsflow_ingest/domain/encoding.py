@@ -58,12 +58,12 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# XML 1.0 Appendix F: the first bytes of "<?xml" without a BOM
+# XML 1.0 Appendix F: the first bytes of a document ("<?xml", or its root element) without a BOM
 _SNIFF = (
     (b"<\x00\x00\x00", "utf-32-le"),
     (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
 )
 _DECLARATION = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:\-]+)["']""")
 _REPLACE_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)["'][^"']*["']""")
@@ -74,7 +74,7 @@ _WIDE = ("utf-16", "utf-32")
 class Decoded:
     text: str
     encoding: str  # the codec that decoded the bytes
-    chosen_by: str  # http | bom | declaration | default | detected | lossy
+    chosen_by: str  # http | bom | declaration | sniffed | default | detected | lossy
     problems: list[str] = field(default_factory=list)
 
 
@@ -125,6 +125,15 @@ def decode_xml(body: bytes, content_type: str = "") -> Decoded:
             if text is not None:
                 return Decoded(text, codec, by, problems)
         problems.append(f"undecodable: the {by} charset {_label!r} does not fit the bytes")
+    return _unlabelled(body, family if not bom else None, problems)
+
+
+def _unlabelled(body: bytes, sniffed: str | None, problems: list[str]) -> Decoded:
+    """No label fits: UTF-16/32 seen in the first bytes, the XML default UTF-8, detection, lossy UTF-8."""
+    if sniffed:  # no BOM, but the first bytes are "<" in UTF-16 or UTF-32
+        text = _strict(body, sniffed)
+        if text is not None:
+            return Decoded(text, sniffed, "sniffed", problems)
     text = _strict(body, "utf-8")
     if text is not None:
         return Decoded(text, "utf-8", "default", problems)

@@ -16,6 +16,7 @@ nothing to title it with, duplicate id, absurd date) is skipped with a reason; g
 
 import calendar
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ RETRACTION_MARKERS = {"retracted", "retraction", "withdrawn"}
 TITLE_WORDS = 12
 HTTP = ("http://", "https://")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_FEED_ROOT = re.compile(r"<(rss|feed|rdf:RDF|RDF|channel)\b", re.I)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class ParsedFeed:
         self.repaired[repair] = self.repaired.get(repair, 0) + 1
 
     def fail(self, kind: str, message: str) -> "ParsedFeed":
-        self.items, self.error_kind, self.error = [], kind, f"{kind}: {message}"[:300]
+        self.items, self.skipped, self.error_kind, self.error = [], {}, kind, f"{kind}: {message}"[:300]
         return self
 
 
@@ -90,13 +92,14 @@ def parse_feed(body: bytes, content_type: str = "", base_url: str = "", now: dat
     parsed = feedparser.parse(
         data,
         response_headers={"content-type": "application/xml; charset=utf-8", "content-location": base_url},
-        resolve_relative_uris=True,  # feedparser also sanitises: nh3 does it again on the stored body
+        resolve_relative_uris=True,
+        sanitize_html=False,  # nh3 sanitises the stored body (and drops script text from titles)
     )
     home = str(parsed.feed.get("link") or "")
     fallback = home if home.startswith(HTTP) else base_url
     seen: set[str] = set()
     for entry in parsed.entries:
-        item = _rss_item(entry, feed, fallback, base_url, now)
+        item = _rss_item(entry, feed, fallback, base_url, now, not str(parsed.get("version")).startswith("atom"))
         if item is None:
             continue
         if item.guid in seen:
@@ -106,21 +109,26 @@ def parse_feed(body: bytes, content_type: str = "", base_url: str = "", now: dat
         feed.items.append(item)
     if not feed.items and (parsed.bozo or not parsed.get("version")):  # a broken document, not an empty feed
         reason = parsed.get("bozo_exception") or "no RSS, Atom, RDF or CDF root element"
-        kind = "malformed-xml" if any(p.startswith("recovered-parse-error") for p in feed.problems) else "not-a-feed"
+        kind = "malformed-xml" if _FEED_ROOT.search(decoded.text[:4096]) else "not-a-feed"
         return feed.fail(kind, str(reason)[:200])
     if parsed.bozo and not feed.problems:
         feed.problems.append(f"recovered-parse-error: {parsed.get('bozo_exception')}"[:200])
     return feed
 
 
-def _text(value: Any, detail: Any) -> str:
-    """A feedparser text construct as plain text: HTML loses its tags and is unescaped once."""
+def _text(value: Any, detail: Any, html: bool = False) -> str:
+    """A feedparser text construct as plain text: HTML loses its tags and is unescaped once.
+
+    Atom says what its text constructs are; RSS, RDF and CDF titles are HTML in practice (feedparser
+    guesses), so ``html`` makes them HTML."""
     raw = str(value or "")
     kind = str((detail or {}).get("type") or "text/html")
-    return normalize.html_to_text(raw) if kind in _HTML_TYPES else raw
+    return normalize.markup_to_text(raw) if html or kind in _HTML_TYPES else raw
 
 
-def _rss_item(entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: datetime) -> FeedItem | None:
+def _rss_item(
+    entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: datetime, html_text: bool
+) -> FeedItem | None:
     link = _link(entry, base_url)
     entry_id = str(entry.get("id") or "").strip()
     external_id: str | None = None
@@ -137,15 +145,16 @@ def _rss_item(entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: d
     content = entry.get("content") or []
     body = str(content[0].get("value", "")) if content else ""
     summary_html = str(entry.get("summary") or "")
-    summary = _text(summary_html, entry.get("summary_detail"))
-    title = " ".join(_text(entry.get("title"), entry.get("title_detail")).split())
+    summary = _text(summary_html, entry.get("summary_detail"), html_text)
+    title = " ".join(_text(entry.get("title"), entry.get("title_detail"), html_text).split())
     if not title:
         title = _first_words(summary or (_text(body, content[0]) if content else ""))
         if not title:
             feed.skip("empty-item")
             return None
         feed.note("title-derived")
-    published = _time(entry.get("published_parsed") or entry.get("updated_parsed"))
+    # plain dict lookups: feedparser's own maps one date key to the other with a DeprecationWarning
+    published = _time(dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
     if published is not None and normalize.absurd_time(published, now=now):
         feed.skip("absurd-date")
         return None
@@ -158,7 +167,7 @@ def _rss_item(entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: d
         body=_as_html(body, content[0] if content else None) if body else _as_html(summary_html, None),
         summary=summary,
         tags=[t for t in tags if t.lower() not in RETRACTION_MARKERS],
-        authors=[str(a.get("name")) for a in entry.get("authors") or [] if a.get("name")],
+        authors=[_text(a.get("name"), None, html_text) for a in entry.get("authors") or [] if a.get("name")],
         image_url=_image(entry, base_url),
         published_at=published,
         retracted=retracted,

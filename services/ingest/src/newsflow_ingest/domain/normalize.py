@@ -160,6 +160,12 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def markup_to_text(markup: str) -> str:
+    """The text of an HTML fragment (a feed's HTML title or summary): tags, scripts and styles
+    dropped, entities decoded exactly once."""
+    return html.unescape(nh3.clean(_CONTROL.sub("", markup), tags=set(), attributes={}))
+
+
 def clean_text(value: str, *, limit: int) -> str:
     """One line of plain text (titles, names): tags and control characters dropped, spaces folded.
 
