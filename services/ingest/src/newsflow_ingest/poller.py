@@ -230,7 +230,7 @@ class Poller:
         for start in range(0, len(articles), WRITE_BATCH):
             chunk = articles[start : start + WRITE_BATCH]
             try:
-                results = await self.ingestor.ingest_many([(a, source) for a in chunk])
+                results = await self.ingestor.import_many([(a, source) for a in chunk])
             except Exception:  # a failing write fails the batch call: retry the items alone
                 results = []
                 for article in chunk:
