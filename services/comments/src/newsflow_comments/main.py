@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[threads.router, comments.router, moderation.router],
         checks=checks,
+        http=settings.http,
         default_response_class=InertJSONResponse,
     )
     app.add_exception_handler(ConnectionFailure, _mongo_unavailable)
