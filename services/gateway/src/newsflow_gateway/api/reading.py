@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
+from newsflow_contracts import PAGE_SIZE_MAX, SUGGEST_QUERY_MAX_CHARS
 from newsflow_gateway.api import Cursor, IdPath, Text, Token, v1_router
 from newsflow_gateway.backends import Service, segment
 from newsflow_gateway.deps import GatewayDep
@@ -19,7 +20,7 @@ from newsflow_gateway.schemas import (
 from newsflow_gateway.service import article_page, public_sources
 
 router = v1_router(tags=["reading"])
-Size = Annotated[int, Query(ge=1, le=100)]
+Size = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
 
 
 @router.get("/articles", response_model=ArticlesPage)
@@ -73,7 +74,7 @@ async def search(
 
 
 @router.get("/suggest", response_model=SuggestPage)
-async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=100)]) -> Any:
+async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=SUGGEST_QUERY_MAX_CHARS)]) -> Any:
     """Titles completing what is typed so far."""
     return await gw.backends.call(Service.INDEX, "GET", "/suggest", params={"q": q})
 
