@@ -145,7 +145,9 @@ def test_comments_background_work_runs_in_its_own_roles(report: dict[str, Any]) 
     """The comments api answers HTTP only; the projection and the worker are roles of their own."""
     for source in ("compose", "k8s/local", "k8s/production"):
         commands = {
-            w["name"]: w["command"] for w in report["workloads"] if w["source"] == source and w["settings"] == "comments"
+            w["name"]: w["command"]
+            for w in report["workloads"]
+            if w["source"] == source and w["settings"] == "comments"
         }
         roles = {command[-1] for command in commands.values()}
         assert roles == {"api", "projection", "worker"}, (source, commands)
