@@ -90,6 +90,8 @@ def platform(
         index = start("index", "api")
         start("index", "worker", http=False)
         comments = start("comments", "api")
+        start("comments", "projection", http=False)
+        start("comments", "worker", http=False)
         backing = {
             "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,
             "NEWSFLOW_SERVICES__INDEX_URL": index.url,
