@@ -40,10 +40,16 @@ async def article(article_id: IdPath, gw: GatewayDep) -> ArticleDetail:
 
 
 @router.get("/articles/{article_id}/related", response_model=RelatedPage)
-async def related(article_id: IdPath, gw: GatewayDep, size: Annotated[int, Query(ge=1, le=50)] = 10) -> Any:
-    """Articles like this one."""
+async def related(
+    article_id: IdPath,
+    gw: GatewayDep,
+    size: Annotated[int, Query(ge=1, le=50)] = 10,
+    cross_language: Annotated[bool, Query(description="Alternate other languages' coverage in.")] = False,
+) -> Any:
+    """Articles like this one (``method``: hybrid, or bm25 with a ``note`` when vectors are missing)."""
     path = f"/articles/{segment(article_id)}/related"
-    return await gw.backends.call(Service.INDEX, "GET", path, params={"size": size})
+    params = {"size": size, "cross_language": str(cross_language).lower()}
+    return await gw.backends.call(Service.INDEX, "GET", path, params=params)
 
 
 @router.get("/search", response_model=SearchPage)
