@@ -18,7 +18,7 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, PollerSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -67,12 +67,14 @@ async def scale(settings: Settings, local_fetch: FetchSettings) -> AsyncIterator
         settings.mongo.uri, tz_aware=True, retryWrites=False, event_listeners=[commands]
     )
     db = mongo[settings.database]
-    await db["sources"].create_index([("kind", 1), ("next_poll_at", 1)])
+    await SourceLeases(db).ensure_indexes()
     publisher = AsyncPublisher(settings.kafka, client_id="test-poller-scale")
     fetchers: list[SafeFetcher] = []
 
     def make(**poller: Any) -> Poller:
-        tuned = settings.model_copy(update={"fetch": local_fetch, "poller": PollerSettings(tick_s=0.1, **poller)})
+        tuned = settings.model_copy(
+            update={"fetch": local_fetch, "poller": PollerSettings(**{"tick_s": 0.1, **poller})}
+        )
         fetcher = SafeFetcher(local_fetch)
         fetchers.append(fetcher)
         repo = ArticlesRepo(db)
@@ -138,7 +140,7 @@ async def test_claims_come_in_batches_not_one_scan_per_feed(scale: Scale, feed_s
 
 async def test_a_run_reads_the_sources_once_per_batch(scale: Scale, feed_server: FeedServer) -> None:
     ids = await add_sources(scale.db, feed_server, 60)
-    poller = scale.make(claim_batch=32, concurrency=16)
+    poller = scale.make(claim_batch=32, concurrency=16, tick_s=1.0)  # few idle looks once all are claimed
     scale.commands.seen.clear()
     stop = asyncio.Event()
     run = asyncio.create_task(poller.run(stop))

@@ -76,25 +76,26 @@ class Poller:
         cfg = self.settings.poller
         queue: asyncio.Queue[Doc | None] = asyncio.Queue()
         hungry = asyncio.Event()
+        await self.leases.ensure_indexes()
         await self.prune_claims()
         workers = [asyncio.create_task(self._worker(queue, hungry)) for _ in range(cfg.concurrency)]
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         batch, low = max(1, cfg.claim_batch), max(1, cfg.claim_batch // 2)
         while not stop.is_set():
-            wanted = batch - queue.qsize()
-            sources: list[Doc] = []
+            hungry.clear()
+            wanted, more = batch - queue.qsize(), True
             if queue.qsize() < low:
+                sources: list[Doc] = []
                 try:
                     sources = await self.claim_batch(wanted)
                 except Exception:  # MongoDB unavailable: try again next tick
                     log.exception("poller: claiming sources failed")
                 for source in sources:
                     queue.put_nowait(source)
-            hungry.clear()
-            # a full batch: more may be due, claim again as soon as the queue runs low; else wait a tick
-            wake = hungry if sources and len(sources) == wanted else stop
+                more = len(sources) == wanted  # a full batch: more may be due
+            # claim again as soon as the queue runs low while there is more; else look again in a tick
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(wake, stop), cfg.tick_s)
+                await asyncio.wait_for(_first(hungry, stop) if more else stop.wait(), cfg.tick_s)
         await self._drain(queue, workers)
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)

@@ -195,6 +195,7 @@ class SourcesRepo:
     async def ensure_indexes(self) -> None:
         await self.sources.create_index([("name", ASCENDING)], unique=True)
         await self.sources.create_index([("kind", ASCENDING), ("next_poll_at", ASCENDING)])
+        await SourceLeases(self.sources.database).ensure_indexes()
 
     async def create(self, doc: Doc) -> Doc:
         await self.sources.insert_one(doc)
@@ -233,6 +234,12 @@ class SourceLeases:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.sources = db["sources"]
         self.claims = db["poll_claims"]
+
+    async def ensure_indexes(self) -> None:
+        """Creates ``poll_claims`` up front: pollers inserting into a missing collection at once would
+        each create it, which FerretDB handles badly."""
+        await self.sources.create_index([("kind", ASCENDING), ("next_poll_at", ASCENDING)])
+        await self.claims.create_index([("at", ASCENDING)])
 
     async def claim_due(self, *, owner: str, limit: int, lease_s: float, now: datetime) -> list[Doc]:
         due = await (
