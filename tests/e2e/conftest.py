@@ -78,6 +78,7 @@ def platform(
         start("ingest", "relay", http=False)
         index = start("index", "api")
         start("index", "worker", http=False)
+        start("index", "embedder", http=False)
         comments = start("comments", "api")
         backing = {
             "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,

@@ -49,6 +49,10 @@ def client() -> TestClient:
     async def limited() -> None:
         raise RateLimited("slow down", retry_after=7)
 
+    @router.post("/store")
+    async def store(thing: Thing) -> int:
+        return len(thing.name.encode())  # as a driver would: UTF-8 on the way out
+
     @router.get("/unavailable")
     async def unavailable() -> None:
         raise DependencyUnavailable("the store does not answer")
@@ -143,3 +147,8 @@ def test_request_id_and_traceparent_are_echoed(client: TestClient) -> None:
     assert resp.headers["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
     hostile = client.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
     assert hostile.headers["x-request-id"] != "bad id\nwith newline"
+
+
+def test_text_with_unpaired_surrogates_is_422_not_500(client: TestClient) -> None:
+    body = b'{"name": "\\ud800", "count": 1}'
+    _is_problem(client.post("/store", content=body, headers={"content-type": "application/json"}), 422)

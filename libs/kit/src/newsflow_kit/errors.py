@@ -117,9 +117,11 @@ _STATUS_CODES = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    431: "request-header-fields-too-large",
     422: "invalid-input",
     429: "rate-limited",
     503: "dependency-unavailable",
@@ -198,6 +200,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status=exc.status_code, code=code, title=title, detail=detail, headers=exc.headers)
 
 
+async def _unencodable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Client text that cannot be stored or sent as UTF-8 (a JSON ``\\ud800`` without its pair)."""
+    log.info("unencodable text on %s %s: %s", request.method, request.url.path, exc)
+    message = "text must be valid Unicode (no unpaired surrogates)"
+    return problem(
+        request,
+        status=422,
+        code="invalid-input",
+        title="Invalid input",
+        detail=message,
+        errors=[{"field": "body", "message": message, "type": "unicode_error"}],
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -238,4 +254,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NewsflowError, _newsflow_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable_text)
     app.add_exception_handler(Exception, _unhandled)
