@@ -80,6 +80,8 @@ def platform(
         start("index", "worker", http=False)
         start("index", "embedder", http=False)
         comments = start("comments", "api")
+        start("comments", "projection", http=False)
+        start("comments", "worker", http=False)
         backing = {
             "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,
             "NEWSFLOW_SERVICES__INDEX_URL": index.url,

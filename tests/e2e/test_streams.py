@@ -28,15 +28,17 @@ async def read_events(
     return out
 
 
-def _connections(url: str) -> float:
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
+def _connections(url: str, admin_key: str) -> float:
+    """Open stream connections, from the gateway's /metrics (which needs an admin key)."""
+    metrics = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {admin_key}"})
+    for line in metrics.text.splitlines():
         if line.startswith("newsflow_gateway_stream_connections "):
             return float(line.split()[1])
     return 0.0
 
 
-async def _subscribed(url: str, at_least: int) -> None:
-    await asyncio.to_thread(eventually, lambda: _connections(url) >= at_least, timeout=10)
+async def _subscribed(url: str, admin_key: str, at_least: int) -> None:
+    await asyncio.to_thread(eventually, lambda: _connections(url, admin_key) >= at_least, timeout=10)
 
 
 async def test_resume_replays_exactly_the_missed_matching_then_goes_live(
@@ -46,7 +48,7 @@ async def test_resume_replays_exactly_the_missed_matching_then_goes_live(
     url = platform.url
     params = {"source": mine.source_id}
     first = asyncio.create_task(read_events(url, count=1, params=params))
-    await _subscribed(url, 1)
+    await _subscribed(url, platform.admin_key, 1)
     with platform.client(mine.key) as pub:
         assert pub.post("/v1/articles", json=article(word, 0)).status_code == 201
     [seen] = await asyncio.wait_for(first, 30)
@@ -63,7 +65,7 @@ async def test_resume_replays_exactly_the_missed_matching_then_goes_live(
 
     async def publish_live() -> None:
         # Once the replay is through, one more article must arrive live.
-        await asyncio.to_thread(eventually, lambda: _connections(url) >= 1, timeout=10)
+        await asyncio.to_thread(eventually, lambda: _connections(url, platform.admin_key) >= 1, timeout=10)
         with platform.client(mine.key) as pub:
             assert pub.post("/v1/articles", json=article(word, 99)).status_code == 201
 
@@ -82,7 +84,7 @@ async def test_every_replica_delivers_every_event(
     params = {"source": publisher.source_id}
     readers = [asyncio.create_task(read_events(g.url, count=5, params=params)) for g in platform.gateways]
     for gateway in platform.gateways:
-        await _subscribed(gateway.url, 1)
+        await _subscribed(gateway.url, platform.admin_key, 1)
     with platform.client(publisher.key) as pub:
         items = [article(word, n) for n in range(5)]
         assert pub.post("/v1/articles:batch", json={"items": items}).status_code == 200

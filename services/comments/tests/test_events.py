@@ -115,7 +115,7 @@ def test_articles_come_from_articles_v1_and_retraction_closes_the_thread(api: Ap
     assert api.post("unknown1", "hello?").status_code == 404
     assert api.client.get("/articles/unknown1/comments").status_code == 404
     api.produce("a1")
-    eventually(lambda: api.post("a1", "now it exists").status_code == 201, timeout=20)
+    eventually(lambda: api.post("a1", "now it exists").status_code == 201, timeout=60)  # process start + group join
     cid = api.thread("a1")["items"][0]["id"]
     api.produce("a1", version=3, status=ArticleStatus.RETRACTED)
     api.produce("a1", version=2)  # older, arrives later: must not reopen the thread

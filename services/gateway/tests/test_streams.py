@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import secrets
 import socket
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,10 @@ def publish(kafka: KafkaSettings, topic: str, events: list[Any]) -> None:
     assert producer.flush(10) == 0
 
 
+ADMIN_KEY = "streams-admin-" + secrets.token_hex(8)
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}  # the gateway's /metrics needs an admin key
+
+
 def published(data: ArticleData) -> Any:
     return new_event(EventType.ARTICLE_PUBLISHED, data, producer="test")
 
@@ -50,6 +55,7 @@ def gateway(
     env = settings_env(kafka=kafka_topics, mongo=mongo_database) | {
         "NEWSFLOW_STREAMS__QUEUE_SIZE": "16",
         "NEWSFLOW_LIMITS__ANONYMOUS_BURST": "1000",
+        "NEWSFLOW_ADMIN_KEY": ADMIN_KEY,
     }
     return service_process("newsflow-gateway", "api", env=env)
 
@@ -98,14 +104,14 @@ async def test_filters_deliver_exactly_the_matching_articles(
 
 
 def _connections(gateway: ServiceProcess) -> float:
-    for line in httpx.get(f"{gateway.url}/metrics").text.splitlines():
+    for line in httpx.get(f"{gateway.url}/metrics", headers=ADMIN).text.splitlines():
         if line.startswith("newsflow_gateway_stream_connections "):
             return float(line.split()[1])
     return 0.0
 
 
 def _cut_off(gateway: ServiceProcess) -> float:
-    for line in httpx.get(f"{gateway.url}/metrics").text.splitlines():
+    for line in httpx.get(f"{gateway.url}/metrics", headers=ADMIN).text.splitlines():
         if line.startswith("newsflow_gateway_stream_cut_off_total "):
             return float(line.split()[1])
     return 0.0

@@ -8,10 +8,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleStatus
+from newsflow_index import reindex
 from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
 from newsflow_index.indices import ensure_alias
-from newsflow_index.settings import IndexingSettings
+from newsflow_index.settings import IndexingSettings, Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
 from newsflow_kit.testing import eventually, settings_env
 
@@ -89,7 +90,7 @@ def test_embedder_role_stores_vectors_and_the_ai_block(
         found = embedded()
         return found if {"a", "b"} <= set(found) and found["a"]["version"] == 2 else None
 
-    docs = eventually(both, timeout=60)
+    docs = eventually(both, timeout=120)  # two processes start and load on a shared 2-core machine
     assert set(docs) == {"a", "b"}
     assert docs["a"]["embedding_model"] == MODEL_NAME and docs["a"]["title"]["en"] == "Central bank raises rates again"
     assert es.get(index=es_alias.alias, id="c")["_source"] == {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
@@ -125,3 +126,29 @@ def test_vector_writes_never_regress_nor_resurrect(
     assert "embedding_model" not in es.get(index=alias, id="newer")["_source"]
     assert es.get(index=alias, id="same")["_version"] == 2  # external versions untouched: the worker's next one wins
     assert es.get(index=alias, id="fresh")["_source"]["embedding_model"] == MODEL_NAME
+
+
+def test_reindex_carries_vectors_and_ai_blocks_over(
+    kafka_topics: KafkaSettings,
+    es_alias: ElasticsearchSettings,
+    es: Elasticsearch,
+    events: Any,
+    helpers: Any,
+    model: E5Embedder,
+) -> None:
+    alias = es_alias.alias
+    kept, old = helpers.article("kept", **RATES_EN), helpers.article("changed", **FOOTBALL_EN)
+    changed = helpers.article("changed", version=2, **{**FOOTBALL_EN, "title": "Cup final replay ordered"})
+    events.send([kept, old, changed])  # what the reindex replays
+    helpers.index_directly(es, alias, [kept, old])  # the live index lags behind: "changed" is still v1 there
+    assert write_versioned(es, alias, embed_articles(model, [kept, old], max_sentences=8)) == 2
+    es.indices.refresh(index=alias)
+    before = vector(es, alias, "kept")
+
+    new_index = reindex.run(Settings(kafka=kafka_topics, elasticsearch=es_alias))
+    es.indices.refresh(index=new_index)
+    assert es.get(index=alias, id="kept")["_source"]["embedding_model"] == MODEL_NAME
+    assert np.allclose(vector(es, alias, "kept"), before, atol=1e-5)
+    assert es.get(index=alias, id="kept")["_source"]["ai_summary"]
+    moved = es.get(index=alias, id="changed")["_source"]
+    assert moved["version"] == 2 and "embedding_model" not in moved  # v1's vector does not describe v2

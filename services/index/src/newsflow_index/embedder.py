@@ -35,7 +35,7 @@ from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
 from newsflow_index.bulk import TransientBulkError, is_transient
 from newsflow_index.embedding import Embedder, document_text, sentences
 from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
-from newsflow_index.mapping import MAPPING_VERSION, RETRACTED, to_document, with_ai
+from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_ai
 from newsflow_index.settings import Settings
 from newsflow_index.summaries import digest
 from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
@@ -235,3 +235,46 @@ def run(settings: Settings) -> None:
 
 
 _ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}
+
+
+AI_FIELDS = ("embedding_model", "ai_summary", "ai_key_points")
+
+
+def carry_over(es: Elasticsearch, source_index: str, target_index: str, *, page: int = 200) -> int:
+    """Copies vectors and AI blocks from ``source_index`` into ``target_index`` where the version matches.
+
+    Used by the reindex (a rebuilt index has the articles from articles.v1 but not what the embedder
+    computed). Each copy is the target's own document plus the AI fields, at the same version with
+    ``external_gte``: a newer version or a tombstone that arrived meanwhile wins (409, skipped).
+    Returns how many documents got their AI fields back.
+    """
+    query = {"bool": {"filter": [{"exists": {"field": "embedding_model"}}]}}
+    after: list[Any] | None = None
+    carried = 0
+    while True:
+        body: dict[str, Any] = {
+            "query": query,
+            "sort": [{"id": "asc"}],
+            "size": page,
+            "_source": ["id", "version", *AI_FIELDS],
+            "fields": ["embedding"],
+        }
+        if after:
+            body["search_after"] = after
+        response = es.search(index=source_index, body=body)
+        hits = response["hits"]["hits"]
+        if not hits:
+            return carried
+        after = hits[-1]["sort"]
+        old = {h["_id"]: h for h in hits}
+        current = es.mget(index=target_index, ids=list(old))["docs"]
+        docs = []
+        for doc in current:
+            hit = old[doc["_id"]]
+            source = doc.get("_source") or {}
+            vector = hit.get("fields", {}).get("embedding")
+            if source.get("status") != PUBLISHED or source.get("version") != hit["_source"]["version"] or not vector:
+                continue
+            ai = {name: hit["_source"][name] for name in AI_FIELDS if name in hit["_source"]}
+            docs.append({**source, **ai, "embedding": vector})
+        carried += write_versioned(es, target_index, docs) if docs else 0

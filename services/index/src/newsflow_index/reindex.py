@@ -20,6 +20,7 @@ from functools import partial
 from confluent_kafka import Message
 
 from newsflow_index.bulk import is_transient
+from newsflow_index.embedder import carry_over
 from newsflow_index.indices import alias_indices, create_index, new_index_name, swap_alias
 from newsflow_index.replay import end_offsets, partitions, read_until, reader
 from newsflow_index.settings import Settings
@@ -59,6 +60,8 @@ def run(settings: Settings, *, keep_old: bool = False) -> str:
         ends = end_offsets(consumer, topic, parts)
         replay(start=positions, ends=ends)
         log.info("reindex into %s caught up at %s", name, ends)
+        for previous in old:  # vectors and AI blocks are not in articles.v1: bring them along (docs/ai.md)
+            log.info("carried the AI fields of %d articles over from %s", carry_over(es, previous, name), previous)
         if old and not keep_old:
             time.sleep(OLD_INDEX_GRACE_S)  # let searches that resolved the alias before the swap finish
             es.indices.delete(index=",".join(old), ignore_unavailable=True)
