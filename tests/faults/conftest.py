@@ -37,9 +37,15 @@ class PrivateStack:
     """``stack.py`` with the offset and a data directory of its own."""
 
     def __init__(self, data: Path) -> None:
-        self.env = {**os.environ, "NEWSFLOW_STACK_PORT_OFFSET": OFFSET, "NEWSFLOW_DATA_DIR": str(data)}
+        self.env = {
+            **os.environ,
+            "NEWSFLOW_STACK_PORT_OFFSET": OFFSET,
+            "NEWSFLOW_DATA_DIR": str(data),
+            # A restarted Elasticsearch recovering its shards on a busy 2-core machine can take minutes.
+            "NEWSFLOW_STACK_TIMEOUT": os.environ.get("NEWSFLOW_STACK_TIMEOUT", "420"),
+        }
 
-    def run(self, *args: str, timeout: float = 400) -> str:
+    def run(self, *args: str, timeout: float = 900) -> str:
         done = subprocess.run([*STACK, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
         assert done.returncode == 0, f"stack.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
         return done.stdout

@@ -168,7 +168,7 @@ class Watchers:
                     http, "GET", f"{self.url}/v1/stream", params={"source": self.source}, headers=headers
                 ) as source:
                     if source.response.status_code != 200:
-                        await asyncio.sleep(0.5)
+                        await asyncio.sleep(self._rng.uniform(1.0, 3.0))
                         continue
                     client.connects += 1
                     until = time.monotonic() + self._rng.uniform(*self.churn_s) if self.churn_s else float("inf")
@@ -180,8 +180,11 @@ class Watchers:
                         if time.monotonic() > until:
                             break  # churn: drop the connection, resume with Last-Event-ID
             except (httpx.HTTPError, OSError):
-                pass
-            await asyncio.sleep(0.3)
+                # Dropped: back off with jitter as EventSource does (its default retry is ~3 s), so
+                # hundreds of clients do not hammer a gateway that is starting.
+                await asyncio.sleep(self._rng.uniform(1.0, 3.0))
+                continue
+            await asyncio.sleep(self._rng.uniform(0.1, 0.5))
 
     @staticmethod
     def _seen(client: StreamClient, sse_id: str, data: dict[str, Any]) -> None:
