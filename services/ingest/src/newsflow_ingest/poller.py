@@ -21,6 +21,7 @@ import trafilatura
 from pymongo.errors import DuplicateKeyError
 
 from newsflow_ingest.domain import normalize
+from newsflow_ingest.domain.articles import NotTheOwner
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
@@ -28,6 +29,7 @@ from newsflow_ingest.repository import ArticlesRepo, Doc
 from newsflow_ingest.schemas import ArticleIn
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_kit.errors import Conflict, NotFound
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 
@@ -155,6 +157,9 @@ class Poller:
         for item in feed.items:
             try:
                 new += await self._ingest(source, item)
+            except Conflict as exc:  # another source's article, or one retracted: skipped with the reason
+                feed.skip(exc.code)
+                ITEMS_SKIPPED.labels(exc.code).inc()
             except Exception as exc:  # one bad item never stops the others
                 feed.skip("invalid-item")
                 ITEMS_SKIPPED.labels("invalid-item").inc()
@@ -176,9 +181,9 @@ class Poller:
         if item.retracted:
             from newsflow_ingest.domain.identity import article_id, canonical_url
 
-            doc = await self.ingestor.repo.get(article_id(canonical_url(item.url)))
-            if doc is not None and doc["status"] != "retracted":
-                await self.ingestor.retract(doc)
+            # Only the source's own article: a marker in another source's feed retracts nothing.
+            with contextlib.suppress(NotFound, NotTheOwner):
+                await self.ingestor.retract(article_id(canonical_url(item.url)), source_id=source["_id"])
             return 0
         # RSS often carries the whole article in <description> (feedparser's summary); a short text is
         # only a teaser, and then the page itself is fetched and its main text extracted.
