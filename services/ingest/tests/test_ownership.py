@@ -2,8 +2,6 @@
 
 from fastapi.testclient import TestClient
 
-from newsflow_ingest.settings import Settings
-
 
 def _article(**extra: object) -> dict[str, object]:
     return {
@@ -44,7 +42,7 @@ def test_another_source_cannot_take_over_move_or_retract(client: TestClient) -> 
     assert "inspected" in stored["body_text"]
 
 
-def test_retraction_is_final_until_an_explicit_restore(client: TestClient, settings: Settings) -> None:
+def test_retraction_is_final_until_an_explicit_restore(client: TestClient) -> None:
     owner = _source(client, "owner")
     article_id = client.post("/articles", json={**_article(), "source_id": owner}).json()["id"]
     assert client.delete(f"/articles/{article_id}", params={"source_id": owner}).json()["status"] == "retracted"
