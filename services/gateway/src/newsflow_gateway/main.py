@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer = BroadcastConsumer(
             settings.kafka,
             loop=asyncio.get_running_loop(),
-            on_articles=follower.wake,
+            on_articles=follower.offer,
             on_comments=hub.submit,
         )
         app.state.gateway, app.state.mongo, app.state.consumer = gw, mongo, consumer
