@@ -76,7 +76,7 @@ class ArticlesRepo:
             if not seqs:
                 return top
             top = max(top, *seqs)
-            if len(seqs) < BUCKET:
+            if len(seqs) < BUCKET - (1 if bucket == 0 else 0):  # bucket 0 has no seq 0
                 return top
             bucket += 1
 
@@ -93,6 +93,8 @@ class ArticlesRepo:
         """
         stored: list[Doc] = []
         walked = 0
+        if not docs:
+            return stored
         if not self._hint_known:
             self._hint, self._hint_known = await self.head(), True
         while len(stored) < len(docs):
