@@ -46,13 +46,10 @@ def test_revocation_is_immediate_here_and_within_the_ttl_on_other_replicas(
     make_settings: Callable[..., Settings], admin_headers: dict[str, str]
 ) -> None:
     settings = make_settings(key_cache_ttl_s=1.0)
+    key_id, key = publisher_key(settings, "daily-planet")
     with TestClient(create_app(settings)) as here, TestClient(create_app(settings)) as there:
-        created = here.post(
-            "/v1/admin/keys", json={"name": "p", "role": "publisher", "source_id": "s"}, headers=admin_headers
-        ).json()
-        key = created["key"]
         for replica in (here, there):  # both cache the key
             assert replica.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 503
-        assert here.delete(f"/v1/admin/keys/{created['id']}", headers=admin_headers).status_code == 200
+        assert here.delete(f"/v1/admin/keys/{key_id}", headers=admin_headers).status_code == 200
         assert here.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 401
         eventually(lambda: there.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 401, timeout=5)
