@@ -218,11 +218,11 @@ def mongo_versions(uri: str, source: str | None = None, *, database: str = "news
     client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=5000)
     try:
         query = {"source_id": source} if source else {}
-        docs = client[database]["articles"].find(query, {"version": 1, "bus": 1})
-        out = {}
-        for doc in docs:
-            assert doc.get("bus") == "sent", f"article {doc['_id']} v{doc['version']} still pending"
-            out[str(doc["_id"])] = int(doc["version"])
+        docs = client[database]["article_versions"].find(query, {"article_id": 1, "version": 1, "bus": 1})
+        out: dict[str, int] = {}
+        for doc in docs:  # one document per version: the latest of each article
+            assert doc.get("bus") == "sent", f"article {doc['article_id']} v{doc['version']} still pending"
+            out[str(doc["article_id"])] = max(out.get(str(doc["article_id"]), 0), int(doc["version"]))
         return out
     finally:
         client.close()

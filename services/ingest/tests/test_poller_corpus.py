@@ -85,14 +85,21 @@ async def test_corpus_sample_through_the_poller(poller: Poller, client: TestClie
         expect = entry["expect"]
         status = client.get(f"/sources/{source_id}/status").json()
         assert status["error_kind"] == expect["error"], (entry["file"], status)
-        assert status["items_skipped"] == sum(expect["skipped"].values()), (entry["file"], status)
+        versions = await poller.ingestor.repo.versions.find({"source_id": source_id}).to_list()
+        latest = {d["article_id"]: d for d in sorted(versions, key=lambda d: d["version"])}
+        got = sorted((d["title"], d["url"], d["external_id"]) for d in latest.values())
+        # Corpus feeds share URLs: an article belongs to the source that published it first (issue 11.1),
+        # so another feed's item for it is skipped as owned by another source.
+        elsewhere = [i for i in expect["items"] if await _owned_elsewhere(poller, source_id, i)]
+        want = sorted((i["title"], i["url"], i["external_id"]) for i in expect["items"] if i not in elsewhere)
+        assert got == want, entry["file"]
+        assert status["items_skipped"] == sum(expect["skipped"].values()) + len(elsewhere), (entry["file"], status)
         for problem in expect["problems"]:
             assert any(problem in p for p in status["problems"]), (entry["file"], status)
-        for item in expect["items"]:
-            key = (
-                identity.external_article_id(source_id, item["external_id"])
-                if item["external_id"]
-                else identity.article_id(identity.canonical_url(item["url"]))
-            )
-            doc = await poller.ingestor.repo.get(key)
-            assert doc is not None and (doc["title"], doc["url"]) == (item["title"], item["url"]), entry["file"]
+
+
+async def _owned_elsewhere(poller: Any, source_id: str, item: dict[str, Any]) -> bool:
+    if item["external_id"]:
+        return False  # ids from (source, external id) are the source's own
+    latest = await poller.ingestor.repo.latest(identity.article_id(identity.canonical_url(item["url"])))
+    return latest is not None and latest.get("owner_id", latest["source_id"]) != source_id

@@ -179,9 +179,9 @@ async def test_a_first_import_writes_new_items_in_bulk(scale: Scale, feed_server
     scale.commands.seen.clear()
     for source in await poller.claim_batch(3):
         await poller.poll(source)
-    assert await scale.db["articles"].count_documents({}) == 120
-    assert scale.commands.seen[("insert", "articles")] == 3  # one insert per feed, not one per item
-    seqs = [d["seq"] for d in await scale.db["articles"].find({}, {"seq": 1}).to_list()]
+    assert await scale.db["article_versions"].count_documents({}) == 120
+    assert scale.commands.seen[("insert", "article_versions")] == 3  # one insert per feed, not one per item
+    seqs = [d["seq"] for d in await scale.db["article_versions"].find({}, {"seq": 1}).to_list()]
     assert len(set(seqs)) == 120
     statuses = await scale.db["sources"].find({}, {"articles_seen": 1}).to_list()
     assert [s["articles_seen"] for s in statuses] == [40, 40, 40]
@@ -189,4 +189,4 @@ async def test_a_first_import_writes_new_items_in_bulk(scale: Scale, feed_server
     scale.commands.seen.clear()
     for source in await scale.db["sources"].find({}).to_list():
         await poller.poll({**source, "lease_owner": poller.owner})
-    assert scale.commands.seen[("insert", "articles")] == 0
+    assert scale.commands.seen[("insert", "article_versions")] == 0

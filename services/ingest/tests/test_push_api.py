@@ -89,11 +89,16 @@ def test_retraction_and_change_cursor(client: TestClient, push_source: str, sett
     assert gone.json() == {"id": ids[0], "version": 2, "status": "retracted"}
     assert client.delete("/articles/unknown").status_code == 404
 
-    page = client.get("/articles", params={"since": 0, "limit": 2}).json()
-    assert [a["id"] for a in page["items"]] == ids[1:3] and page["next_cursor"] is not None
+    page = client.get("/articles", params={"since": 0, "limit": 2}).json()  # every change, in seq order
+    assert [(a["id"], a["seq"]) for a in page["items"]] == [(ids[0], 1), (ids[1], 2)]
+    assert page["next_cursor"] == "2"
     rest = client.get("/articles", params={"since": page["next_cursor"]}).json()
-    assert [a["id"] for a in rest["items"]] == [ids[0]] and rest["items"][0]["status"] == "retracted"
-    assert rest["next_cursor"] is None
+    assert [(a["id"], a["version"], a["status"]) for a in rest["items"]] == [
+        (ids[2], 1, "published"),
+        (ids[0], 2, "retracted"),
+    ]
+    assert rest["next_cursor"] is None and rest["cursor"] == "4"
+    assert client.get("/articles/changes/head").json() == {"seq": 4}
     assert client.get("/articles", params={"since": "abc"}).status_code == 422
 
     events = _events(settings, 4)  # partitions are ordered per article (key), not globally

@@ -49,7 +49,7 @@ def test_relay_killed_before_the_flip_resends_the_same_version(
 
         client: MongoClient[dict[str, object]] = MongoClient(mongo_database.uri)
         try:
-            return client[mongo_database.database]["articles"].count_documents({"bus": "pending"}) == 0
+            return client[mongo_database.database]["article_versions"].count_documents({"bus": "pending"}) == 0
         finally:
             client.close()
 

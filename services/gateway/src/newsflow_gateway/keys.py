@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -62,12 +63,25 @@ def key_id_of(key: str) -> str | None:
     return parts[1]
 
 
-class KeyStore:
-    """The ``api_keys`` collection of the gateway's own database."""
+KEY_CACHE_SIZE = 10_000
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, bootstrap_admin_key: str) -> None:
+
+class KeyStore:
+    """The ``api_keys`` collection of the gateway's own database, with a bounded TTL cache of valid keys.
+
+    A cache hit costs no store command. Only valid keys are cached (a key created on another replica
+    works at once); a revocation removes the key from this replica's cache immediately and from the
+    others' when their entry expires, ``cache_ttl_s`` at most.
+    """
+
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], *, bootstrap_admin_key: str, cache_ttl_s: float = 30.0
+    ) -> None:
         self._keys = db["api_keys"]
         self._bootstrap_hash = hash_key(bootstrap_admin_key) if bootstrap_admin_key else ""
+        self._cache: TTLCache[str, Principal] | None = (
+            TTLCache(maxsize=KEY_CACHE_SIZE, ttl=cache_ttl_s) if cache_ttl_s > 0 else None
+        )
 
     async def ensure_indexes(self) -> None:
         await self._keys.create_index([("key_id", ASCENDING)], unique=True, name="key_id_unique")
@@ -85,6 +99,9 @@ class KeyStore:
         doc = await self._keys.find_one({"key_id": key_id})
         if doc is None:
             raise NotFound(f"no API key {key_id}")
+        if self._cache is not None:
+            for presented in [h for h, p in self._cache.items() if p.key_id == key_id]:
+                self._cache.pop(presented, None)
         if doc.get("revoked_at") is None:
             doc["revoked_at"] = datetime.now(UTC)
             await self._keys.update_one({"key_id": key_id}, {"$set": {"revoked_at": doc["revoked_at"]}})
@@ -98,12 +115,17 @@ class KeyStore:
         key_id = key_id_of(key)
         if key_id is None:
             return None
+        if self._cache is not None and (cached := self._cache.get(presented)) is not None:
+            return cached
         doc = await self._keys.find_one({"key_id": key_id})
         if doc is None or doc.get("revoked_at") is not None:
             return None
         if not hmac.compare_digest(presented, str(doc.get("hash", ""))):
             return None
-        return Principal(key_id, Role(doc["role"]), doc.get("source_id"))
+        principal = Principal(key_id, Role(doc["role"]), doc.get("source_id"))
+        if self._cache is not None:
+            self._cache[presented] = principal
+        return principal
 
 
 def _to_doc(key: ApiKey) -> dict[str, Any]:

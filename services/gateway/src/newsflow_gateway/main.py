@@ -16,6 +16,7 @@ from newsflow_gateway.deps import admin as admin_key
 from newsflow_gateway.keys import KeyStore
 from newsflow_gateway.ratelimit import RateLimiter
 from newsflow_gateway.settings import Settings
+from newsflow_gateway.streams.changes import ChangeFollower
 from newsflow_gateway.streams.consumer import BroadcastConsumer
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.app import build_app
@@ -32,13 +33,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         mongo = async_mongo(settings.mongo)
-        store = KeyStore(mongo[settings.database], bootstrap_admin_key=settings.admin_key.get_secret_value())
+        store = KeyStore(
+            mongo[settings.database],
+            bootstrap_admin_key=settings.admin_key.get_secret_value(),
+            cache_ttl_s=settings.key_cache_ttl_s,
+        )
         hub = Hub(queue_size=settings.streams.queue_size)
         gw = Gateway(settings, Backends(settings.services), store, RateLimiter(), hub)
+        follower = ChangeFollower(
+            backends=gw.backends, hub=hub, page=settings.streams.replay_page, poll_s=settings.streams.poll_s
+        )
         consumer = BroadcastConsumer(
             settings.kafka,
             loop=asyncio.get_running_loop(),
-            on_articles=hub.submit,
+            on_articles=follower.offer,
             on_comments=hub.submit,
         )
         app.state.gateway, app.state.mongo, app.state.consumer = gw, mongo, consumer
@@ -47,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consumer.start()
         background = [
             asyncio.create_task(hub.run(), name="stream-fan-out"),
+            asyncio.create_task(follower.run(), name="stream-changes"),
             asyncio.create_task(hub.heartbeat(settings.streams.heartbeat_s), name="stream-heartbeat"),
         ]
         try:

@@ -209,7 +209,7 @@ class ArticlesBatch(BaseModel):
 class PublishResult(Open):
     id: str
     version: int
-    status: Literal["created", "updated", "unchanged", "retracted"]
+    status: Literal["created", "updated", "unchanged", "retracted", "restored"]
 
 
 class BatchItemError(Open):

@@ -71,12 +71,21 @@ def owned_article(principal: Principal, article: ArticlePublish) -> dict[str, An
 
 
 async def retract(*, backends: Backends, principal: Principal, article_id: str) -> Any:
-    """Retracts an article of the publisher's own source."""
+    """Retracts an article of the publisher's own source (ingest refuses another source's: 403)."""
     path = f"/articles/{segment(article_id)}"
-    current = await backends.call(Service.INGEST, "GET", path)
-    if current.get("source_id") != principal.source_id:
-        raise Forbidden(f"article {article_id} belongs to another source")
-    return await backends.call(Service.INGEST, "DELETE", path)
+    return await backends.call(Service.INGEST, "DELETE", path, params={"source_id": _source_of(principal)})
+
+
+async def restore(*, backends: Backends, principal: Principal, article_id: str) -> Any:
+    """Publishes a retracted article of the publisher's own source again."""
+    path = f"/articles/{segment(article_id)}:restore"
+    return await backends.call(Service.INGEST, "POST", path, params={"source_id": _source_of(principal)})
+
+
+def _source_of(principal: Principal) -> str:
+    if principal.source_id is None:
+        raise Forbidden("this key is not bound to a source")
+    return principal.source_id
 
 
 def public_sources(raw: Any) -> dict[str, list[dict[str, Any]]]:

@@ -34,6 +34,9 @@ class StreamSettings(BaseModel):
     queue_size: int = Field(default=256, ge=1, description="Events buffered per subscriber before it is cut off.")
     replay_max: int = Field(default=1000, ge=1, description="Most missed events replayed on resume.")
     replay_page: int = Field(default=200, ge=1, le=500)
+    poll_s: float = Field(
+        default=2.0, gt=0, description="Longest wait before reading ingest's change cursor without a Kafka wake-up."
+    )
 
 
 class Settings(ServiceSettings):
@@ -41,6 +44,9 @@ class Settings(ServiceSettings):
     services: ServicesSettings = ServicesSettings()
     limits: LimitsSettings = LimitsSettings()
     streams: StreamSettings = StreamSettings()
+    key_cache_ttl_s: float = Field(
+        default=30.0, ge=0, description="How long a valid API key is cached per replica (revocation delay); 0: off."
+    )
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://example.org"].')
 
     @property

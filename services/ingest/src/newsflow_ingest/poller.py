@@ -22,13 +22,15 @@ import httpx
 import trafilatura
 
 from newsflow_ingest.domain import identity, normalize
+from newsflow_ingest.domain.articles import NotTheOwner
 from newsflow_ingest.domain.feeds import FeedItem, ParsedFeed, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
 from newsflow_ingest.repository import ArticlesRepo, Doc, SourceLeases
-from newsflow_ingest.schemas import ArticleIn, WriteStatus
+from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_kit.errors import Conflict, NewsflowError, NotFound
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 
@@ -230,6 +232,7 @@ class Poller:
         new = 0
         for start in range(0, len(articles), WRITE_BATCH):
             chunk = articles[start : start + WRITE_BATCH]
+            results: list[ArticleWrite | NewsflowError]
             try:
                 results = await self.ingestor.import_many([(a, source) for a in chunk])
             except Exception:  # a failing write fails the batch call: retry the items alone
@@ -237,10 +240,19 @@ class Poller:
                 for article in chunk:
                     try:
                         results.append(await self.ingestor.ingest(article, source=source))
+                    except Conflict as exc:
+                        results.append(exc)
                     except Exception as exc:
                         feed.skip("invalid-item")
                         log.warning("poller: item %s of %s skipped: %s", article.url, source["_id"], exc)
-            new += sum(1 for r in results if r.status in (WriteStatus.CREATED, WriteStatus.UPDATED))
+            for result in results:  # another source's article, or a retracted one: skipped with the reason
+                if isinstance(result, NewsflowError):
+                    feed.skip(result.code)
+            new += sum(
+                1
+                for r in results
+                if isinstance(r, ArticleWrite) and r.status in (WriteStatus.CREATED, WriteStatus.UPDATED)
+            )
         return new
 
     @staticmethod
@@ -280,9 +292,9 @@ class Poller:
             key = identity.external_article_id(source["_id"], item.external_id)
         else:
             key = identity.article_id(identity.canonical_url(item.url))
-        doc = await self.ingestor.repo.get(key)
-        if doc is not None and doc["status"] != "retracted":
-            await self.ingestor.retract(doc)
+        # Only the source's own article: a marker in another source's feed retracts nothing.
+        with contextlib.suppress(NotFound, NotTheOwner):
+            await self.ingestor.retract(key, source_id=source["_id"])
 
     async def _full_text(self, url: str) -> str | None:
         """The page's main text, extracted; None when the page cannot be had."""

@@ -32,14 +32,14 @@ def sweep(articles: Any, producer: Producer, topic: str, *, grace_s: float) -> i
     docs = list(articles.find({"bus": "pending", "changed_at": {"$lte": cutoff}}).sort("seq", 1).limit(BATCH))
     if not docs:
         return 0
-    acked: list[tuple[str, int]] = []
+    acked: list[int] = []
     failed: list[KafkaError] = []
     for doc in docs:
         value, headers = encode(envelope(doc, producer="ingest.relay"))
 
-        key = (doc["_id"], int(doc["version"]))
+        key = int(doc["_id"])  # the version's seq
 
-        def delivered(err: KafkaError | None, _msg: Message, key: tuple[str, int] = key) -> None:
+        def delivered(err: KafkaError | None, _msg: Message, key: int = key) -> None:
             if err is not None:
                 failed.append(err)
             else:
@@ -47,7 +47,9 @@ def sweep(articles: Any, producer: Producer, topic: str, *, grace_s: float) -> i
 
         while True:
             try:
-                producer.produce(topic, key=doc["_id"].encode(), value=value, headers=headers, on_delivery=delivered)
+                producer.produce(
+                    topic, key=doc["article_id"].encode(), value=value, headers=headers, on_delivery=delivered
+                )
                 break
             except BufferError:
                 producer.poll(0.1)
@@ -57,8 +59,8 @@ def sweep(articles: Any, producer: Producer, topic: str, *, grace_s: float) -> i
     if os.environ.get(CRASH_BEFORE_FLIP) and acked:
         log.error("relay: crashing before the flip (fault injection)")
         os._exit(70)
-    for article_id, version in acked:
-        articles.update_one({"_id": article_id, "version": version, "bus": "pending"}, {"$set": {"bus": "sent"}})
+    for seq in acked:
+        articles.update_one({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}})
     RELAYED.inc(len(acked))
     log.info("relay: published %d pending changes", len(acked))
     return len(acked)
@@ -70,7 +72,7 @@ def run(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     client = sync_mongo(settings.mongo)
-    articles = client[settings.database]["articles"]
+    articles = client[settings.database]["article_versions"]
     producer = Producer(producer_config(settings.kafka, client_id="ingest-relay"))
     log.info("relay: sweeping %s every %.1fs", settings.database, settings.relay_interval_s)
     try:

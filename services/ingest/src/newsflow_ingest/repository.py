@@ -1,196 +1,207 @@
 """MongoDB storage of articles and sources (the system of record). Runs on MongoDB and FerretDB.
 
-An article document is the latest version of the article plus its outbox state: ``bus`` is
-``pending`` until Kafka acknowledged that version, then ``sent``; ``event_type`` says what the pending
-change is. Every change takes the next ``seq`` from a counter (an atomic ``$inc``): the stable cursor
-of ``GET /articles?since=``.
+Articles are an append-only change log, ``article_versions``: one document per version, whose
+``_id`` is its ``seq`` (the position in the change log) and which a unique index on
+``(article_id, version)`` makes the only holder of its version. Both are claimed by one insert, so
+no read-modify-write command is needed anywhere (FerretDB 1.x does not make those atomic):
+
+- a version is taken by exactly one writer (the unique index); a loser re-reads and retries;
+- a ``seq`` is taken by exactly one writer (the unique ``_id``), and a writer only tries ``n + 1``
+  after it saw ``n`` committed (its own insert, a duplicate-key answer, the head found by
+  :meth:`ArticlesRepo.head`), so changes commit in ``seq`` order and the log never has a hole: a
+  reader that sees ``n`` has every change below it.
+
+``bucket`` (``seq // BUCKET``) makes the change-cursor read an equality match (FerretDB 1.x pushes
+equality filters down to its backend; ranges and sorts it answers by reading the whole collection).
+Each version also carries its outbox state: ``bus`` is ``pending`` until Kafka acknowledged it.
 """
 
-import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from cachetools import TTLCache
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
-
-from newsflow_contracts import EventType
+from pymongo.errors import BulkWriteError
 
 Doc = dict[str, Any]
+BUCKET = 64  # changes per bucket of the change log
+SEQ_COUNTER = "article_seq"  # a lower bound of the head, moved at bucket boundaries: where a walk starts
+SCAN_LIMIT = 2_000  # changes one page read looks at when a filter matches few of them
+DUPLICATE_KEY = 11000
+WALK_BEFORE_JUMP = 3  # taken seqs stepped over one at a time before looking the head up
+
+
+class VersionTaken(Exception):
+    """Another writer stored this version of the article first: re-read and decide again.
+
+    ``stored`` are the versions of the same call stored before it (committed; publish them).
+    """
+
+    def __init__(self, article_id: str, stored: list[Doc]) -> None:
+        super().__init__(f"article {article_id}: version taken by another writer")
+        self.article_id, self.stored = article_id, stored
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """Changes after a cursor: the matches, the last position looked at, and whether more may follow."""
+
+    items: list[Doc]
+    position: int
+    more: bool
 
 
 class ArticlesRepo:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
-        self.articles = db["articles"]
+        self.versions = db["article_versions"]
         self.counters = db["counters"]
-        self._seq_lock = asyncio.Lock()
+        self._hint = 0  # a committed seq (or 0): the next claim tries hint + 1
+        self._hint_known = False
 
     async def ensure_indexes(self) -> None:
-        await self.articles.create_index([("seq", ASCENDING)], unique=True)
-        await self.articles.create_index([("bus", ASCENDING), ("seq", ASCENDING)])
-        await self.articles.create_index([("source_id", ASCENDING), ("seq", ASCENDING)])
+        await self.versions.create_index([("article_id", ASCENDING), ("version", ASCENDING)], unique=True)
+        await self.versions.create_index([("bucket", ASCENDING)])
+        await self.versions.create_index([("bus", ASCENDING)])
+        self._hint = await self.head()
+        self._hint_known = True
 
-    async def next_seq(self) -> int:
-        """The next change sequence number. Unique by index: a value two writers got is retried.
+    async def head(self) -> int:
+        """The highest committed ``seq`` (0 when none): the counter's bucket, then full buckets onwards."""
+        counter = await self.counters.find_one({"_id": SEQ_COUNTER})
+        bucket = max(int(counter["seq"]) if counter else 0, self._hint) // BUCKET
+        top = max(self._hint, bucket * BUCKET - 1, 0)
+        while True:
+            seqs = [int(d["_id"]) async for d in self.versions.find({"bucket": bucket}, {"_id": 1})]
+            if not seqs:
+                return top
+            top = max(top, *seqs)
+            if len(seqs) < BUCKET - (1 if bucket == 0 else 0):  # bucket 0 has no seq 0
+                return top
+            bucket += 1
 
-        One ``$inc`` at a time per process: FerretDB's is not atomic across connections, so
-        concurrent writes of one batch would otherwise keep taking the same number.
+    async def latest(self, article_id: str) -> Doc | None:
+        """The newest version of an article (one command)."""
+        docs = await self.versions.find({"article_id": article_id}).sort("version", DESCENDING).limit(1).to_list()
+        return docs[0] if docs else None
+
+    async def append(self, docs: list[Doc]) -> list[Doc]:
+        """Stores new versions at the next positions of the change log, in order, as few inserts as possible.
+
+        Returns the stored documents (with ``_id``/``seq``/``bucket``); it stops at the first version
+        another writer took, so the caller re-reads that article and decides again.
         """
-        for _ in range(10):
+        stored: list[Doc] = []
+        walked = 0
+        if not docs:
+            return stored
+        if not self._hint_known:
+            self._hint, self._hint_known = await self.head(), True
+        while len(stored) < len(docs):
+            first = self._hint + 1
+            batch = [_stamp(doc, first + i) for i, doc in enumerate(docs[len(stored) :])]
             try:
-                async with self._seq_lock:
-                    doc = await self.counters.find_one_and_update(
-                        {"_id": "articles"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-                    )
-            except DuplicateKeyError:  # two first-ever upserts raced
+                await self.versions.insert_many(batch, ordered=True)
+            except BulkWriteError as exc:
+                inserted = int(exc.details.get("nInserted", 0))
+                stored += batch[:inserted]
+                error = (exc.details.get("writeErrors") or [{}])[0]
+                if error.get("code") != DUPLICATE_KEY:
+                    raise
+                failed = batch[inserted]
+                self._hint = max(self._hint, first + inserted - 1)
+                if await self._version_taken(failed, error):
+                    raise VersionTaken(failed["article_id"], stored) from exc
+                self._hint = max(self._hint, int(failed["_id"]))  # that seq is committed: step over it
+                walked += 1
+                if walked >= WALK_BEFORE_JUMP:
+                    self._hint = max(self._hint, await self.head())
+                    walked = 0
                 continue
-            assert doc is not None
-            return int(doc["seq"])
-        raise RuntimeError("could not take a sequence number")
+            stored += batch
+            self._hint = max(self._hint, int(batch[-1]["_id"]))
+            await self._mark_bucket(batch)
+        return stored
 
-    async def get(self, article_id: str) -> Doc | None:
-        return await self.articles.find_one({"_id": article_id})
+    async def _version_taken(self, doc: Doc, error: Doc) -> bool:
+        pattern = error.get("keyPattern")
+        if isinstance(pattern, dict):  # MongoDB names the index; FerretDB does not
+            return "_id" not in pattern
+        found = await self.versions.find_one({"article_id": doc["article_id"], "version": doc["version"]}, {"_id": 1})
+        return found is not None and found["_id"] != doc["_id"]
 
-    async def save(self, fields: Doc) -> tuple[Doc, EventType | None]:
-        """Stores a new version when the content changed; returns the document and the event, if any.
+    async def _mark_bucket(self, batch: list[Doc]) -> None:
+        """Moves the counter when a bucket boundary was crossed (once per ``BUCKET`` changes)."""
+        first, last = int(batch[0]["_id"]), int(batch[-1]["_id"])
+        if first % BUCKET == 0 or first // BUCKET != last // BUCKET:
+            await self.counters.update_one({"_id": SEQ_COUNTER}, {"$max": {"seq": last}}, upsert=True)
 
-        Optimistic concurrency: an update applies only to the version it was computed from, and an
-        insert that loses a race becomes an update, so concurrent pushes of one article never lose a
-        version or skip one.
-        """
-        for _ in range(10):
-            existing = await self.get(fields["_id"])
-            if existing and existing["content_hash"] == fields["content_hash"] and existing["status"] == "published":
-                return existing, None
-            now = datetime.now(UTC)
-            seq = await self.next_seq()
-            change = {**fields, "seq": seq, "status": "published", "bus": "pending", "changed_at": now}
-            if existing is None:
-                doc = {**change, "version": 1, "event_type": EventType.ARTICLE_PUBLISHED.value}
-                try:
-                    await self.articles.insert_one(doc)
-                    return doc, EventType.ARTICLE_PUBLISHED
-                except DuplicateKeyError:
-                    continue
-            version = int(existing["version"]) + 1
-            change |= {
-                "version": version,
-                "event_type": EventType.ARTICLE_UPDATED.value,
-                "published_at": existing["published_at"],
-            }
-            try:
-                done = await self.articles.find_one_and_update(
-                    {"_id": fields["_id"], "version": existing["version"]},
-                    {"$set": change},
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # a seq two writers took (FerretDB's $inc is not atomic): retry
-                continue
-            if done is not None:
-                return done, EventType.ARTICLE_UPDATED
-        raise RuntimeError(f"article {fields['_id']}: too much write contention")
-
-    async def insert_new(self, fields: list[Doc]) -> tuple[list[Doc], list[Doc]]:
-        """Stores as version 1, in bulk, those of the articles (distinct ids) that do not exist yet.
-
-        One read of the ids, one ``$inc`` that takes a whole range of ``seq`` numbers, one unordered
-        ``insert_many``: a first import costs three round trips per batch instead of three per item.
-        Returns the inserted documents and the fields left for ``save`` (existing articles, and any
-        insert the unique indexes refused, e.g. a ``seq`` another process took: FerretDB's ``$inc`` is
-        not atomic across connections).
-        """
-        if not fields:
-            return [], []
-        existing = {
-            d["_id"]
-            for d in await self.articles.find({"_id": {"$in": [f["_id"] for f in fields]}}, {"_id": 1}).to_list()
-        }
-        new = [f for f in fields if f["_id"] not in existing]
-        rest = [f for f in fields if f["_id"] in existing]
-        if not new:
-            return [], rest
-        try:
-            async with self._seq_lock:
-                counter = await self.counters.find_one_and_update(
-                    {"_id": "articles"}, {"$inc": {"seq": len(new)}}, upsert=True, return_document=ReturnDocument.AFTER
-                )
-        except DuplicateKeyError:  # two first-ever upserts raced: the one-by-one path copes
-            return [], fields
-        assert counter is not None
-        first, now = int(counter["seq"]) - len(new) + 1, datetime.now(UTC)
-        docs = [
-            {
-                **f,
-                "seq": first + i,
-                "status": "published",
-                "bus": "pending",
-                "changed_at": now,
-                "version": 1,
-                "event_type": EventType.ARTICLE_PUBLISHED.value,
-            }
-            for i, f in enumerate(new)
-        ]
-        refused: set[int] = set()
-        try:
-            await self.articles.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            refused = {int(e["index"]) for e in exc.details.get("writeErrors", [])}
-        return [d for i, d in enumerate(docs) if i not in refused], rest + [new[i] for i in sorted(refused)]
-
-    async def retract(self, article_id: str) -> Doc | None:
-        """Marks the article retracted as a new version (idempotent); None when unknown."""
-        for _ in range(10):
-            existing = await self.get(article_id)
-            if existing is None:
-                return None
-            if existing["status"] == "retracted":
-                return existing
-            change = {
-                "status": "retracted",
-                "version": int(existing["version"]) + 1,
-                "seq": await self.next_seq(),
-                "bus": "pending",
-                "event_type": EventType.ARTICLE_RETRACTED.value,
-                "changed_at": datetime.now(UTC),
-                "updated_at": datetime.now(UTC),
-            }
-            try:
-                done = await self.articles.find_one_and_update(
-                    {"_id": article_id, "version": existing["version"]},
-                    {"$set": change},
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # a seq two writers took (FerretDB's $inc is not atomic): retry
-                continue
-            if done is not None:
-                return done
-        raise RuntimeError(f"article {article_id}: too much write contention")
-
-    async def mark_sent_many(self, versions: list[tuple[str, int]]) -> None:
-        """Flips the given (article id, version) changes to ``sent``; a newer version stays pending."""
-        if versions:
-            await self.articles.bulk_write(
-                [
-                    UpdateOne({"_id": article_id, "version": version, "bus": "pending"}, {"$set": {"bus": "sent"}})
-                    for article_id, version in versions
-                ],
-                ordered=False,
+    async def mark_sent_many(self, seqs: list[int]) -> None:
+        """Flips the given changes to ``sent`` (one equality update each, in one command)."""
+        if seqs:
+            await self.versions.bulk_write(
+                [UpdateOne({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}}) for seq in seqs], ordered=False
             )
 
-    async def since(self, seq: int, *, source: str | None, tag: str | None, lang: str | None, limit: int) -> list[Doc]:
-        query: Doc = {"seq": {"$gt": seq}}
-        if source:
-            query["source_id"] = source
-        if tag:
-            query["tags"] = tag
-        if lang:
-            query["language"] = lang
-        return await self.articles.find(query).sort("seq", ASCENDING).limit(limit).to_list()
+    async def since(self, seq: int, *, source: str | None, tag: str | None, lang: str | None, limit: int) -> ChangePage:
+        """Changes after ``seq`` matching the filters, in ``seq`` order, never past a position not yet committed."""
+        items: list[Doc] = []
+        expected = seq + 1
+        bucket = expected // BUCKET
+        scanned = 0
+        while True:
+            docs = sorted(await self.versions.find({"bucket": bucket}).to_list(), key=lambda d: int(d["_id"]))
+            for doc in docs:
+                position = int(doc["_id"])
+                if position < expected:
+                    continue
+                if position != expected:  # not committed yet: nothing after it is visible either
+                    return ChangePage(items, expected - 1, more=False)
+                expected += 1
+                scanned += 1
+                if _matches(doc, source=source, tag=tag, lang=lang):
+                    items.append(doc)
+                    if len(items) == limit:
+                        return ChangePage(items, position, more=True)
+            if expected != (bucket + 1) * BUCKET:
+                return ChangePage(items, expected - 1, more=False)
+            if scanned >= SCAN_LIMIT:
+                return ChangePage(items, expected - 1, more=True)
+            bucket += 1
+
+
+def _stamp(doc: Doc, seq: int) -> Doc:
+    return {**doc, "_id": seq, "seq": seq, "bucket": seq // BUCKET}
+
+
+def _matches(doc: Doc, *, source: str | None, tag: str | None, lang: str | None) -> bool:
+    return (
+        (source is None or doc.get("source_id") == source)
+        and (tag is None or tag in doc.get("tags", ()))
+        and (lang is None or doc.get("language") == lang)
+    )
+
+
+SOURCE_CACHE_SIZE = 10_000
+SOURCE_CACHE_TTL_S = 30.0
 
 
 class SourcesRepo:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.sources = db["sources"]
+        # Pushes look their source up on every article: a bounded cache saves that round trip. A change
+        # made through another replica is seen within the TTL (sources change rarely).
+        self._cache: TTLCache[str, Doc] = TTLCache(maxsize=SOURCE_CACHE_SIZE, ttl=SOURCE_CACHE_TTL_S)
+
+    async def cached(self, source_id: str) -> Doc | None:
+        """The source, from the cache when it was read in the last ``SOURCE_CACHE_TTL_S`` seconds."""
+        doc = self._cache.get(source_id)
+        if doc is None:
+            doc = await self.get(source_id)
+            if doc is not None:
+                self._cache[source_id] = doc
+        return doc
 
     async def ensure_indexes(self) -> None:
         await self.sources.create_index([("name", ASCENDING)], unique=True)
@@ -211,11 +222,13 @@ class SourcesRepo:
         return await self.sources.find({}).sort("created_at", ASCENDING).to_list()
 
     async def update(self, source_id: str, changes: Doc) -> Doc | None:
+        self._cache.pop(source_id, None)
         return await self.sources.find_one_and_update(
             {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
 
     async def delete(self, source_id: str) -> bool:
+        self._cache.pop(source_id, None)
         return (await self.sources.delete_one({"_id": source_id})).deleted_count == 1
 
 

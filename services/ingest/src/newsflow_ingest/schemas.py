@@ -50,6 +50,7 @@ class WriteStatus(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     RETRACTED = "retracted"
+    RESTORED = "restored"
 
 
 class ArticleWrite(BaseModel):
@@ -70,8 +71,16 @@ class BatchResult(BaseModel):
 
 
 class ArticlesPage(BaseModel):
+    """Changes after a cursor. ``cursor``: the last position looked at (resume from it, even when no
+    item matched); ``next_cursor``: set while more changes may follow right away."""
+
     items: list[ArticleData]
+    cursor: str
     next_cursor: str | None
+
+
+class ChangeHead(BaseModel):
+    seq: int = Field(ge=0, description="The last committed position of the change log")
 
 
 class SourceKind(StrEnum):

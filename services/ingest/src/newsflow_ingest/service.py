@@ -1,26 +1,35 @@
-"""Ingesting one article: normalise, store a version if it changed, publish it (fast path)."""
+"""Writing articles: normalise, decide the next version, append it to the change log, publish it (fast path)."""
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import random
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from newsflow_contracts import EventType
-from newsflow_ingest.domain import identity, normalize
+from newsflow_ingest.domain import articles, identity, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
-from newsflow_ingest.repository import ArticlesRepo, Doc
+from newsflow_ingest.repository import ArticlesRepo, Doc, VersionTaken
 from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_kit.context import traceparent_var
+from newsflow_kit.errors import NewsflowError, NotFound
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
 # Well under the gateway's 5 s backend time-out: with Kafka down, a push is still answered (stored,
 # left to the relay) instead of timing out as a 503 although it was stored.
 PUBLISH_TIMEOUT_S = 1.5
-BATCH_CONCURRENCY = 16  # writes of one batch in flight at once
+READ_CONCURRENCY = 16  # latest-version reads of one batch in flight at once
+MAX_ROUNDS = 500  # lost races on one write before giving up (each round, one contender wins)
+STATUS = {
+    EventType.ARTICLE_PUBLISHED: WriteStatus.CREATED,
+    EventType.ARTICLE_UPDATED: WriteStatus.UPDATED,
+    EventType.ARTICLE_RETRACTED: WriteStatus.RETRACTED,
+}
+Outcome = ArticleWrite | NewsflowError
 
 
 @dataclass
@@ -34,104 +43,146 @@ class Ingestor:
 
     async def ingest(self, article: ArticleIn, *, source: Doc) -> ArticleWrite:
         """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
-        written, changed = await self._store(build_fields(article, source=source))
-        if changed is not None:
-            await self.publish(changed)
-        return written
+        (outcome,) = await self.ingest_many([(article, source)])
+        if isinstance(outcome, NewsflowError):
+            raise outcome
+        return outcome
 
-    async def ingest_many(self, articles: Sequence[tuple[ArticleIn, Doc]]) -> list[ArticleWrite]:
-        """Ingests a batch, answers in its order: distinct articles concurrently, repeats of one in order.
+    async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
+        """Ingests a batch, answers in its order; repeats of one article apply in order (the last one wins).
 
-        Each write is a few MongoDB round trips; overlapping them is what makes a batch fast, while one
-        article's items stay sequential so the last one sent wins. The changes are published together
-        afterwards, so their Kafka acknowledgements share one linger window instead of one each.
+        One read of each distinct article's latest version, then every new version in one ordered
+        insert (consecutive ``seq``s); a version another writer took meanwhile sends the items from
+        there on round again. The changes are published together afterwards.
         """
-        fields = [build_fields(article, source=source) for article, source in articles]
-        chains: dict[str, list[int]] = {}
-        for index, item in enumerate(fields):
-            chains.setdefault(item["_id"], []).append(index)
-        results: dict[int, tuple[ArticleWrite, Doc | None]] = {}
-        slots = asyncio.Semaphore(BATCH_CONCURRENCY)
+        fields = [build_fields(article, source=source) for article, source in items]
+        results: dict[int, Outcome] = {}
+        stored: list[Doc] = []
+        todo = list(range(len(fields)))
+        for round_ in range(MAX_ROUNDS):
+            ids = list(dict.fromkeys(fields[i]["_id"] for i in todo))
+            current = dict(zip(ids, await _bounded(self.repo.latest, ids), strict=True))
+            pending: list[tuple[int, Doc]] = []
+            for index in todo:
+                item = fields[index]
+                try:
+                    decision = articles.push(current[item["_id"]], _fields_doc(item))
+                except NewsflowError as exc:
+                    results[index] = exc
+                    continue
+                if decision.doc is None:
+                    latest = current[item["_id"]]
+                    assert latest is not None
+                    results[index] = ArticleWrite(
+                        id=item["_id"], version=latest["version"], status=WriteStatus.UNCHANGED
+                    )
+                    continue
+                current[item["_id"]] = decision.doc
+                pending.append((index, decision.doc))
+            try:
+                done = await self.repo.append([doc for _, doc in pending])
+            except VersionTaken as exc:
+                done = exc.stored
+                committed = {index for index, _ in pending[: len(done)]}
+                todo = [index for index in todo if index not in committed]  # decided again from fresh reads
+                await _back_off(round_)
+            else:
+                todo = []
+            for (index, _), doc in zip(pending, done, strict=False):
+                results[index] = self._written(doc)
+            stored += done
+            if not todo:
+                break
+        else:
+            raise RuntimeError("too much write contention")
+        await self.publish_many(stored)
+        return [results[index] for index in range(len(fields))]
 
-        async def store(indexes: list[int]) -> None:
-            async with slots:
-                for index in indexes:
-                    results[index] = await self._store(fields[index])
+    async def retract(self, article_id: str, *, source_id: str | None = None) -> ArticleWrite:
+        """Retracts the article as a new version (idempotent); only its owner may when ``source_id`` is given."""
+        return await self._change(article_id, source_id, "retract", articles.retract)
 
-        await asyncio.gather(*(store(indexes) for indexes in chains.values()))
-        ordered = [results[index] for index in range(len(fields))]
-        await self.publish_many([doc for _, doc in ordered if doc is not None])
-        return [written for written, _ in ordered]
+    async def restore(self, article_id: str, *, source_id: str | None = None) -> ArticleWrite:
+        """Publishes a retracted article again (a new version, same content); a no-op when not retracted."""
+        write = await self._change(article_id, source_id, "restore", articles.restore)
+        restored = write.status is WriteStatus.UPDATED
+        return write.model_copy(update={"status": WriteStatus.RESTORED}) if restored else write
 
-    async def import_many(self, articles: Sequence[tuple[ArticleIn, Doc]]) -> list[ArticleWrite]:
-        """Like ``ingest_many`` (answers in its order), for feed items: articles that are new go to the
-        store in one bulk insert (``ArticlesRepo.insert_new``), the others take the one-by-one path."""
-        fields = [build_fields(article, source=source) for article, source in articles]
-        first: dict[str, int] = {}
-        for index, item in enumerate(fields):
-            first.setdefault(item["_id"], index)
-        inserted, _rest = await self.repo.insert_new([fields[i] for i in first.values()])
-        results: dict[int, tuple[ArticleWrite, Doc | None]] = {}
-        for doc in inserted:
-            ARTICLES_WRITTEN.labels(EventType.ARTICLE_PUBLISHED.value).inc()
-            results[first[doc["_id"]]] = (
-                ArticleWrite(id=doc["_id"], version=doc["version"], status=WriteStatus.CREATED),
-                doc,
-            )
-        slots = asyncio.Semaphore(BATCH_CONCURRENCY)
-        chains: dict[str, list[int]] = {}
-        for index, item in enumerate(fields):
-            if index not in results:
-                chains.setdefault(item["_id"], []).append(index)
+    async def import_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
+        """Feed items: the same bulk path as ``ingest_many`` (one read per distinct article, one insert)."""
+        return await self.ingest_many(items)
 
-        async def store(indexes: list[int]) -> None:
-            async with slots:
-                for index in indexes:
-                    results[index] = await self._store(fields[index])
+    async def _change(
+        self, article_id: str, source_id: str | None, action: str, decide: Callable[[Doc], articles.Decision]
+    ) -> ArticleWrite:
+        for round_ in range(MAX_ROUNDS):
+            latest = await self.repo.latest(article_id)
+            if latest is None:
+                raise NotFound(f"article {article_id} not found")
+            articles.check_owner(latest, source_id, action)
+            decision = decide(latest)
+            if decision.doc is None:
+                status = WriteStatus.RETRACTED if latest["status"] == "retracted" else WriteStatus.UNCHANGED
+                return ArticleWrite(id=article_id, version=latest["version"], status=status)
+            try:
+                (doc,) = await self.repo.append([decision.doc])
+            except VersionTaken:
+                await _back_off(round_)
+                continue
+            await self.publish_many([doc])
+            return self._written(doc)
+        raise RuntimeError(f"article {article_id}: too much write contention")
 
-        await asyncio.gather(*(store(indexes) for indexes in chains.values()))
-        ordered = [results[index] for index in range(len(fields))]
-        await self.publish_many([doc for _, doc in ordered if doc is not None])
-        return [written for written, _ in ordered]
-
-    async def _store(self, fields: Doc) -> tuple[ArticleWrite, Doc | None]:
-        """Saves a version if the content changed; the stored document when there is a change to publish."""
-        doc, event = await self.repo.save(fields)
-        if event is None:
-            return ArticleWrite(id=doc["_id"], version=doc["version"], status=WriteStatus.UNCHANGED), None
+    @staticmethod
+    def _written(doc: Doc) -> ArticleWrite:
+        event = EventType(doc["event_type"])
         ARTICLES_WRITTEN.labels(event.value).inc()
-        status = WriteStatus.CREATED if event is EventType.ARTICLE_PUBLISHED else WriteStatus.UPDATED
-        return ArticleWrite(id=doc["_id"], version=doc["version"], status=status), doc
-
-    async def retract(self, doc: Doc) -> ArticleWrite:
-        retracted = await self.repo.retract(doc["_id"])
-        assert retracted is not None
-        if retracted["bus"] == "pending":
-            ARTICLES_WRITTEN.labels(EventType.ARTICLE_RETRACTED.value).inc()
-            await self.publish(retracted)
-        return ArticleWrite(id=retracted["_id"], version=retracted["version"], status=WriteStatus.RETRACTED)
-
-    async def publish(self, doc: Doc) -> None:
-        """Fast path: publish now and mark the version sent; on any failure the relay re-sends it."""
-        await self.publish_many([doc])
+        return ArticleWrite(id=doc["article_id"], version=doc["version"], status=STATUS[event])
 
     async def publish_many(self, docs: Sequence[Doc]) -> None:
-        """Publishes the changes together, then flips the acknowledged ones to ``sent`` in one write."""
+        """Fast path: publishes the changes together, then flips the acknowledged ones to ``sent`` in one write.
+
+        On any failure the change stays ``pending`` and the relay sends it.
+        """
         if self.publisher is None or not docs:
             return
         acked = await asyncio.gather(*(self._send(doc) for doc in docs))
-        sent = [(doc["_id"], int(doc["version"])) for doc, ok in zip(docs, acked, strict=True) if ok]
-        await self.repo.mark_sent_many(sent)
+        await self.repo.mark_sent_many([int(doc["_id"]) for doc, ok in zip(docs, acked, strict=True) if ok])
 
     async def _send(self, doc: Doc) -> bool:
         assert self.publisher is not None
         event = envelope(doc, producer=self.producer, trace=traceparent_var.get())
         try:
-            await asyncio.wait_for(self.publisher.publish(self.topic, doc["_id"], event), PUBLISH_TIMEOUT_S)
+            await asyncio.wait_for(self.publisher.publish(self.topic, doc["article_id"], event), PUBLISH_TIMEOUT_S)
         except Exception as exc:  # Kafka down or slow: the change stays pending for the relay
-            log.warning("fast-path publish of %s v%s failed, left to the relay: %s", doc["_id"], doc["version"], exc)
+            log.warning(
+                "fast-path publish of %s v%s failed, left to the relay: %s", doc["article_id"], doc["version"], exc
+            )
             return False
         return True
+
+
+def _fields_doc(fields: Doc) -> Doc:
+    """The built fields as a version's fields: the article id moves from ``_id`` to ``article_id``."""
+    doc = {k: v for k, v in fields.items() if k != "_id"}
+    doc["article_id"] = fields["_id"]
+    return doc
+
+
+async def _bounded(read: Callable[[str], Awaitable[Doc | None]], ids: Sequence[str]) -> list[Doc | None]:
+    """``read`` of every id, ``READ_CONCURRENCY`` at a time."""
+    slots = asyncio.Semaphore(READ_CONCURRENCY)
+
+    async def one(article_id: str) -> Doc | None:
+        async with slots:
+            return await read(article_id)
+
+    return list(await asyncio.gather(*(one(article_id) for article_id in ids)))
+
+
+async def _back_off(round_: int) -> None:
+    """A lost race: wait a little (growing, jittered) so the contenders spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * (round_ + 1))))
 
 
 def build_fields(article: ArticleIn, *, source: Doc) -> Doc:

@@ -8,7 +8,7 @@ from newsflow_gateway.api import IdPath, v1_router
 from newsflow_gateway.backends import Service
 from newsflow_gateway.deps import GatewayDep, PublisherDep, SmallBody
 from newsflow_gateway.schemas import ArticlePublish, ArticlesBatch, BatchResult, PublishResult
-from newsflow_gateway.service import owned_article, retract
+from newsflow_gateway.service import owned_article, restore, retract
 
 router = v1_router(tags=["publishing"])
 
@@ -39,3 +39,9 @@ async def publish_batch(body: ArticlesBatch, principal: PublisherDep, gw: Gatewa
 async def retract_article(article_id: IdPath, principal: PublisherDep, gw: GatewayDep) -> Any:
     """Retracts an article of the key's source."""
     return await retract(backends=gw.backends, principal=principal, article_id=article_id)
+
+
+@router.post("/articles/{article_id}:restore", response_model=PublishResult)
+async def restore_article(article_id: IdPath, principal: PublisherDep, gw: GatewayDep) -> Any:
+    """Publishes a retracted article of the key's source again; pushes of it are accepted afterwards."""
+    return await restore(backends=gw.backends, principal=principal, article_id=article_id)

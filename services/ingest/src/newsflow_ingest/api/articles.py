@@ -16,6 +16,7 @@ from newsflow_ingest.schemas import (
     ArticleWrite,
     BatchItem,
     BatchResult,
+    ChangeHead,
     WriteStatus,
 )
 from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/articles", tags=["articles"])
 
 
 async def _push_source(state: StateDep, source_id: str) -> dict[str, Any]:
-    source = await state.sources.get(source_id)
+    source = await state.sources.cached(source_id)
     if source is None:
         raise InvalidInput(f"unknown source {source_id!r}", errors=[{"field": "body.source_id", "message": "unknown"}])
     return source
@@ -67,7 +68,11 @@ async def create_articles(batch: ArticleBatch, state: StateDep) -> BatchResult:
             results.append(BatchItem(error=_problem(exc)))
     written = await state.ingestor.ingest_many([(item, source) for _, item, source in valid])
     for (index, _, _), write in zip(valid, written, strict=True):
-        results[index] = BatchItem(id=write.id, version=write.version, status=write.status)
+        results[index] = (
+            BatchItem(error=_problem(write))
+            if isinstance(write, NewsflowError)
+            else BatchItem(id=write.id, version=write.version, status=write.status)
+        )
     return BatchResult(items=[r for r in results if r is not None])
 
 
@@ -83,19 +88,27 @@ def _problem(exc: NewsflowError) -> dict[str, Any]:
     return body
 
 
+SourceQuery = Annotated[
+    str | None, Query(max_length=64, description="The acting source: only the article's owner may change it")
+]
+
+
 @router.delete("/{article_id}", response_model=ArticleWrite)
-async def retract_article(article_id: str, state: StateDep) -> ArticleWrite:
+async def retract_article(article_id: str, state: StateDep, source_id: SourceQuery = None) -> ArticleWrite:
     """Retract an article: it disappears from search and streams announce the retraction."""
-    doc = await state.articles.get(article_id)
-    if doc is None:
-        raise NotFound(f"article {article_id} not found")
-    return await state.ingestor.retract(doc)
+    return await state.ingestor.retract(article_id, source_id=source_id)
+
+
+@router.post("/{article_id}:restore", response_model=ArticleWrite)
+async def restore_article(article_id: str, state: StateDep, source_id: SourceQuery = None) -> ArticleWrite:
+    """Publish a retracted article again (a new version with its last content); pushes are accepted again."""
+    return await state.ingestor.restore(article_id, source_id=source_id)
 
 
 @router.get("/{article_id}", response_model=ArticleData)
 async def read_article(article_id: str, state: StateDep) -> ArticleData:
     """The latest version of one article."""
-    doc = await state.articles.get(article_id)
+    doc = await state.articles.latest(article_id)
     if doc is None:
         raise NotFound(f"article {article_id} not found")
     return article_data(doc)
@@ -110,11 +123,20 @@ async def list_articles(
     lang: Annotated[str | None, Query(pattern=r"^[a-z]{2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ArticlesPage:
-    """Changes after a cursor, oldest first (the gateway replays missed stream events from here)."""
+    """Changes after a cursor in ``seq`` order, never past a change still being written (gap-free)."""
     if since is not None and not since.isdigit():
         raise InvalidInput(
             "since must be a change sequence number", errors=[{"field": "query.since", "message": "not a number"}]
         )
-    docs = await state.articles.since(int(since or 0), source=source, tag=tag, lang=lang, limit=limit)
-    items = [article_data(d) for d in docs]
-    return ArticlesPage(items=items, next_cursor=str(items[-1].seq) if len(items) == limit else None)
+    page = await state.articles.since(int(since or 0), source=source, tag=tag, lang=lang, limit=limit)
+    return ArticlesPage(
+        items=[article_data(d) for d in page.items],
+        cursor=str(page.position),
+        next_cursor=str(page.position) if page.more else None,
+    )
+
+
+@router.get("/changes/head", response_model=ChangeHead, tags=["articles"])
+async def change_head(state: StateDep) -> ChangeHead:
+    """The last committed position of the change log (where a reader that wants only new changes starts)."""
+    return ChangeHead(seq=await state.articles.head())

@@ -1,0 +1,338 @@
+"""``storage-scale`` (issue 9 item 7): store-bound operations as the data grows, next to raw pymongo.
+
+At each size of NEWSFLOW_BENCH_SCALE_SIZES (default ``10000,50000,100000`` articles) the articles
+are seeded through ingest's fast bulk path (``POST /articles:batch`` of 500, two in flight, seeded
+synthetic articles of the search bench); NEWSFLOW_BENCH_SCALE_COMMENTED of them (default 1,000)
+get 5 comments each through the comments HTTP API (it has no bulk path; the comments service is
+used as documented, never its database). Then NEWSFLOW_BENCH_SCALE_SAMPLES (default 200) timed
+calls of each operation, each next to raw pymongo doing the same store operations in the same run:
+
+article push         POST /articles (a new article)       find latest + insert + update, same collection
+read by id           GET /articles/{id}                   find latest version
+since page           GET /articles?since=&limit=100       find two buckets
+comment POST         POST /articles/{id}/comments          insert one comment (raw collection, same size)
+thread GET           GET /articles/{id}/comments           find the article's comments, sorted
+batch count of 50    POST /comments/counts (50 ids)        aggregate $match/$group over 50 ids
+keyed gateway req.   POST /v1/articles (unchanged, key     find latest version
+                     cached: 0 key-store commands)
+
+Processes: one ``newsflow-ingest api`` (fast path, private topic), one ``newsflow-comments api``
+(its projection reads that topic), one ``newsflow-gateway api``; all on private databases.
+Goals (on the local default): at 10k, article push p99 ≤ 60 ms, comment POST p99 ≤ 60 ms, thread
+GET p99 ≤ 40 ms; at every size each operation ≥ 0.6× its baseline's throughput (ratio of p50
+latencies ≤ 1.67). Do not run it on a shared machine: it seeds 100k articles.
+"""
+
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import DESCENDING, MongoClient
+
+from bench.bench_ingest_push import _payloads
+from bench.common import Result, summary
+from newsflow_contracts import ARTICLES, COMMENTS, TopicSpec
+from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.settings import KafkaSettings
+from newsflow_kit.testing import free_port
+
+NAME = "storage-scale"
+SEED_BATCH = 500
+IN_FLIGHT = 2
+COMMENTS_PER_ARTICLE = 5
+ADMIN_KEY = "bench-admin-" + uuid.uuid4().hex
+PUSH_GOAL_MS, COMMENT_GOAL_MS, THREAD_GOAL_MS = 60.0, 60.0, 40.0
+RATIO_GOAL = 1 / 0.6
+
+
+class Proc:
+    def __init__(self, service: str, role: str, env: dict[str, str], port: int) -> None:
+        exe = str(Path(sys.executable).parent / f"newsflow-{service}")
+        self.url = f"http://127.0.0.1:{port}"
+        self.name = service
+        self.proc = subprocess.Popen(
+            [exe, role], env={**os.environ, **env, "NEWSFLOW_PORT": str(port), "NEWSFLOW_LOG_LEVEL": "WARNING"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"newsflow-{self.name} exited")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"newsflow-{self.name} not ready within 90 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@contextmanager
+def platform(mongo_uri: str, kafka: KafkaSettings) -> Iterator[dict[str, Any]]:
+    suffix = uuid.uuid4().hex[:8]
+    topics = {"articles": f"{ARTICLES.name}-bench-{suffix}", "comments": f"{COMMENTS.name}-bench-{suffix}"}
+    ensure_topics(
+        kafka,
+        [
+            TopicSpec(topics["articles"], ARTICLES.partitions, ARTICLES.config),
+            TopicSpec(topics["comments"], COMMENTS.partitions, COMMENTS.config),
+        ],
+    )
+    dbs = {name: f"bench_scale_{suffix}_{name}" for name in ("ingest", "comments", "gateway", "raw")}
+    common = {
+        "NEWSFLOW_MONGO__URI": mongo_uri,
+        "NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": topics["articles"],
+        "NEWSFLOW_KAFKA__COMMENTS_TOPIC": topics["comments"],
+        "NEWSFLOW_ADMIN_KEY": ADMIN_KEY,
+    }
+    ingest = Proc("ingest", "api", {**common, "NEWSFLOW_MONGO__DATABASE": dbs["ingest"]}, free_port())
+    comments = Proc(
+        "comments",
+        "api",
+        {
+            **common,
+            "NEWSFLOW_MONGO__DATABASE": dbs["comments"],
+            "NEWSFLOW_COMMENTS__AUTHOR_PER_MINUTE": "1000000",
+            "NEWSFLOW_COMMENTS__AUTHOR_PER_HOUR": "1000000",
+            "NEWSFLOW_COMMENTS__ADDRESS_PER_MINUTE": "1000000",
+            "NEWSFLOW_COMMENTS__ADDRESS_PER_HOUR": "1000000",
+        },
+        free_port(),
+    )
+    gateway = Proc(
+        "gateway",
+        "api",
+        {
+            **common,
+            "NEWSFLOW_MONGO__DATABASE": dbs["gateway"],
+            "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,
+            "NEWSFLOW_SERVICES__COMMENTS_URL": comments.url,
+            "NEWSFLOW_LIMITS__KEY_PER_S": "100000",
+            "NEWSFLOW_LIMITS__KEY_BURST": "100000",
+        },
+        free_port(),
+    )
+    procs = [ingest, comments, gateway]
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, retryWrites=False)
+    try:
+        for proc in procs:
+            proc.wait_ready()
+        yield {"ingest": ingest, "comments": comments, "gateway": gateway, "mongo": mongo, "dbs": dbs}
+    finally:
+        for proc in procs:
+            proc.stop()
+        for name in dbs.values():
+            mongo.drop_database(name)
+        mongo.close()
+        admin(kafka).delete_topics(list(topics.values()), operation_timeout=10)
+
+
+def seed_articles(base: str, source_id: str, payloads: list[dict[str, Any]]) -> list[str]:
+    """The fast bulk path: batches of 500, two in flight; returns the article ids."""
+    batches = [payloads[i : i + SEED_BATCH] for i in range(0, len(payloads), SEED_BATCH)]
+    with httpx.Client(base_url=base, timeout=600) as client:
+
+        def send(items: list[dict[str, Any]]) -> list[str]:
+            resp = client.post("/articles:batch", json={"source_id": source_id, "items": items})
+            resp.raise_for_status()
+            return [r["id"] for r in resp.json()["items"] if "id" in r]
+
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            return [article_id for ids in pool.map(send, batches) for article_id in ids]
+
+
+def comment_body(rng: random.Random) -> dict[str, str]:
+    words = ["harbour", "council", "budget", "rail", "energy", "school", "river", "market", "storm", "vote"]
+    return {"author_name": f"reader{rng.randrange(10_000)}", "body": " ".join(rng.choices(words, k=12)) + "."}
+
+
+def seed_comments(base: str, article_ids: list[str], rng: random.Random) -> None:
+    """5 comments on each article, through the API (waits for the comments projection to know them)."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        deadline = time.monotonic() + 600
+        while client.post(f"/articles/{article_ids[-1]}/comments", json=comment_body(rng)).status_code >= 400:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the comments service never learnt the seeded articles")
+            time.sleep(0.5)
+
+        def post(article_id: str) -> None:
+            for _ in range(COMMENTS_PER_ARTICLE):
+                client.post(f"/articles/{article_id}/comments", json=comment_body(rng)).raise_for_status()
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(post, article_ids))
+
+
+def seed_raw_comments(raw: Any, commented: list[str], rng: random.Random) -> None:
+    """The baseline's comments: the same number, in one bulk insert (once)."""
+    if raw.estimated_document_count() == 0 and commented:
+        now = datetime.now(UTC)
+        docs = [
+            {"article_id": a, **comment_body(rng), "status": "visible", "created_at": now}
+            for a in commented
+            for _ in range(COMMENTS_PER_ARTICLE)
+        ]
+        raw.insert_many(docs)
+
+
+def sample(fn: Callable[[int], Any], n: int) -> dict[str, float]:
+    """Milliseconds of ``n`` sequential calls."""
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - started) * 1000)
+    return summary(times)
+
+
+def measure(
+    env: dict[str, Any],
+    size: int,
+    ids: list[str],
+    commented: list[str],
+    source_id: str,
+    key: str,
+    payloads: list[dict[str, Any]],
+    samples: int,
+    rng: random.Random,
+) -> list[tuple[str, dict[str, float], dict[str, float], float | None]]:
+    """Each operation: (name, ours in ms, raw pymongo in ms, p99 goal in ms or None)."""
+    db = env["mongo"][env["dbs"]["ingest"]]
+    versions = db["article_versions"]
+    raw = env["mongo"][env["dbs"]["raw"]]["comments"]
+    ing = httpx.Client(base_url=env["ingest"].url, timeout=60)
+    com = httpx.Client(base_url=env["comments"].url, timeout=60)
+    gw = httpx.Client(base_url=env["gateway"].url, timeout=60)
+    fresh = [{**p, "url": f"{p['url']}-scale{size}-{i}"} for i, p in enumerate(payloads[:samples])]
+    template = versions.find_one({"article_id": ids[0]}, {"_id": 0}) or {}
+    headers = {"Authorization": f"Bearer {key}"}
+    small = size <= 10_000
+
+    def latest(article_id: str) -> None:
+        list(versions.find({"article_id": article_id}).sort("version", DESCENDING).limit(1))
+
+    def push(i: int) -> None:
+        ing.post("/articles", json={**fresh[i], "source_id": source_id}).raise_for_status()
+
+    def raw_push(i: int) -> None:
+        raw_id = f"raw-{size}-{i}-{uuid.uuid4().hex[:6]}"
+        latest(raw_id)
+        versions.insert_one({**template, "_id": raw_id, "article_id": raw_id, "version": 1, "bucket": -1})
+        versions.update_one({"_id": raw_id}, {"$set": {"bus": "sent"}})
+
+    def page(_: int) -> None:
+        ing.get("/articles", params={"since": rng.randrange(size), "limit": 100}).raise_for_status()
+
+    def raw_page(_: int) -> None:
+        bucket = rng.randrange(size) // 64
+        list(versions.find({"bucket": bucket}))
+        list(versions.find({"bucket": bucket + 1}))
+
+    def comment(_: int) -> None:
+        com.post(f"/articles/{rng.choice(commented)}/comments", json=comment_body(rng)).raise_for_status()
+
+    def raw_comment(_: int) -> None:
+        doc = {"article_id": rng.choice(commented), **comment_body(rng), "status": "visible"}
+        raw.insert_one({**doc, "created_at": datetime.now(UTC)})
+
+    def thread(_: int) -> None:
+        com.get(f"/articles/{rng.choice(commented)}/comments").raise_for_status()
+
+    def raw_thread(_: int) -> None:
+        list(raw.find({"article_id": rng.choice(commented)}).sort("created_at", 1).limit(50))
+
+    def counts(_: int) -> None:
+        com.post("/comments/counts", json={"article_ids": rng.sample(ids, 50)}).raise_for_status()
+
+    def raw_counts(_: int) -> None:
+        match = {"$match": {"article_id": {"$in": rng.sample(ids, 50)}}}
+        list(raw.aggregate([match, {"$group": {"_id": "$article_id", "n": {"$sum": 1}}}]))
+
+    def keyed(_: int) -> None:
+        gw.post("/v1/articles", json=fresh[0], headers=headers).raise_for_status()
+
+    try:
+        seed_raw_comments(raw, commented, rng)
+        out = [("article push", sample(push, samples), sample(raw_push, samples), PUSH_GOAL_MS if small else None)]
+        out.append(("read by id", sample(lambda _: ing.get(f"/articles/{rng.choice(ids)}").raise_for_status(), samples),
+                    sample(lambda _: latest(rng.choice(ids)), samples), None))  # fmt: skip
+        out.append(("since page (100)", sample(page, samples), sample(raw_page, samples), None))
+        out.append(("comment POST", sample(comment, samples), sample(raw_comment, samples),
+                    COMMENT_GOAL_MS if small else None))  # fmt: skip
+        out.append(("thread GET", sample(thread, samples), sample(raw_thread, samples),
+                    THREAD_GOAL_MS if small else None))  # fmt: skip
+        out.append(("batch count of 50", sample(counts, samples), sample(raw_counts, samples), None))
+        keyed(0)  # the key is cached from here on
+        out.append(("keyed gateway request", sample(keyed, samples), sample(lambda _: latest(ids[0]), samples), None))
+        return out
+    finally:
+        versions.delete_many({"bucket": -1})
+        for client in (ing, com, gw):
+            client.close()
+
+
+def run() -> Result:
+    sizes = [int(s) for s in os.environ.get("NEWSFLOW_BENCH_SCALE_SIZES", "10000,50000,100000").split(",")]
+    samples = int(os.environ.get("NEWSFLOW_BENCH_SCALE_SAMPLES", "200"))
+    commented_n = int(os.environ.get("NEWSFLOW_BENCH_SCALE_COMMENTED", "1000"))
+    kafka = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    mongo_uri = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
+    rng = random.Random(20261129)
+    result = Result(NAME)
+    payloads = _payloads(max(sizes) + samples)
+    with platform(mongo_uri, kafka) as env:
+        ingest, gateway = env["ingest"].url, env["gateway"].url
+        source_id = httpx.post(f"{ingest}/sources", json={"name": "bench-scale", "kind": "push"}).json()["id"]
+        key = httpx.post(
+            f"{gateway}/v1/admin/keys",
+            json={"name": "bench", "role": "publisher", "source_id": source_id},
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        ).json()["key"]
+        ids: list[str] = []
+        commented: list[str] = []
+        for size in sorted(sizes):
+            started = time.perf_counter()
+            ids += seed_articles(ingest, source_id, payloads[len(ids) : size])
+            seeded_s = time.perf_counter() - started
+            started = time.perf_counter()
+            want = min(commented_n, len(ids))
+            if len(commented) < want:
+                seed_comments(env["comments"].url, ids[len(commented) : want], rng)
+                commented = ids[:want]
+            comments_s = time.perf_counter() - started
+            for op, ours, base, goal in measure(
+                env, size, ids, commented, source_id, key, payloads[size:], samples, rng
+            ):
+                ratio_goal = f"ratio ≤ {RATIO_GOAL:.2f}"
+                result.add(f"{size // 1000}k {op} p50", ours["median"], base["median"], "ms", ratio_goal)
+                result.add(
+                    f"{size // 1000}k {op} p99", ours["p99"], base["p99"], "ms", f"≤ {goal:.0f} ms" if goal else ""
+                )
+            result.notes.append(
+                f"{size} articles: seeded in {seeded_s:.0f} s (bulk path), comments on {len(commented)} articles "
+                f"({COMMENTS_PER_ARTICLE} each) in {comments_s:.0f} s; {samples} samples per operation"
+            )
+    result.notes.append(
+        "comments are seeded on NEWSFLOW_BENCH_SCALE_COMMENTED articles only: the comments API has no bulk path"
+    )
+    return result

@@ -1,0 +1,81 @@
+"""Issue 9.6: store round trips per request, counted with pymongo's command monitoring."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import monitoring
+
+from newsflow_ingest.main import create_app
+from newsflow_ingest.settings import Settings
+
+PUSH_BUDGET = 3
+READ_BUDGET = 1
+
+
+class Commands(monitoring.CommandListener):
+    """The commands sent to one database (every client of this process is watched)."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.database_name == self.database:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def during(self) -> "Window":
+        return Window(self)
+
+
+class Window:
+    def __init__(self, commands: Commands) -> None:
+        self.commands, self.start = commands, 0
+
+    def __enter__(self) -> list[str]:
+        self.start = len(self.commands.names)
+        self.seen: list[str] = []
+        return self.seen
+
+    def __exit__(self, *_: object) -> None:
+        self.seen.extend(self.commands.names[self.start :])
+
+
+@pytest.fixture
+def counted(settings: Settings) -> Iterator[tuple[TestClient, Commands]]:
+    commands = Commands(settings.database)
+    monitoring.register(commands)  # before the app's client exists: it is watched too
+    with TestClient(create_app(settings)) as client:
+        yield client, commands
+
+
+def _article(n: int, body: str = "First text.") -> dict[str, object]:
+    return {"title": f"Budget story {n}", "url": f"https://wire.example/budget-{n}", "body": f"<p>{body}</p>"}
+
+
+def test_push_and_read_stay_within_their_round_trip_budgets(counted: tuple[TestClient, Commands]) -> None:
+    client, commands = counted
+    source = client.post("/sources", json={"name": "wire", "kind": "push"}).json()["id"]
+    client.post("/articles", json={**_article(0), "source_id": source})  # the source is cached from here on
+
+    for n in range(1, 6):
+        with commands.during() as created:
+            assert client.post("/articles", json={**_article(n), "source_id": source}).status_code == 201
+        assert len(created) <= PUSH_BUDGET, created
+        with commands.during() as edited:
+            answer = client.post("/articles", json={**_article(n, "Edited text."), "source_id": source})
+            assert answer.json()["status"] == "updated"
+        assert len(edited) <= PUSH_BUDGET, edited
+        with commands.during() as unchanged:
+            answer = client.post("/articles", json={**_article(n, "Edited text."), "source_id": source})
+            assert answer.json()["status"] == "unchanged"
+        assert len(unchanged) <= 1, unchanged
+        with commands.during() as read:
+            assert client.get(f"/articles/{answer.json()['id']}").json()["version"] == 2
+        assert len(read) <= READ_BUDGET, read
