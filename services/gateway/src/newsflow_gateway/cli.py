@@ -3,6 +3,7 @@
 newsflow-gateway api
 newsflow-gateway keys create --role publisher --source <source id> --name "Daily Planet"
 newsflow-gateway keys create --role admin --name ops
+newsflow-gateway keys create --role reader --name "my app"     (a key for the NewsAPI-compatible /v2)
 newsflow-gateway keys list
 newsflow-gateway keys revoke <key id>
 """
@@ -51,7 +52,7 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> None:
         if args.action == "create":
             role = Role(args.role)
             if (role is Role.PUBLISHER) != (args.source is not None):
-                raise SystemExit("a publisher key needs --source; an admin key takes none")
+                raise SystemExit("a publisher key needs --source; admin and reader keys take none")
             record, plain = await store.create(name=args.name, role=role, source_id=args.source)
             print(json.dumps({**_row(record), "key": plain}))
         elif args.action == "list":

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from newsflow_gateway import web
-from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
+from newsflow_gateway.api import admin, comments, keys, newsapi, publishing, reading, streams, ws
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.deps import Gateway
 from newsflow_gateway.keys import KeyStore
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys.router,
             streams.router,
             ws.router,
+            newsapi.router,
             web.router,
         ],
         checks=checks,

@@ -36,11 +36,20 @@ class StreamSettings(BaseModel):
     replay_page: int = Field(default=200, ge=1, le=500)
 
 
+class CompatSettings(BaseModel):
+    """The NewsAPI-compatible /v2 (docs/compat.md)."""
+
+    max_results: int = Field(default=1000, ge=1, le=10_000, description="Deepest result /v2 pages reach.")
+    fetch_concurrency: int = Field(default=16, ge=1, le=100, description="Parallel article reads per /v2 page.")
+    content_chars: int = Field(default=200, ge=1, description="Characters of body text in a /v2 content field.")
+
+
 class Settings(ServiceSettings):
     port: int = 8000
     services: ServicesSettings = ServicesSettings()
     limits: LimitsSettings = LimitsSettings()
     streams: StreamSettings = StreamSettings()
+    compat: CompatSettings = CompatSettings()
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://example.org"].')
 
     @property
