@@ -34,6 +34,8 @@ class Platform:
     gateways: list[ServiceProcess]
     admin_key: str
     clients: list[httpx.Client] = field(default_factory=list)
+    # Starts one more role on the platform's topics and databases, stopped with the platform.
+    start: Callable[..., ServiceProcess] | None = None
 
     def _client(self, headers: dict[str, str]) -> httpx.Client:
         """A client closed when the platform stops (tests may use it without a `with`)."""
@@ -101,7 +103,7 @@ def platform(
             "NEWSFLOW_STREAMS__QUEUE_SIZE": "64",
         }
         gateways = [start("gateway", "api", backing), start("gateway", "api", backing)]
-        platform = Platform(gateways, ADMIN_KEY)
+        platform = Platform(gateways, ADMIN_KEY, start=start)
         yield platform
         for client in platform.clients:
             client.close()

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from newsflow_gateway import web
-from newsflow_gateway.api import admin, comments, keys, newsapi, publishing, reading, streams, ws
+from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, publishing, reading, streams, ws
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.deps import Gateway
 from newsflow_gateway.keys import KeyStore
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             streams.router,
             ws.router,
             newsapi.router,
+            feeds.router,
             web.router,
         ],
         checks=checks,

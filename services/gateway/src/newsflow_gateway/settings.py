@@ -37,11 +37,17 @@ class StreamSettings(BaseModel):
 
 
 class CompatSettings(BaseModel):
-    """The NewsAPI-compatible /v2 (docs/compat.md)."""
+    """The NewsAPI-compatible /v2 and the out-feeds (docs/compat.md)."""
 
     max_results: int = Field(default=1000, ge=1, le=10_000, description="Deepest result /v2 pages reach.")
     fetch_concurrency: int = Field(default=16, ge=1, le=100, description="Parallel article reads per /v2 page.")
     content_chars: int = Field(default=200, ge=1, description="Characters of body text in a /v2 content field.")
+    feed_size: int = Field(default=20, ge=1, le=50, description="Entries per out-feed (/feeds/...).")
+    feed_max_age_s: int = Field(default=60, ge=0, description="Cache-Control max-age of out-feeds.")
+    public_url: str | None = Field(
+        default=None, description="The gateway's public base URL for feed links; default: the request's own."
+    )
+    websub_hub: bool = Field(default=False, description="Out-feeds advertise the gateway's WebSub hub.")
 
 
 class Settings(ServiceSettings):
