@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from newsflow_gateway import web
-from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, publishing, reading, streams, ws
+from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, opml, publishing, reading, streams, ws
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.deps import Gateway
 from newsflow_gateway.keys import KeyStore
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reading.router,
             comments.router,
             publishing.router,
+            opml.router,
             admin.router,
             keys.router,
             streams.router,
