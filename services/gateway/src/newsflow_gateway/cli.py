@@ -1,6 +1,7 @@
 """``newsflow-gateway <role>``: ``api`` serves the public API; ``keys`` manages API keys.
 
 newsflow-gateway api
+newsflow-gateway websub                                     (WebSub deliveries to subscribers of the out-feeds)
 newsflow-gateway keys create --role publisher --source <source id> --name "Daily Planet"
 newsflow-gateway keys create --role admin --name ops
 newsflow-gateway keys create --role reader --name "my app"     (a key for the NewsAPI-compatible /v2)
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     roles = parser.add_subparsers(dest="role", required=True)
     roles.add_parser("api", help="serve the public API, web pages and streams")
+    roles.add_parser("websub", help="notify WebSub subscribers of the out-feeds (a Kafka consumer group)")
     keys = roles.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
         dest="action", required=True
     )
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("gateway." + args.role, level=settings.log_level, json=settings.log_json and args.role == "api")
     if args.role == "api":
         serve("newsflow_gateway.main:create_app", settings)
+        return
+    if args.role == "websub":
+        from newsflow_gateway.compat import websub_notifier
+
+        websub_notifier.run(settings)
         return
     if args.role == "opml":
         raise SystemExit(asyncio.run(_opml(settings, args)))

@@ -47,7 +47,23 @@ class CompatSettings(BaseModel):
     public_url: str | None = Field(
         default=None, description="The gateway's public base URL for feed links; default: the request's own."
     )
-    websub_hub: bool = Field(default=False, description="Out-feeds advertise the gateway's WebSub hub.")
+
+
+class WebSubSettings(BaseModel):
+    """The WebSub hub of the out-feeds (docs/compat.md)."""
+
+    advertise: bool = Field(default=False, description="Out-feeds name the hub (run `newsflow-gateway websub` too).")
+    default_lease_s: int = Field(default=864_000, ge=60)
+    min_lease_s: int = Field(default=300, ge=60)
+    max_lease_s: int = Field(default=2_592_000, ge=60)
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="host[:port] callbacks that may resolve to private/loopback addresses."
+    )
+    timeout_s: float = Field(default=5.0, gt=0, description="Per verification or delivery request.")
+    queue_size: int = Field(default=1000, ge=1, description="Deliveries waiting; past it new ones are dropped.")
+    workers: int = Field(default=8, ge=1, le=100)
+    max_attempts: int = Field(default=6, ge=1, le=20, description="Tries of one delivery before it is dropped.")
+    retry_base_s: float = Field(default=1.0, gt=0, description="First retry delay; doubles each time (max 10 min).")
 
 
 class Settings(ServiceSettings):
@@ -56,6 +72,7 @@ class Settings(ServiceSettings):
     limits: LimitsSettings = LimitsSettings()
     streams: StreamSettings = StreamSettings()
     compat: CompatSettings = CompatSettings()
+    websub: WebSubSettings = WebSubSettings()
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://example.org"].')
 
     @property

@@ -28,6 +28,7 @@ from newsflow_ingest.repository import ArticlesRepo, Doc
 from newsflow_ingest.schemas import ArticleIn
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 
@@ -45,6 +46,7 @@ class Poller:
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
         self.slots = asyncio.Semaphore(settings.poller.concurrency)
+        self.websub = WebSubIn(settings.websub, db) if settings.websub.callback_url else None  # docs/compat.md
 
     async def claim(self) -> Doc | None:
         """Takes the lease of one due source, or None when none is due.
@@ -151,6 +153,8 @@ class Poller:
             await self._finish(source, status=answer.status, error=feed.error, failed=True, delay=None)
             return
         FEEDS_FETCHED.labels("ok").inc()
+        if self.websub is not None:  # the feed may name a hub: subscribe (push in), polling stays the fallback
+            await self.websub.after_fetch(self.fetcher, source, answer.body, answer.headers)
         new = 0
         for item in feed.items:
             try:

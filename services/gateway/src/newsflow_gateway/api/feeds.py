@@ -32,7 +32,7 @@ async def _answer(
         part_timeout=settings.services.part_timeout_s,
     )
     base = (settings.compat.public_url or str(request.base_url)).rstrip("/")
-    hub = f"{base}/websub/hub" if settings.compat.websub_hub else None
+    hub = f"{base}/websub/hub" if settings.websub.advertise else None
     feed = Feed(scope=scope, base_url=base, entries=entries, hub_url=hub)
     headers = {
         "ETag": feed.etag(fmt, content),
