@@ -184,7 +184,7 @@ def test_round_trip_through_newsflows_own_poller(platform: Any) -> None:
     origins = {fmt: _publish(platform, f"zr{fmt}" + secrets.token_hex(3)) for fmt in FORMATS}
     host = platform.url.removeprefix("http://")
     assert platform.start is not None
-    platform.start(
+    poller = platform.start(
         "ingest",
         "poller",
         {"NEWSFLOW_FETCH__ALLOW_HOSTS": f'["{host}"]', "NEWSFLOW_POLLER__TICK_S": "0.5"},
@@ -220,3 +220,4 @@ def test_round_trip_through_newsflows_own_poller(platform: Any) -> None:
             assert copy["published_at"] == original["published_at"], fmt
             assert copy["authors"] == original["authors"], fmt
             assert copy["url"] == f"{platform.url}/articles/{original_id}", fmt
+    poller.stop()  # other tests run pollers of their own

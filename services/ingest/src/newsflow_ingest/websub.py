@@ -12,6 +12,7 @@ answered 2xx, as WebSub asks, so a forger learns nothing). Off unless ``WEBSUB__
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -50,16 +51,30 @@ def discover(body: bytes, headers: httpx.Headers | dict[str, str], feed_url: str
         for name in rel.split():
             links.setdefault(name.lower(), urljoin(feed_url, url))
     if "hub" not in links and b"hub" in body:
-        parsed = feedparser.parse(body)
-        for link in parsed.feed.get("links", []):
-            if link.get("rel") in ("hub", "self") and link.get("href"):
-                links.setdefault(str(link["rel"]), urljoin(feed_url, str(link["href"])))
-        hubs = parsed.feed.get("hubs") or []
-        if "hub" not in links and hubs and isinstance(hubs[0], dict) and hubs[0].get("url"):
-            links["hub"] = str(hubs[0]["url"])
+        if body.lstrip()[:1] == b"{":
+            links.update(_json_links(body, feed_url))
+        else:
+            for link in feedparser.parse(body).feed.get("links", []):
+                if link.get("rel") in ("hub", "self") and link.get("href"):
+                    links.setdefault(str(link["rel"]), urljoin(feed_url, str(link["href"])))
     if "hub" not in links:
         return None
     return Advert(hub=links["hub"], topic=links.get("self", feed_url))
+
+
+def _json_links(body: bytes, feed_url: str) -> dict[str, str]:
+    """JSON Feed names its hubs in ``hubs`` and itself in ``feed_url``."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    hubs = doc.get("hubs") if isinstance(doc, dict) else None
+    if not isinstance(hubs, list) or not hubs or not isinstance(hubs[0], dict) or not hubs[0].get("url"):
+        return {}
+    out = {"hub": urljoin(feed_url, str(hubs[0]["url"]))}
+    if isinstance(doc.get("feed_url"), str):
+        out["self"] = urljoin(feed_url, doc["feed_url"])
+    return out
 
 
 def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
