@@ -40,7 +40,8 @@ def _article(word: str, n: int, when: datetime, **extra: Any) -> dict[str, Any]:
     return {
         "title": f"Feed {word} story {n}",
         "url": f"https://feeds.example/{word}/{n}",
-        "body": f"<p>The <b>{word}</b> story {n} begins.</p><p>It goes on &amp; on.</p>" * 5,
+        # Over 400 characters of text: a shorter feed item is a teaser the poller replaces by the page's text.
+        "body": f"<p>The <b>{word}</b> story {n} begins.</p><p>It goes on &amp; on.</p>" * 10,
         "summary": f"Story {n} in short.",
         "tags": [f"t{word}", "outfeed"],
         "authors": ["Jane Doe"],
@@ -59,7 +60,12 @@ def _publish(platform: Any, word: str) -> Published:
         answer = pub.post("/v1/articles", json=_article(word, n, now - timedelta(hours=n)))
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
-    changed = pub.post("/v1/articles", json=_article(word, 1, now - timedelta(hours=1), body="<p>Corrected.</p>"))
+    changed = pub.post(
+        "/v1/articles",
+        json=_article(
+            word, 1, now - timedelta(hours=1), body="<p>Corrected.</p>" + "<p>A longer text follows.</p>" * 20
+        ),
+    )
     assert changed.status_code == 200 and changed.json()["version"] == 2, changed.text
     assert pub.delete(f"/v1/articles/{ids[3]}").status_code == 200
 
