@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STACK := python3 deploy/local/stack.py
-SERVERS ?= kafka elasticsearch ferretdb
+SERVERS ?= kafka elasticsearch postgres ferretdb
 PYTEST_ARGS ?=
 
 .PHONY: help
