@@ -204,7 +204,8 @@ def _entry(fg: FeedGenerator, feed: Feed, article: ArticleData, content: Content
     fe.guid(entry_id(article.id), permalink=False)
     fe.title(article.title)
     fe.link(href=f"{feed.base_url}/articles/{quote(article.id, safe='')}", rel="alternate", type="text/html")
-    fe.link(href=article.url, rel="related", type="text/html")
+    # (feedgen drops the rel of entry links other than alternate, so the publisher's URL is only in
+    # JSON Feed's external_url: a second <link> would be read as the alternate.)
     fe.published(article.published_at)
     fe.updated(article.updated_at)
     summary = article.summary or article.body_text[:500]
