@@ -143,20 +143,31 @@ REVIVING = threading.Event()
 
 
 def revive(names: list[str]) -> None:
-    """Restarts a server of this session that died on its own. A server stopped on purpose
-    (`stack.py stop`, as fault tests do) leaves a marker and is left alone."""
+    """Restarts a server of this session that died on its own, or that stayed hung (up, but not
+    answering) for three checks in a row. A server stopped on purpose (`stack.py stop`, as fault
+    tests do) leaves a marker and is left alone."""
     REVIVING.set()
+    hung: dict[str, int] = {}
     while REVIVING.is_set():
         time.sleep(2)
         for name in names:
             server = SERVERS[name]
-            deliberate = (RUN / f"{name}.stopped").exists()
-            if REVIVING.is_set() and not deliberate and running_pid(server) is None and not port_open(server.port):
+            if not REVIVING.is_set() or (RUN / f"{name}.stopped").exists():
+                continue
+            if running_pid(server) is None and not port_open(server.port):
                 time.sleep(1)
                 if REVIVING.is_set() and running_pid(server) is None and not port_open(server.port):
                     log(f"{name}: died during the session; restarting it")
                     with contextlib.suppress(SystemExit, Exception):
                         start([name])
+                continue
+            hung[name] = hung.get(name, 0) + 1 if server.hung() else 0
+            if hung[name] >= 3 and REVIVING.is_set():
+                log(f"{name}: up but not answering for three checks; restarting it")
+                hung[name] = 0
+                with contextlib.suppress(SystemExit, Exception):
+                    stop([name])
+                    start([name])
 
 
 def status() -> None:

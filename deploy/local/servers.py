@@ -9,6 +9,7 @@ import hashlib
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import urllib.request
@@ -73,6 +74,10 @@ class Server:
 
     def ready(self) -> bool:
         raise NotImplementedError
+
+    def hung(self) -> bool:
+        """Up but not answering (a server that can deadlock overrides this)."""
+        return False
 
     @property
     def pidfile(self) -> Path:
@@ -391,7 +396,7 @@ class FerretDB(Server):
         return [
             str(binary),
             "--handler=postgresql",
-            f"--postgresql-url=postgres://newsflow@127.0.0.1:{pg}/ferretdb?pool_max_conns=40",
+            f"--postgresql-url=postgres://newsflow@127.0.0.1:{pg}/ferretdb?pool_max_conns=200",
             f"--state-dir={DATA / 'ferretdb' / 'state'}",
             f"--listen-addr=127.0.0.1:{self.port}",
             f"--debug-addr=127.0.0.1:{OFFSET + 8088}",
@@ -400,7 +405,29 @@ class FerretDB(Server):
         ], {}
 
     def ready(self) -> bool:
-        return port_open(self.port) and http_ok(f"http://127.0.0.1:{OFFSET + 8088}/debug/livez")
+        return port_open(self.port) and mongo_ping(self.port, timeout=5)
+
+    def hung(self) -> bool:
+        # FerretDB 1.24 can deadlock (a metadata write lock waiting for a pool connection while the
+        # pool's holders wait for that lock); its process and port stay up, but nothing answers.
+        return port_open(self.port) and not mongo_ping(self.port, timeout=20)
+
+
+def mongo_ping(port: int, *, timeout: float) -> bool:
+    """`{ping: 1}` over the MongoDB wire protocol (OP_MSG), standard library only: True on any reply."""
+    db = b"admin\x00"
+    body = b"\x10ping\x00" + struct.pack("<i", 1) + b"\x02$db\x00" + struct.pack("<i", len(db)) + db + b"\x00"
+    doc = struct.pack("<i", 4 + len(body)) + body
+    payload = struct.pack("<I", 0) + b"\x00" + doc
+    message = struct.pack("<iiii", 16 + len(payload), 1, 0, 2013) + payload
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(message)
+            header = sock.recv(16)
+            return len(header) == 16 and struct.unpack("<iiii", header)[3] == 2013
+    except OSError:
+        return False
 
 
 SERVERS: dict[str, Server] = {s.name: s for s in (Kafka(), Elasticsearch(), Postgres(), FerretDB())}

@@ -8,6 +8,7 @@
     stack.py run NAME          run one server in the foreground (for a process manager)
     stack.py session -- CMD    start what is missing, run CMD, stop only what this call started
     stack.py env               the NEWSFLOW_* variables that point services at this stack
+    stack.py watch [NAME...]   keep running servers alive: restart one that died or hung
 
 NEWSFLOW_STACK_PORT_OFFSET=N with NEWSFLOW_DATA_DIR=DIR runs a second, private stack with every port
 shifted by N (fault tests use one, so killing its servers disturbs nobody else).
@@ -32,7 +33,7 @@ from servers import SERVERS, service_env
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid", "env"])
+    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid", "env", "watch"])
     parser.add_argument("names", nargs="*")
     argv = sys.argv[1:]
     rest = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -46,6 +47,11 @@ def main() -> int:
         stop(names)
     elif args.action == "status":
         status()
+    elif args.action == "watch":
+        try:
+            revive(names)
+        except KeyboardInterrupt:
+            return 0
     elif args.action == "env":
         print("".join(f"{k}={v}\n" for k, v in service_env().items()), end="")
     elif args.action == "pgid":
