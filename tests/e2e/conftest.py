@@ -32,6 +32,9 @@ class Platform:
     gateways: list[ServiceProcess]
     admin_key: str
     clients: list[httpx.Client] = field(default_factory=list)
+    # Starts one more role on the platform's topics and databases, stopped with the platform.
+    start: Callable[..., ServiceProcess] | None = None
+    mongo_uri: str = ""
 
     def _client(self, headers: dict[str, str]) -> httpx.Client:
         """A client closed when the platform stops (tests may use it without a `with`)."""
@@ -91,9 +94,12 @@ def platform(
             "NEWSFLOW_LIMITS__KEY_BURST": "100000",
             "NEWSFLOW_LIMITS__KEY_PER_S": "10000",
             "NEWSFLOW_STREAMS__QUEUE_SIZE": "64",
+            # Out-feeds name the WebSub hub, which may call back subscribers on loopback (test_websub.py).
+            "NEWSFLOW_WEBSUB__ADVERTISE": "true",
+            "NEWSFLOW_WEBSUB__ALLOW_HOSTS": '["127.0.0.1"]',
         }
         gateways = [start("gateway", "api", backing), start("gateway", "api", backing)]
-        platform = Platform(gateways, ADMIN_KEY)
+        platform = Platform(gateways, ADMIN_KEY, start=start, mongo_uri=mongo_settings.uri)
         yield platform
         for client in platform.clients:
             client.close()

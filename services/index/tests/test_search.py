@@ -114,6 +114,15 @@ def test_title_matches_rank_above_body_matches(api: TestClient) -> None:
     assert set(found) == {"en-oil", "en-sanctions", "en-sanctioned"}
 
 
+def test_search_in_title_or_body_only(api: TestClient) -> None:
+    # "crude" is only in bodies, "climb" only in en-oil's title.
+    assert ids(api.get("/search", params={"q": "crude", "in": "title"})) == []
+    assert set(ids(api.get("/search", params={"q": "crude", "in": "body"}))) == {"en-oil", "en-sanctions"}
+    assert ids(api.get("/search", params={"q": "climb", "in": "title"})) == ["en-oil"]
+    assert ids(api.get("/search", params={"q": "climb", "in": "body"})) == []
+    assert api.get("/search", params={"q": "oil", "in": "summary"}).status_code == 422
+
+
 def test_highlight_marks_the_match_and_escapes_html(api: TestClient) -> None:
     item = api.get("/search", params={"q": "turnout"}).json()["items"][0]
     assert item["highlight"]["title"] == "Elections in Zürich: <mark>turnout</mark> rises"

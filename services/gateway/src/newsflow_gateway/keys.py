@@ -25,6 +25,7 @@ BOOTSTRAP_ID = "bootstrap-admin"
 class Role(StrEnum):
     PUBLISHER = "publisher"
     ADMIN = "admin"
+    READER = "reader"  # reads where a key is required (the NewsAPI-compatible /v2)
 
 
 @dataclass(frozen=True)

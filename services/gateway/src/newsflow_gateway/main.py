@@ -5,12 +5,14 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from newsflow_gateway import web
-from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
+from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, opml, publishing, reading, streams, websub, ws
 from newsflow_gateway.backends import Backends
+from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.deps import Gateway
 from newsflow_gateway.deps import admin as admin_key
 from newsflow_gateway.keys import KeyStore
@@ -52,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway, app.state.mongo, app.state.consumer = gw, mongo, consumer
         app.state.kafka_check = kafka_check(settings.kafka)
         await store.ensure_indexes()
+        subscriptions = Subscriptions(mongo[settings.database])
+        await subscriptions.ensure_indexes()
+        hub_client = httpx.AsyncClient(timeout=settings.websub.timeout_s, follow_redirects=False)
+        app.state.websub = websub.HubState(subscriptions, hub_client)
         consumer.start()
         background = [
             asyncio.create_task(hub.run(), name="stream-fan-out"),
@@ -67,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await asyncio.gather(*background)
             await asyncio.to_thread(consumer.stop)
             await gw.backends.aclose()
+            await hub_client.aclose()
             await mongo.close()
 
     def checks(request: Request) -> Mapping[str, Check]:
@@ -92,10 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reading.router,
             comments.router,
             publishing.router,
+            opml.router,
             admin.router,
             keys.router,
             streams.router,
             ws.router,
+            newsapi.router,
+            feeds.router,
+            websub.router,
             web.router,
         ],
         checks=checks,

@@ -232,8 +232,8 @@ class KeyCreate(BaseModel):
     def _source_matches_role(self) -> "KeyCreate":
         if self.role is Role.PUBLISHER and self.source_id is None:
             raise ValueError("a publisher key needs a source_id")
-        if self.role is Role.ADMIN and self.source_id is not None:
-            raise ValueError("an admin key has no source_id")
+        if self.role is not Role.PUBLISHER and self.source_id is not None:
+            raise ValueError(f"an {self.role.value} key has no source_id")
         return self
 
 

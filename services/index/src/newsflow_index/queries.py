@@ -9,9 +9,16 @@ from newsflow_index.filters import Filters
 from newsflow_index.mapping import PUBLISHED, TEXT_SUBFIELDS
 
 Sort = Literal["relevance", "newest"]
+# Which text fields a query searches: both (default), or only the title / only the body.
+SearchIn = Literal["all", "title", "body"]
 
 TITLE_BOOST = 3
 SEARCH_FIELDS = [f"title.{f}^{TITLE_BOOST}" for f in TEXT_SUBFIELDS] + [f"body.{f}" for f in TEXT_SUBFIELDS]
+FIELDS_OF: dict[str, list[str]] = {
+    "all": SEARCH_FIELDS,
+    "title": [f for f in SEARCH_FIELDS if f.startswith("title.")],
+    "body": [f for f in SEARCH_FIELDS if f.startswith("body.")],
+}
 MLT_FIELDS = [f"title.{f}" for f in TEXT_SUBFIELDS] + [f"body.{f}" for f in TEXT_SUBFIELDS]
 # The safe operators: "quoted phrases", -exclusion, a | b, prefix*, (grouping); no fuzzy/slop/near.
 QUERY_FLAGS = "AND|OR|NOT|PHRASE|PREFIX|PRECEDENCE|WHITESPACE|ESCAPE"
@@ -27,7 +34,14 @@ NEWEST_FIRST: list[Any] = [{"published_at": "desc"}, {"id": "asc"}]
 
 
 def search_body(
-    *, q: str, filters: Filters, sort: Sort, size: int, after: list[Any] | None, as_of: datetime
+    *,
+    q: str,
+    filters: Filters,
+    sort: Sort,
+    size: int,
+    after: list[Any] | None,
+    as_of: datetime,
+    search_in: SearchIn = "all",
 ) -> dict[str, Any]:
     """Full-text search with facets counted like a multi-select UI: each facet ignores its own filter."""
     text: dict[str, Any] = {"match_all": {}}
@@ -35,7 +49,7 @@ def search_body(
         text = {
             "simple_query_string": {
                 "query": q,
-                "fields": SEARCH_FIELDS,
+                "fields": FIELDS_OF[search_in],
                 "default_operator": "and",
                 "flags": QUERY_FLAGS,
                 "lenient": True,

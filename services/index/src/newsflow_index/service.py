@@ -47,14 +47,23 @@ class SearchIndex:
 
 
 async def search(
-    index: SearchIndex, *, q: str, filters: Filters, sort: queries.Sort, size: int, page: str | None
+    index: SearchIndex,
+    *,
+    q: str,
+    filters: Filters,
+    sort: queries.Sort,
+    size: int,
+    page: str | None,
+    search_in: queries.SearchIn = "all",
 ) -> SearchPage:
-    kind, key = f"search:{sort}", cursor.fingerprint(q, filters.key())
+    kind, key = f"search:{sort}", cursor.fingerprint(q, filters.key(), *([search_in] if search_in != "all" else []))
     length = 3 if sort == "relevance" else 2
     after = cursor.decode(page, kind=kind, fingerprint=key, length=length) if page else None
     as_of = _as_of(after)
     values = after.after if after else None
-    body = queries.search_body(q=q, filters=filters, sort=sort, size=size, after=values, as_of=as_of)
+    body = queries.search_body(
+        q=q, filters=filters, sort=sort, size=size, after=values, as_of=as_of, search_in=search_in
+    )
     response = await _search(index, body)
     hits = _hits(response)
     return SearchPage(

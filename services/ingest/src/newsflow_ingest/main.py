@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from newsflow_ingest.api import articles, sources
+from newsflow_ingest.api import articles, sources, websub
 from newsflow_ingest.deps import State
 from newsflow_ingest.repository import ArticlesRepo, SourcesRepo
 from newsflow_ingest.service import Ingestor
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return build_app(
         title="Newsflow ingest",
         lifespan=lifespan,
-        routers=[articles.router, sources.router],
+        routers=[articles.router, sources.router, websub.router],
         checks=checks,
         http=settings.http,
         max_body_bytes=settings.max_body_bytes,

@@ -30,6 +30,7 @@ from newsflow_ingest.repository import ArticlesRepo, Doc, SourceLeases
 from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.errors import Conflict, NewsflowError, NotFound
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
@@ -56,6 +57,7 @@ class Poller:
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
         self.held: dict[str, Doc] = {}
+        self.websub = WebSubIn(settings.websub, db) if settings.websub.callback_url else None  # docs/compat.md
 
     async def claim(self) -> Doc | None:
         """Takes the lease of one due source, or None when none is due."""
@@ -199,6 +201,8 @@ class Poller:
             )
             return
         FEEDS_FETCHED.labels("ok").inc()
+        if self.websub is not None:  # the feed may name a hub: subscribe (push in), polling stays the fallback
+            await self.websub.after_fetch(self.fetcher, source, answer.body, answer.headers)
         new = await self._ingest_all(source, feed)
         for reason, n in feed.skipped.items():
             ITEMS_SKIPPED.labels(reason).inc(n)

@@ -37,6 +37,17 @@ class DemoSettings(BaseModel):
     ingest_url: str = "http://127.0.0.1:8001"
 
 
+class WebSubInSettings(BaseModel):
+    """WebSub in (docs/compat.md): subscribing to the hubs feeds name."""
+
+    callback_url: str | None = Field(
+        default=None,
+        description="Public base URL of the api's /websub/callback (hubs call <it>/<source id>); unset: off.",
+    )
+    lease_s: int = Field(default=864_000, ge=60, description="Lease asked of hubs.")
+    renew_before_s: int = Field(default=86_400, ge=0, description="A poll this close to the lease's end renews it.")
+
+
 class Settings(ServiceSettings):
     port: int = 8001
     max_body_bytes: int = Field(default=8 * 1024 * 1024, description="Cap of a push request body (413 above).")
@@ -46,6 +57,7 @@ class Settings(ServiceSettings):
     fetch: FetchSettings = FetchSettings()
     poller: PollerSettings = PollerSettings()
     demo: DemoSettings = DemoSettings()
+    websub: WebSubInSettings = WebSubInSettings()
 
     @property
     def database(self) -> str:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from newsflow_gateway.backends import segment
+from newsflow_gateway.compat.outfeeds import alternates
 from newsflow_gateway.web import markup
 
 HERE = Path(__file__).parent
@@ -69,7 +70,8 @@ def page(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Renders a template into an HTML response with the page headers."""
-    values = {"notices": [], "q": "", **context}
+    feeds = alternates(request.url.path, dict(request.query_params))  # feed autodiscovery (docs/compat.md)
+    values = {"notices": [], "q": "", "feeds": feeds, **context}
     return templates().TemplateResponse(
         request, name, values, status_code=status, headers={**PAGE_HEADERS, **(headers or {})}
     )

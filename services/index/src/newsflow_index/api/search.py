@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from newsflow_contracts import SEARCH_QUERY_MAX_CHARS, SUGGEST_QUERY_MAX_CHARS
 from newsflow_index import service
 from newsflow_index.api.deps import Cursor, FiltersDep, IndexDep, Size
-from newsflow_index.queries import Sort
+from newsflow_index.queries import SearchIn, Sort
 from newsflow_index.schemas import SearchPage, SuggestPage
 
 router = APIRouter(tags=["search"])
@@ -23,9 +23,12 @@ async def search(
     sort: Sort = "relevance",
     size: Size = 20,
     cursor: Cursor = None,
+    search_in: Annotated[SearchIn, Query(alias="in", description="Search title and body, or one of them.")] = "all",
 ) -> SearchPage:
     """Search published articles with filters, highlights, facets and a cursor to the next page."""
-    return await service.search(index, q=q.strip(), filters=filters, sort=sort, size=size, page=cursor)
+    return await service.search(
+        index, q=q.strip(), filters=filters, sort=sort, size=size, page=cursor, search_in=search_in
+    )
 
 
 @router.get("/suggest")
