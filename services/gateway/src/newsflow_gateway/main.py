@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from newsflow_gateway import web
 from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
@@ -99,8 +100,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checks=checks,
         max_body_bytes=settings.limits.max_body_bytes,
         extra_headers=SECURITY_HEADERS,
+        docs_url=None,  # served by web.install from packaged assets (no CDN)
+        redoc_url=None,
     )
     app.mount("/static", web.static_files(), name="static")
+    web.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # HTML, CSS, JS, JSON; never event streams
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,5 +1,6 @@
 """The pages' Jinja environment (autoescape everywhere) and the headers every page carries."""
 
+import hashlib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -13,6 +14,7 @@ from starlette.responses import Response
 
 from newsflow_gateway.backends import segment
 from newsflow_gateway.web import markup
+from newsflow_gateway.web.digest import shorten
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -50,9 +52,23 @@ def templates() -> Jinja2Templates:
         http_url=markup.http_url,
         https_url=markup.https_url,
         when=markup.when,
+        present=markup.present,
+        shorten=shorten,
     )
     env.globals["query"] = query
+    env.globals["static"] = static
     return Jinja2Templates(env=env)
+
+
+@cache
+def fingerprint(name: str) -> str:
+    """A short hash of a static file's content (read once per process: the files ship with the package)."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+def static(name: str) -> str:
+    """The fingerprinted address of a static file: cached for a year, a new version gets a new address."""
+    return f"/static/{name}?v={fingerprint(name)}"
 
 
 def query(**params: str | None) -> str:
@@ -69,7 +85,7 @@ def page(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Renders a template into an HTML response with the page headers."""
-    values = {"notices": [], "q": "", **context}
+    values = {"notices": [], "q": "", "nav": "", "source_names": {}, **context}
     return templates().TemplateResponse(
         request, name, values, status_code=status, headers={**PAGE_HEADERS, **(headers or {})}
     )
