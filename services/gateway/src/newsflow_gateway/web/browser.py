@@ -23,7 +23,7 @@ from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
-DOCS_ASSETS_URL = "/static/docs"
+DOCS_ASSETS_URL = "/docs-assets"
 API_PREFIXES = ("/v1/", "/v2/", "/health", "/metrics", "/openapi.json")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 SUMMARY_CHARS = 280
 POINT_CHARS = 220
+NOT_A_SENTENCE = 300  # a stored "point" longer than this is text without punctuation: not shown
 MAX_POINTS = 3
 _SPACE = re.compile(r"\s+")
 _FOLD = re.compile(r"[\W_]+", re.UNICODE)
@@ -45,6 +46,8 @@ def digest(*, summary: str, key_points: list[str], text: str = "") -> Digest:
     seen = {_folded(short), _folded(summary)} - {""}
     points: list[str] = []
     for raw in key_points:
+        if len(raw.strip()) > NOT_A_SENTENCE:
+            continue
         point = shorten(raw, POINT_CHARS)
         key = _folded(point)
         if not key or key in seen:
