@@ -85,6 +85,7 @@ class Tab:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{self.width}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.width}-top.png"))  # what a reader sees first
         return path
 
     def axe(self) -> list[dict[str, Any]]:

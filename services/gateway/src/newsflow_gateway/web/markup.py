@@ -30,6 +30,8 @@ BODY_ATTRIBUTES = {
     "*": {"dir"},  # right-to-left passages keep their direction
 }
 DIRECTIONS = {"rtl", "ltr", "auto"}
+# Wide code and tables scroll inside themselves (never the page); keyboard users must reach them too.
+SCROLLABLE = {"pre": {"tabindex": "0"}, "table": {"tabindex": "0"}}
 BODY_SCHEMES = {"http", "https", "mailto"}
 # The index marks matches with <mark> (and escapes the text: encoder html); <em> is accepted too.
 HIGHLIGHT_TAGS = {"mark", "em"}
@@ -46,6 +48,7 @@ def clean_body(html: str, base_url: str | None = None) -> Markup:
         tags=BODY_TAGS,
         attributes=BODY_ATTRIBUTES,
         attribute_filter=partial(_attribute, http_url(base_url)),
+        set_tag_attribute_values=SCROLLABLE,
         url_schemes=BODY_SCHEMES,
         link_rel="noopener noreferrer nofollow ugc",
     )
