@@ -229,8 +229,7 @@ def test_live_arrival_and_retraction_on_the_home_page(
     publisher = new_publisher()
     t = tab(390)
     page = t.goto("/")
-    page.wait_for_function("document.querySelector('ol.articles[data-stream]') !== null")
-    page.wait_for_timeout(500)  # the EventSource connects
+    expect(page.locator("ol.articles[data-stream]")).to_have_attribute("data-live", "connected")
     article_id = publish(platform, publisher.key, word, tags=["live-news"])
     arrived = page.locator(f"li.article[data-id='{article_id}']")
     expect(arrived).to_be_visible(timeout=15000)

@@ -7,6 +7,7 @@ from starlette.testclient import TestClient
 from newsflow_ingest.demo import FEEDS, feed_app, page_article
 from newsflow_ingest.demo_content import article
 from newsflow_ingest.domain import keypoints, language, normalize
+from newsflow_ingest.poller import page_html
 
 
 def test_demo_article_pages_are_in_their_feed_language() -> None:
@@ -59,3 +60,12 @@ def test_key_points_never_repeat_and_never_become_a_giant_bullet() -> None:
     summary = keypoints.lede(unpunctuated)
     assert len(summary) <= keypoints.LEDE_CHARS and summary.endswith("…")
     assert keypoints.lede("Short opening sentence here. Then more text follows.") == "Short opening sentence here."
+
+
+def test_a_fetched_page_is_decoded_by_its_charset_not_as_ascii() -> None:
+    # The poller used httpx's header-value encoding (ascii) for page bodies: Cyrillic became U+FFFD.
+    russian = "<p>Городской совет утвердил план.</p>"
+    assert page_html(russian.encode(), "text/html; charset=utf-8") == russian
+    assert page_html(russian.encode("cp1251"), "text/html; charset=windows-1251") == russian
+    assert page_html(russian.encode(), "text/html") == russian.encode()  # left to trafilatura's detection
+    assert page_html(b"x", "text/html; charset=no-such-charset") == b"x"

@@ -120,12 +120,14 @@ def feed_app(base: str) -> Starlette:
         return Response(text, media_type=content_type, headers={"ETag": etag, "Cache-Control": "max-age=60"})
 
     async def page(request: Request) -> Response:
-        a = page_article(request.path_params["slug"])
+        slug = request.path_params["slug"]
+        a = page_article(slug)
         if a is None:
             return Response(status_code=404)
         return Response(
-            f"<html><body><article><h1>{html.escape(a.title)}</h1>{_body(a)}</article></body></html>",
-            media_type="text/html",
+            f'<html lang="{FEEDS[slug.rpartition("-")[0]][1]}"><head><meta charset="utf-8"></head><body>'
+            f"<article><h1>{html.escape(a.title)}</h1>{_body(a)}</article></body></html>",
+            media_type="text/html; charset=utf-8",
         )
 
     return Starlette(routes=[Route("/feeds/{name}", feed), Route("/articles/{slug}", page)])

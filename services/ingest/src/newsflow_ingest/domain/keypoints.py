@@ -36,8 +36,8 @@ def distinct(items: Iterable[str]) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    """The text's sentences of a readable length, each once."""
-    parts = (_SPACE.sub(" ", s).strip() for s in _SENTENCE.split(text.replace("\n", " ")))
+    """The text's sentences of a readable length, each once (a line break always ends one)."""
+    parts = (_SPACE.sub(" ", s).strip() for line in text.splitlines() for s in _SENTENCE.split(line))
     return distinct(s for s in parts if MIN_SENTENCE < len(s) <= MAX_SENTENCE)
 
 

@@ -110,6 +110,8 @@
       return Array.prototype.filter.call(list.children, function (li) { return li.dataset.id === id; })[0];
     };
     var stream = new EventSource(list.dataset.stream);
+    stream.addEventListener("open", function () { list.dataset.live = "connected"; });
+    stream.addEventListener("error", function () { list.dataset.live = "reconnecting"; });
     stream.addEventListener("article.published", function (event) {
       var article = parse(event);
       if (!article || typeof article.id !== "string" || find(article.id)) return;
