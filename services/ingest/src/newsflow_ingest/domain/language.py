@@ -133,3 +133,6 @@ def decide(*, title: str, body_text: str, claimed: str | None, default: str = "e
             ", ".join(flags),
         )
     return verdict
+
+
+_identifier()  # load the model at import (as normalize's py3langid does), not on the first article
