@@ -9,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 STACK := python3 deploy/local/stack.py
-SERVERS ?= kafka elasticsearch ferretdb
+SERVERS ?= kafka elasticsearch postgres ferretdb
 PYTEST_ARGS ?=
 
 .PHONY: help
@@ -36,12 +36,12 @@ infra: install fetch ## Start Kafka, Elasticsearch and FerretDB (detached) and c
 	.venv/bin/newsflow-topics
 
 .PHONY: up
-up: infra ## Run the whole platform with demo content (Ctrl-C stops everything)
-	@trap '$(STACK) stop' EXIT; .venv/bin/honcho -f deploy/local/Procfile -e deploy/local/up.env -d . start
+up: infra ## Run the whole platform with demo content, roles supervised (Ctrl-C stops everything)
+	@trap '$(STACK) stop' EXIT; $(PY) deploy/local/supervise.py up --env-file deploy/local/up.env
 
 .PHONY: down
 down: ## Stop everything `make up` or `make infra` started
-	-@pkill -TERM -f 'honcho -f deploy/local/Procfile' 2>/dev/null; true
+	-@test ! -x $(PY) || $(PY) deploy/local/supervise.py down
 	$(STACK) stop
 
 .PHONY: test
@@ -87,6 +87,10 @@ env-example: install ## Regenerate .env.example from the services' settings clas
 .PHONY: bench
 bench: install fetch ## Run the benchmarks against the real local stack (results in bench/results/)
 	$(STACK) session -- .venv/bin/python -m bench $(BENCH)
+
+.PHONY: soak
+soak: install fetch ## 10 min of mixed load (NEWSFLOW_SOAK_S, NEWSFLOW_SOAK_CLIENTS): table + bench/results/soak.json
+	$(STACK) session -- $(PY) tests/soak/run.py
 
 .PHONY: clean
 clean: down ## Remove local data (not the download cache)

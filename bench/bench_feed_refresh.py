@@ -1,12 +1,24 @@
-"""``feed-refresh``: feeds one poller process refreshes per minute (goal ≥ 1,000 on 2 cores).
+"""``feed-refresh``: feeds one poller process refreshes per minute, at 100, 1,000 and 10,000 sources.
 
-A local feed server serves NEWSFLOW_BENCH_FEEDS RSS feeds (default 100, 10 items of ~2 KB each);
-half answer 304 to a repeated ETag, half always send the full feed (no validators), the realistic
-mix. Round 1 ingests every item (not timed); each later round marks every source due and times
-until all were fetched again. No baseline exists for this one (BENCH.md): the figure is absolute.
+A local feed server serves N RSS feeds (``NEWSFLOW_BENCH_FEED_ITEMS`` items of ~2 KB each, default
+20); half answer 304 to a repeated ETag, half always send the full feed (no validators), the
+realistic mix. At each size (``NEWSFLOW_BENCH_FEED_SIZES``, default ``100,1000,10000``):
+
+1. **first import**: the sources are registered (straight into the store, the same documents
+   ``POST /sources`` writes) and one poller process ingests every item; timed, and every feed must
+   have been fetched exactly once (no lease lost mid-poll);
+2. **refresh** rounds (``NEWSFLOW_BENCH_FEED_ROUNDS``, default 2): every source is marked due and the
+   time until all were fetched again gives feeds/min; the poller's CPU time (``/proc``) per feed;
+3. **baseline**: a bare asyncio client (httpx, the same concurrency as the poller) fetches the same
+   feeds with the same conditional headers and does nothing else: feeds/min and CPU per feed of
+   the fetching alone, the floor under what the poller adds (parsing, normalising, storing).
+
+Goal (issue 16): ≥ 1,000 feeds/min at 10,000 sources; a first import of 1,000 feeds × 20 items
+within 2 minutes. ``NEWSFLOW_BENCH_FEED_SIZES=20`` is a smoke run.
 """
 
-import hashlib
+import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -29,118 +41,177 @@ from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port
 
 NAME = "feed-refresh"
-ROUNDS = 6
+CONCURRENCY = 32  # the poller's default NEWSFLOW_POLLER__CONCURRENCY, and the baseline's
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _feed(n: int) -> bytes:
-    items = []
-    for i in range(10):
+@functools.lru_cache(maxsize=4096)
+def _feed(n: int, items: int) -> bytes:
+    entries = []
+    for i in range(items):
         a = article(f"bench-{n}:{i}")
         body = "".join(f"<p>{p}</p>" for p in a.paragraphs)
-        items.append(
+        entries.append(
             f"<item><guid>b{n}-{i}</guid><title>{a.title} {n}-{i}</title>"
             f"<link>https://bench.example/{n}/{i}</link><description><![CDATA[{body}]]></description></item>"
         )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title>{"".join(items)}</channel></rss>'.encode()
-    )
+    head = f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title>'
+    return f"{head}{''.join(entries)}</channel></rss>".encode()
 
 
-def _server(feeds: int) -> tuple[ThreadingHTTPServer, int]:
-    bodies = {f"/f/{n}": _feed(n) for n in range(feeds)}
+class FeedServer:
+    """Serves /f/<n>; even feeds carry an ETag (and answer 304 to it), odd ones never do."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def __init__(self, items: int) -> None:
+        self.hits: dict[int, int] = {}
+        self.lock = threading.Lock()
+        state = self
 
-        def do_GET(self) -> None:
-            body = bodies.get(self.path)
-            if body is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                try:
+                    n = int(self.path.rsplit("/", 1)[1])
+                except ValueError:
+                    n = -1
+                with state.lock:
+                    state.hits[n] = state.hits.get(n, 0) + 1
+                etag = f'"f{n}-v1"' if n % 2 == 0 else None
+                if n < 0 or (etag and self.headers.get("If-None-Match") == etag):
+                    self.send_response(404 if n < 0 else 304)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = _feed(n, items)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(body)))
+                if etag:
+                    self.send_header("ETag", etag)
                 self.end_headers()
-                return
-            n = int(self.path.rsplit("/", 1)[1])
-            etag = '"' + hashlib.sha256(body).hexdigest()[:12] + '"' if n % 2 == 0 else None
-            if etag and self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            if etag:
-                self.send_header("ETag", etag)
-            self.end_headers()
-            self.wfile.write(body)
+                self.wfile.write(body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
+            def log_message(self, *args: Any) -> None:
+                pass
 
-    port = free_port()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, port
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.port}/f/{n}"
 
 
-def run() -> Result:
-    feeds = int(os.environ.get("NEWSFLOW_BENCH_FEEDS", "100"))
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def _source(n: int, url: str, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": f"bench{n:06d}",
+        "name": f"bench-{n}",
+        "kind": "feed",
+        "homepage": None,
+        "feed_url": url,
+        "language": "en",
+        "min_interval_s": 30,
+        "max_interval_s": 3600,
+        "fetch_full_text": False,
+        "paused": False,
+        "created_at": now,
+        "next_poll_at": now,
+        "interval_s": 30,
+        "lease_until": now,
+        "error_count": 0,
+        "consecutive_errors": 0,
+        "articles_seen": 0,
+        "items_skipped": 0,
+    }
+
+
+async def _baseline(server: FeedServer, feeds: int, rounds: int) -> tuple[float, float]:
+    """feeds/min and CPU ms per feed of a bare client fetching every feed with conditional headers."""
+    etags: dict[int, str] = {}
+    slots = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
+
+        async def fetch(n: int) -> None:
+            async with slots:
+                headers = {"If-None-Match": etags[n]} if n in etags else {}
+                resp = await client.get(server.url(n), headers=headers)
+                if resp.headers.get("etag"):
+                    etags[n] = resp.headers["etag"]
+
+        await asyncio.gather(*(fetch(n) for n in range(feeds)))  # primes the ETags, as round 1 does
+        rates, cpu = [], []
+        for _ in range(rounds):
+            started, cpu0 = time.perf_counter(), time.thread_time()  # this thread: the client, not the server
+            await asyncio.gather(*(fetch(n) for n in range(feeds)))
+            rates.append(feeds / (time.perf_counter() - started) * 60)
+            cpu.append((time.thread_time() - cpu0) / feeds * 1000)
+    return summary(rates)["median"], summary(cpu)["median"]
+
+
+def _wait_all_fetched(sources: Any, feeds: int, since: datetime, timeout: float) -> float:
+    started = time.perf_counter()
+    while sources.count_documents({"last_fetch_at": {"$gte": since}}) < feeds:
+        if time.perf_counter() - started > timeout:
+            sample = list(sources.find({}, {"last_status": 1, "last_error": 1, "next_poll_at": 1}).limit(2))
+            raise RuntimeError(f"feeds not refreshed in time: {sample}")
+        time.sleep(0.25)
+    return time.perf_counter() - started
+
+
+def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
     kafka = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     mongo_uri = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
     suffix = uuid.uuid4().hex[:8]
     topic, db_name = f"{ARTICLES.name}-bench-{suffix}", f"bench_feeds_{suffix}"
     ensure_topics(kafka, [TopicSpec(topic, ARTICLES.partitions, ARTICLES.config)])
-    server, port = _server(feeds)
+    server = FeedServer(items)
     api_port = free_port()
     env = {
         **os.environ,
         "NEWSFLOW_MONGO__DATABASE": db_name,
         "NEWSFLOW_KAFKA__ARTICLES_TOPIC": topic,
-        "NEWSFLOW_FETCH__ALLOW_HOSTS": f'["127.0.0.1:{port}"]',
+        "NEWSFLOW_FETCH__ALLOW_HOSTS": f'["127.0.0.1:{server.port}"]',
         "NEWSFLOW_PORT": str(api_port),
         "NEWSFLOW_LOG_LEVEL": "WARNING",
         "NEWSFLOW_POLLER__TICK_S": "0.2",
+        "NEWSFLOW_POLLER__CONCURRENCY": str(CONCURRENCY),
     }
     exe = str(Path(sys.executable).parent / "newsflow-ingest")
     api = subprocess.Popen([exe, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     poller: subprocess.Popen[bytes] | None = None
-    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, tz_aware=True)
     sources = mongo[db_name]["sources"]
     try:
-        base = f"http://127.0.0.1:{api_port}"
-        for _ in range(100):
+        for _ in range(150):  # the api creates the indexes at start-up
             try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{api_port}/readyz").status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        for n in range(feeds):
-            httpx.post(
-                f"{base}/sources",
-                json={
-                    "name": f"bench-{n}",
-                    "kind": "feed",
-                    "min_interval_s": 30,
-                    "max_interval_s": 3600,
-                    "feed_url": f"http://127.0.0.1:{port}/f/{n}",
-                },
-            ).raise_for_status()
+        now = datetime.now(UTC)
+        for start in range(0, feeds, 1000):
+            sources.insert_many([_source(n, server.url(n), now) for n in range(start, min(feeds, start + 1000))])
         poller = subprocess.Popen([exe, "poller"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rates, statuses = [], []
-        for round_no in range(ROUNDS):
+        import_s = _wait_all_fetched(sources, feeds, now, timeout=max(900.0, feeds * 0.5))
+        twice = sum(1 for n in range(feeds) if server.hits.get(n, 0) > 1)
+        stored = mongo[db_name]["articles"].estimated_document_count()
+        rates, cpu = [], []
+        for _ in range(rounds):
             started_at = datetime.now(UTC)
             sources.update_many({}, {"$set": {"next_poll_at": started_at}})
-            started = time.perf_counter()
-            while sources.count_documents({"last_fetch_at": {"$gte": started_at}}) < feeds:
-                if time.perf_counter() - started > (900 if round_no == 0 else 300):
-                    sample = list(sources.find({}, {"last_status": 1, "last_error": 1, "next_poll_at": 1}).limit(2))
-                    raise RuntimeError(f"feeds not refreshed in time: {sample}")
-                time.sleep(0.05)
-            elapsed = time.perf_counter() - started
-            if round_no > 0:  # round 1 ingests every item for the first time
-                rates.append(feeds / elapsed * 60)
-                statuses.append(sources.count_documents({"last_status": 304}))
+            cpu0 = _cpu_s(poller.pid)
+            elapsed = _wait_all_fetched(sources, feeds, started_at, timeout=max(300.0, feeds * 0.3))
+            rates.append(feeds / elapsed * 60)
+            cpu.append((_cpu_s(poller.pid) - cpu0) / feeds * 1000)
+        not_modified = sources.count_documents({"last_status": 304})
     finally:
         for proc in (poller, api):
             if proc is not None:
@@ -149,21 +220,27 @@ def run() -> Result:
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        server.shutdown()
         mongo.drop_database(db_name)
         mongo.close()
         admin(kafka).delete_topics([topic], operation_timeout=10)
-    s = summary(rates)
-    result = Result(NAME)
-    result.add(
-        f"feeds refreshed per minute (median of {len(rates)} rounds)",
-        s["median"],
-        None,
-        "feeds/min",
-        "≥ 1,000 on 2 cores",
-    )
+    base_rate, base_cpu = asyncio.run(_baseline(server, feeds, rounds))
+    server.server.shutdown()
+    label = f"{feeds:,} sources"
+    result.add(f"{label}: feeds refreshed/min", summary(rates)["median"], base_rate, "feeds/min", "≥ 1,000")
+    result.add(f"{label}: poller CPU per feed", summary(cpu)["median"], base_cpu, "ms")
+    result.add(f"{label}: first import", import_s, None, "s", "1,000 × 20 items ≤ 120 s")
     result.notes.append(
-        f"min/max {s['min']:.0f}/{s['max']:.0f}; {feeds} feeds, one poller process; "
-        f"{statuses[-1]} of them answered 304 in the last round, the rest 200 with 10 items"
+        f"{label}: first import of {feeds} feeds × {items} items stored {stored} articles in {import_s:.1f} s, "
+        f"{twice} feeds fetched more than once; {not_modified} answered 304 in the last refresh round; "
+        f"baseline = bare httpx client, {CONCURRENCY} in flight, same conditional headers"
     )
+
+
+def run() -> Result:
+    sizes = [int(s) for s in os.environ.get("NEWSFLOW_BENCH_FEED_SIZES", "100,1000,10000").split(",") if s.strip()]
+    items = int(os.environ.get("NEWSFLOW_BENCH_FEED_ITEMS", "20"))
+    rounds = int(os.environ.get("NEWSFLOW_BENCH_FEED_ROUNDS", "2"))
+    result = Result(NAME)
+    for feeds in sizes:
+        _one_size(feeds, items, rounds, result)
     return result

@@ -2,12 +2,13 @@
 # Fetch and build the three servers the local stack runs, from package registries only:
 #   kafka          Apache Kafka jars from Maven Central (KRaft, no ZooKeeper)
 #   elasticsearch  the integration-test distribution from Maven Central + our analysis plugin
-#   ferretdb       FerretDB built from its Go module (SQLite backend)
+#   ferretdb       FerretDB built from its Go module (PostgreSQL backend)
+#   postgres       PostgreSQL, FerretDB's storage, from Debian's `postgresql` package
 # Everything lands in $NEWSFLOW_CACHE (default ~/.cache/newsflow, or /var/cache/newsflow for root:
 # Elasticsearch runs as an unprivileged user, who cannot traverse /root); each step is skipped when
 # its output is already there, so a second run costs nothing.
 #
-# usage: deploy/local/fetch.sh [kafka|elasticsearch|ferretdb|plugin|all]
+# usage: deploy/local/fetch.sh [kafka|elasticsearch|ferretdb|plugin|postgres|all]
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +27,7 @@ need_debian_tools() {
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v go >/dev/null 2>&1 || missing+=(golang-go)
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
   if ((${#missing[@]})); then
     log "installing Debian packages: ${missing[*]}"
     if [ "$(id -u)" = 0 ]; then
@@ -130,10 +132,11 @@ case "${1:-all}" in
   elasticsearch) fetch_elasticsearch ;;
   plugin) fetch_plugin ;;
   ferretdb) fetch_ferretdb ;;
+  postgres) ;;  # need_debian_tools above installed it
   all)
     fetch_kafka
     fetch_ferretdb
     fetch_plugin
     ;;
-  *) echo "usage: $0 [kafka|elasticsearch|plugin|ferretdb|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [kafka|elasticsearch|plugin|ferretdb|postgres|all]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the local servers: Kafka (KRaft), Elasticsearch and FerretDB, on 127.0.0.1 only.
+"""Runs the local servers: Kafka (KRaft), Elasticsearch, PostgreSQL and FerretDB, on 127.0.0.1 only.
 
     stack.py start [NAME...]   start what is not already answering (detached), wait until ready
     stack.py stop [NAME...]    stop the servers this checkout started (pid files under .data/run)
@@ -7,468 +7,33 @@
     stack.py pgid NAME         the process group of a running server (to pause it in fault tests)
     stack.py run NAME          run one server in the foreground (for a process manager)
     stack.py session -- CMD    start what is missing, run CMD, stop only what this call started
+    stack.py env               the NEWSFLOW_* variables that point services at this stack
+    stack.py watch [NAME...]   keep running servers alive: restart one that died or hung
+
+NEWSFLOW_STACK_PORT_OFFSET=N with NEWSFLOW_DATA_DIR=DIR runs a second, private stack with every port
+shifted by N (fault tests use one, so killing its servers disturbs nobody else).
 
 Binaries come from deploy/local/fetch.sh (cached). Data and logs live under .data/ (Elasticsearch's
-under /var/lib/newsflow when this checkout sits where its unprivileged user cannot reach). Only the
-standard library is used, so this runs before any virtualenv exists.
+and PostgreSQL's under /var/lib/newsflow when this checkout sits where their unprivileged users cannot
+reach). The command line is here; `servers.py` defines the servers and `processes.py` runs them.
+Only the standard library is used, so this runs before any virtualenv exists.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
-import hashlib
-import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
-from dataclasses import dataclass
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-DATA = Path(os.environ.get("NEWSFLOW_DATA_DIR", ROOT / ".data"))
-RUN = DATA / "run"
-LOGS = DATA / "logs"
-ES_USER = "newsflow-es"
-READY_TIMEOUT = float(os.environ.get("NEWSFLOW_STACK_TIMEOUT", "180"))
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for line in (HERE / "versions.env").read_text().splitlines():
-        if "=" in line and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            out[key.strip()] = value.strip()
-    return out
-
-
-def cache_dir() -> Path:
-    default = "/var/cache/newsflow" if os.geteuid() == 0 else str(Path.home() / ".cache/newsflow")
-    return Path(os.environ.get("NEWSFLOW_CACHE", default))
-
-
-def log(msg: str) -> None:
-    print(f"[stack] {msg}", file=sys.stderr, flush=True)
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return 200 <= resp.status < 300
-    except OSError:
-        return False
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-
-    def command(self) -> tuple[list[str], dict[str, str]]:
-        raise NotImplementedError
-
-    def prepare(self) -> None:
-        """Writes config and creates data dirs (idempotent)."""
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    @property
-    def pidfile(self) -> Path:
-        return RUN / f"{self.name}.pid"
-
-    @property
-    def logfile(self) -> Path:
-        return LOGS / f"{self.name}.log"
-
-
-class Kafka(Server):
-    def __init__(self) -> None:
-        super().__init__("kafka", 9092)
-        self.dir = DATA / "kafka"
-
-    def prepare(self) -> None:
-        v = versions()
-        libs = cache_dir() / f"kafka-{v['KAFKA_VERSION']}" / "libs"
-        if not libs.is_dir():
-            fetch("kafka")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        cluster_file = self.dir / "cluster.id"
-        if not cluster_file.exists():
-            cluster_file.write_text(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))
-        props = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": "1@127.0.0.1:9093",
-            "listeners": "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093",
-            "advertised.listeners": "PLAINTEXT://127.0.0.1:9092",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(self.dir / "log"),
-            "num.partitions": "1",
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "6",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            "auto.create.topics.enable": "false",
-            "delete.topic.enable": "true",
-            "log.cleaner.backoff.ms": "5000",
-        }
-        (self.dir / "server.properties").write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        (self.dir / "log4j2.properties").write_text(
-            "status = warn\n"
-            "appender.console.type = Console\nappender.console.name = STDOUT\n"
-            "appender.console.layout.type = PatternLayout\n"
-            "appender.console.layout.pattern = [%d] %p %m (%c)%n\n"
-            "rootLogger.level = info\nrootLogger.appenderRefs = stdout\n"
-            "rootLogger.appenderRef.stdout.ref = STDOUT\n"
-            "logger.kafka.name = kafka\nlogger.kafka.level = warn\n"
-            "logger.apache.name = org.apache.kafka\nlogger.apache.level = warn\n"
-            "logger.started.name = kafka.server.KafkaRaftServer\nlogger.started.level = info\n"
-        )
-        if not (self.dir / "log" / "meta.properties").exists():
-            subprocess.run(
-                [
-                    "java",
-                    "-cp",
-                    f"{libs}/*",
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-t",
-                    cluster_file.read_text(),
-                    "-c",
-                    str(self.dir / "server.properties"),
-                    "--ignore-formatted",
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-
-    def command(self) -> tuple[list[str], dict[str, str]]:
-        libs = cache_dir() / f"kafka-{versions()['KAFKA_VERSION']}" / "libs"
-        heap = os.environ.get("NEWSFLOW_KAFKA_HEAP", "512m")
-        return [
-            "java",
-            f"-Xms{heap}",
-            f"-Xmx{heap}",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            f"-Dlog4j2.configurationFile={self.dir / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={LOGS}",
-            "-cp",
-            f"{libs}/*",
-            "kafka.Kafka",
-            str(self.dir / "server.properties"),
-        ], {}
-
-    def ready(self) -> bool:
-        # The broker logs "Kafka Server started" once it serves clients; the port alone opens earlier.
-        if not port_open(self.port):
-            return False
-        try:
-            return "Kafka Server started" in self.logfile.read_text(errors="replace")
-        except OSError:
-            return True  # started by someone else (not our log): the open port is all we can see
-
-
-class Elasticsearch(Server):
-    def __init__(self) -> None:
-        super().__init__("elasticsearch", 9200)
-
-    @property
-    def home(self) -> Path:
-        return cache_dir() / f"elasticsearch-{versions()['ES_VERSION']}"
-
-    @property
-    def dir(self) -> Path:
-        """Data, logs and config: under .data when the unprivileged user can reach it."""
-        local = DATA / "elasticsearch"
-        if os.geteuid() != 0 or _world_traversable(DATA):
-            return local
-        tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
-        return Path("/var/lib/newsflow") / tag / "elasticsearch"
-
-    def prepare(self) -> None:
-        fetch("plugin")  # builds and installs the analysis plugin only when its sources changed
-        d = self.dir
-        for sub in ("data", "logs", "config"):
-            (d / sub).mkdir(parents=True, exist_ok=True)
-        for name in ("jvm.options", "log4j2.properties"):
-            shutil.copy(self.home / "config" / name, d / "config" / name)
-        (d / "config" / "jvm.options.d").mkdir(exist_ok=True)
-        (d / "config" / "elasticsearch.yml").write_text(
-            "cluster.name: newsflow-local\n"
-            "node.name: local\n"
-            "discovery.type: single-node\n"
-            "network.host: 127.0.0.1\n"
-            "http.port: 9200\n"
-            "transport.port: 9300\n"
-            "xpack.security.enabled: false\n"
-            "cluster.routing.allocation.disk.threshold_enabled: false\n"
-            "action.destructive_requires_name: false\n"
-            f"path.data: {d / 'data'}\n"
-            f"path.logs: {d / 'logs'}\n"
-        )
-        if os.geteuid() == 0:
-            _ensure_user(ES_USER)
-            subprocess.run(["chown", "-R", f"{ES_USER}:", str(d)], check=True)
-            if d != DATA / "elasticsearch":
-                link = DATA / "elasticsearch"
-                if not link.is_symlink():
-                    shutil.rmtree(link, ignore_errors=True)
-                    link.parent.mkdir(parents=True, exist_ok=True)
-                    link.symlink_to(d)
-
-    def command(self) -> tuple[list[str], dict[str, str]]:
-        env = {
-            "ES_JAVA_HOME": modern_java_home(),
-            "ES_JAVA_OPTS": os.environ.get("NEWSFLOW_ES_JAVA_OPTS", "-Xms1g -Xmx1g"),
-            "ES_PATH_CONF": str(self.dir / "config"),
-        }
-        cmd = [str(self.home / "bin" / "elasticsearch")]
-        if os.geteuid() == 0:
-            cmd = ["runuser", "-u", ES_USER, "--", "env", *(f"{k}={v}" for k, v in env.items()), *cmd]
-        return cmd, env
-
-    def ready(self) -> bool:
-        return http_ok("http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s")
-
-
-class FerretDB(Server):
-    def __init__(self) -> None:
-        super().__init__("ferretdb", 27017)
-        self.dir = DATA / "ferretdb"
-
-    def prepare(self) -> None:
-        binary = cache_dir() / f"ferretdb-{versions()['FERRETDB_VERSION']}" / "ferretdb"
-        if not binary.exists():
-            fetch("ferretdb")
-        (self.dir / "sqlite").mkdir(parents=True, exist_ok=True)
-        (self.dir / "state").mkdir(parents=True, exist_ok=True)
-
-    def command(self) -> tuple[list[str], dict[str, str]]:
-        binary = cache_dir() / f"ferretdb-{versions()['FERRETDB_VERSION']}" / "ferretdb"
-        return [
-            str(binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{self.dir / 'sqlite'}/",
-            f"--state-dir={self.dir / 'state'}",
-            "--listen-addr=127.0.0.1:27017",
-            "--debug-addr=127.0.0.1:8088",
-            "--telemetry=disable",
-            "--log-level=warn",
-        ], {}
-
-    def ready(self) -> bool:
-        return port_open(self.port) and http_ok("http://127.0.0.1:8088/debug/livez")
-
-
-SERVERS: dict[str, Server] = {s.name: s for s in (Kafka(), Elasticsearch(), FerretDB())}
-
-
-def _world_traversable(path: Path) -> bool:
-    path = path.resolve() if path.exists() else path.parent.resolve()
-    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
-
-
-def _ensure_user(name: str) -> None:
-    if subprocess.run(["id", "-u", name], capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
-
-
-def modern_java_home() -> str:
-    """The newest JDK on the machine (Elasticsearch 9 needs Java 21+; it ignores JAVA_HOME)."""
-    if home := os.environ.get("NEWSFLOW_ES_JAVA_HOME"):
-        return home
-    best, best_version = "", 0
-    for d in sorted(Path("/usr/lib/jvm").glob("*")):
-        release = d / "release"
-        if d.is_symlink() or not release.exists():
-            continue
-        for line in release.read_text().splitlines():
-            if line.startswith("JAVA_VERSION="):
-                major = int(line.split("=", 1)[1].strip('"').split(".")[0])
-                if major > best_version:
-                    best, best_version = str(d), major
-    if best_version < 21:
-        raise SystemExit("Elasticsearch needs a JDK 21+ under /usr/lib/jvm (or NEWSFLOW_ES_JAVA_HOME)")
-    return best
-
-
-def fetch(what: str) -> None:
-    subprocess.run([str(HERE / "fetch.sh"), what], check=True)
-
-
-def running_pid(server: Server) -> int | None:
-    """The server's pid from our pid file, or else the process listening on its port."""
-    try:
-        pid = int(server.pidfile.read_text())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return listening_pid(server.port)
-
-
-def listening_pid(port: int) -> int | None:
-    """Finds who listens on 127.0.0.1:port (another checkout's server, say) through ss(8)."""
-    try:
-        out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
-    except OSError:
-        return None
-    for part in out.split("pid=")[1:]:
-        digits = part.split(",", 1)[0]
-        if digits.isdigit():
-            return int(digits)
-    return None
-
-
-def start(names: list[str]) -> list[str]:
-    """Starts each named server not already answering; returns the names this call started."""
-    RUN.mkdir(parents=True, exist_ok=True)
-    LOGS.mkdir(parents=True, exist_ok=True)
-    started = []
-    for name in names:
-        server = SERVERS[name]
-        (RUN / f"{name}.stopped").unlink(missing_ok=True)
-        if running_pid(server) or port_open(server.port):
-            log(f"{name}: already running on {server.port}")
-            continue
-        server.prepare()
-        cmd, env = server.command()
-        with open(server.logfile, "ab") as out:
-            proc = subprocess.Popen(
-                cmd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **env},
-                start_new_session=True,
-                cwd=ROOT,
-            )
-        server.pidfile.write_text(str(proc.pid))
-        started.append(name)
-        log(f"{name}: started (pid {proc.pid}, log {server.logfile})")
-    wait(names)
-    return started
-
-
-def wait(names: list[str]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    pending = list(names)
-    while pending:
-        for name in list(pending):
-            server = SERVERS[name]
-            if server.ready():
-                log(f"{name}: ready on 127.0.0.1:{server.port}")
-                pending.remove(name)
-            elif server.pidfile.exists() and running_pid(server) is None and not port_open(server.port):
-                tail = server.logfile.read_text(errors="replace")[-3000:] if server.logfile.exists() else ""
-                raise SystemExit(f"{name} exited during start-up; last log lines:\n{tail}")
-        if pending and time.monotonic() > deadline:
-            raise SystemExit(f"not ready after {READY_TIMEOUT:.0f}s: {', '.join(pending)} (logs in {LOGS})")
-        if pending:
-            time.sleep(0.5)
-
-
-def stop(names: list[str]) -> None:
-    for name in names:
-        server = SERVERS[name]
-        if RUN.is_dir():
-            (RUN / f"{name}.stopped").touch()
-        pid = running_pid(server)
-        if pid is None:
-            server.pidfile.unlink(missing_ok=True)
-            continue
-        log(f"{name}: stopping (pid {pid})")
-        pid = os.getpgid(pid) if _alive_pid(pid) else pid
-        with_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.2)
-        if _alive(pid):
-            with_group(pid, signal.SIGKILL)
-        server.pidfile.unlink(missing_ok=True)
-
-
-def with_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)  # the whole session: runuser and the JVM it started
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.kill(pid, sig)
-
-
-def _alive_pid(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
-REVIVING = threading.Event()
-
-
-def revive(names: list[str]) -> None:
-    """Restarts a server of this session that died on its own (FerretDB's SQLite backend has been
-    seen to crash with SIGBUS under heavy concurrent create/drop of databases). A server stopped
-    on purpose (`stack.py stop`, as fault tests do) leaves a marker and is left alone."""
-    REVIVING.set()
-    while REVIVING.is_set():
-        time.sleep(2)
-        for name in names:
-            server = SERVERS[name]
-            deliberate = (RUN / f"{name}.stopped").exists()
-            if REVIVING.is_set() and not deliberate and running_pid(server) is None and not port_open(server.port):
-                time.sleep(1)
-                if REVIVING.is_set() and running_pid(server) is None and not port_open(server.port):
-                    log(f"{name}: died during the session; restarting it")
-                    with contextlib.suppress(SystemExit, Exception):
-                        start([name])
-
-
-def status() -> None:
-    for name, server in SERVERS.items():
-        state = "ready" if server.ready() else ("starting" if running_pid(server) else "down")
-        print(json.dumps({"server": name, "port": server.port, "state": state, "pid": running_pid(server)}))
-
-
-def run_foreground(name: str) -> None:
-    server = SERVERS[name]
-    server.prepare()
-    cmd, env = server.command()
-    os.execvpe(cmd[0], cmd, {**os.environ, **env})
+from processes import REVIVING, revive, run_foreground, running_pid, start, status, stop, wait
+from servers import SERVERS, service_env
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid"])
+    parser.add_argument("action", choices=["start", "stop", "status", "run", "session", "wait", "pgid", "env", "watch"])
     parser.add_argument("names", nargs="*")
     argv = sys.argv[1:]
     rest = argv[argv.index("--") + 1 :] if "--" in argv else []
@@ -482,6 +47,13 @@ def main() -> int:
         stop(names)
     elif args.action == "status":
         status()
+    elif args.action == "watch":
+        try:
+            revive(names)
+        except KeyboardInterrupt:
+            return 0
+    elif args.action == "env":
+        print("".join(f"{k}={v}\n" for k, v in service_env().items()), end="")
     elif args.action == "pgid":
         pid = running_pid(SERVERS[names[0]])
         if pid is None:

@@ -141,6 +141,18 @@ def test_the_gateway_and_index_api_autoscale(report: dict[str, Any]) -> None:
         assert {"gateway-api", "index-api", "index-worker"} <= targets, source
 
 
+def test_comments_background_work_runs_in_its_own_roles(report: dict[str, Any]) -> None:
+    """The comments api answers HTTP only; the projection and the worker are roles of their own."""
+    for source in ("compose", "k8s/local", "k8s/production"):
+        commands = {
+            w["name"]: w["command"]
+            for w in report["workloads"]
+            if w["source"] == source and w["settings"] == "comments"
+        }
+        roles = {command[-1] for command in commands.values()}
+        assert roles == {"api", "projection", "worker"}, (source, commands)
+
+
 # Each mistake below is made in a copy of the artefacts; the check must name it.
 MISTAKES = [
     pytest.param(

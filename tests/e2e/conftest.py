@@ -5,10 +5,8 @@ gateway only, and isolate themselves from each other with their own sources.
 """
 
 import secrets
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +19,8 @@ from newsflow_kit.testing import (
     ServiceProcess,
     delete_private_topics,
     eventually,
-    free_port,
     private_topics,
+    role_process,
     settings_env,
 )
 
@@ -52,15 +50,6 @@ class Platform:
         return self._client({"Authorization": f"Bearer {key}"} if key else {})
 
 
-def _role(service: str, role: str, env: dict[str, str], *, http: bool = True) -> ServiceProcess:
-    port = free_port() if http else None
-    full = {"NEWSFLOW_ENVIRONMENT": "test", "NEWSFLOW_LOG_JSON": "true", **env}
-    if port is not None:
-        full["NEWSFLOW_PORT"] = str(port)
-    exe = Path(sys.executable).parent / f"newsflow-{service}"
-    return ServiceProcess([str(exe), role], full, port)
-
-
 @pytest.fixture(scope="session")
 def platform(
     kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
@@ -80,7 +69,7 @@ def platform(
     started: list[ServiceProcess] = []
 
     def start(service: str, role: str, extra: dict[str, str] | None = None, *, http: bool = True) -> ServiceProcess:
-        proc = _role(service, role, env(service) | (extra or {}), http=http)
+        proc = role_process(service, role, env(service) | (extra or {}), http=http)
         started.append(proc)
         return proc.start()
 
@@ -89,6 +78,7 @@ def platform(
         start("ingest", "relay", http=False)
         index = start("index", "api")
         start("index", "worker", http=False)
+        start("index", "embedder", http=False)
         comments = start("comments", "api")
         backing = {
             "NEWSFLOW_SERVICES__INGEST_URL": ingest.url,

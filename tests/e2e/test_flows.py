@@ -51,6 +51,13 @@ def test_publish_search_read_comment_and_moderate(
     detail = eventually(read_page, timeout=20, interval=0.5)
     assert detail["article"]["id"] == article_id and detail["missing"] == []
     assert article_id not in {r["id"] for r in detail["related"]}
+
+    def with_ai() -> dict[str, Any] | None:  # the embedder adds the AI block and makes related hybrid
+        body = reader.get(f"/v1/articles/{article_id}").json()
+        return body if body["ai"]["status"] == "ready" and body["related_method"] == "hybrid" else None
+
+    enriched = eventually(with_ai, timeout=60, interval=0.5)
+    assert enriched["ai"]["summary"] and enriched["related_note"] is None and enriched["missing"] == []
     thread = reader.get(f"/v1/articles/{article_id}/comments").json()
     assert [c["id"] for c in thread["items"]] == [comment["id"]]
     counts = reader.post("/v1/comments/counts", json={"article_ids": [article_id]}).json()

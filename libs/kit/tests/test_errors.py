@@ -7,9 +7,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from newsflow_kit.app import build_app
-from newsflow_kit.errors import Conflict, NotFound, RateLimited
+from newsflow_kit.errors import Conflict, DependencyUnavailable, NotFound, RateLimited
 
 
 class Thing(BaseModel):
@@ -48,6 +49,22 @@ def client() -> TestClient:
     async def limited() -> None:
         raise RateLimited("slow down", retry_after=7)
 
+    @router.post("/store")
+    async def store(thing: Thing) -> int:
+        return len(thing.name.encode())  # as a driver would: UTF-8 on the way out
+
+    @router.get("/unavailable")
+    async def unavailable() -> None:
+        raise DependencyUnavailable("the store does not answer")
+
+    @router.get("/store-down")
+    async def store_down() -> None:
+        raise ServerSelectionTimeoutError("db-host.internal:27017: connection refused")
+
+    @router.get("/store-backend-down")
+    async def store_backend_down() -> None:
+        raise OperationFailure("failed to connect to `user=newsflow database=ferretdb`", code=1)
+
     @router.get("/boom")
     async def boom() -> None:
         await _failing()
@@ -81,6 +98,24 @@ def test_domain_errors_map_to_their_status(client: TestClient) -> None:
     assert limited.headers["retry-after"] == "7"
 
 
+def test_unavailable_says_when_to_retry(client: TestClient) -> None:
+    """A publisher told 503 retries after Retry-After (found by the fault matrix: it was missing)."""
+    resp = client.get("/unavailable")
+    _is_problem(resp, 503)
+    assert int(resp.headers["retry-after"]) >= 1
+
+
+def test_an_unreachable_store_is_503_not_500(client: TestClient) -> None:
+    """Found by the fault matrix: with FerretDB killed, the gateway's key check answered 500."""
+    resp = client.get("/store-down")
+    body = _is_problem(resp, 503)
+    assert int(resp.headers["retry-after"]) >= 1
+    assert "internal" not in body["detail"] and "27017" not in body["detail"]
+    # FerretDB with its PostgreSQL down answers InternalError (code 1): the same 503.
+    backend = client.get("/store-backend-down")
+    assert "ferretdb" not in _is_problem(backend, 503)["detail"]
+
+
 def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     _is_problem(client.get("/nope"), 404)
     _is_problem(client.delete("/things"), 405)
@@ -112,3 +147,8 @@ def test_request_id_and_traceparent_are_echoed(client: TestClient) -> None:
     assert resp.headers["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
     hostile = client.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
     assert hostile.headers["x-request-id"] != "bad id\nwith newline"
+
+
+def test_text_with_unpaired_surrogates_is_422_not_500(client: TestClient) -> None:
+    body = b'{"name": "\\ud800", "count": 1}'
+    _is_problem(client.post("/store", content=body, headers={"content-type": "application/json"}), 422)

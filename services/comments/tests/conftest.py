@@ -10,13 +10,15 @@ from confluent_kafka import Producer
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
+from newsflow_comments.context import utcnow
 from newsflow_comments.main import create_app
 from newsflow_comments.projection import apply_articles
+from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import CommentsSettings, Settings
 from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import KafkaSettings, MongoSettings
-from newsflow_kit.testing import unique
+from newsflow_kit.testing import ServiceProcess, settings_env, unique
 
 OPEN_POLICY = {"premoderate_new_authors": False, "max_links": 2, "banned_words": [], "spam_heuristics": True}
 
@@ -68,6 +70,11 @@ class Api:
         """Publishes an article event to the private articles topic (the consumer thread projects it)."""
         produce_articles(self.kafka, article(article_id, version=version, status=status))
 
+    def fold_scores(self) -> None:
+        """One pass of the worker's score folding (the same code the ``worker`` role runs)."""
+        store = self.client.app.state.context.store  # type: ignore[attr-defined]
+        self.client.portal.call(ScoreFolder(store, margin_s=60, now=utcnow).run_once)  # type: ignore[union-attr]
+
     def policy(self, **changes: Any) -> None:
         r = self.client.put("/moderation/policy", json={**OPEN_POLICY, **changes})
         assert r.status_code == 200, r.text
@@ -100,11 +107,14 @@ class Api:
 
 @pytest.fixture
 def make_api(kafka_topics: KafkaSettings, mongo_database: MongoSettings) -> Iterator[Callable[..., Api]]:
-    """Factory: ``make_api(edit_window_s=1)`` → a started app (its lifespan runs) with an open policy."""
+    """Factory: ``make_api(edit_window_s=1)`` → a started app (its lifespan runs) with an open policy.
+
+    The app answers HTTP only; tests that need events or the articles projection start the
+    ``worker`` / ``projection`` roles as processes (fixtures below)."""
     apis: list[Api] = []
 
     def make(**comments: Any) -> Api:
-        config = CommentsSettings(projection_group=unique("comments-articles"), **comments)
+        config = CommentsSettings(**comments)
         settings = Settings(kafka=kafka_topics, mongo=mongo_database, comments=config)
         client = TestClient(create_app(settings))
         client.__enter__()
@@ -121,3 +131,32 @@ def make_api(kafka_topics: KafkaSettings, mongo_database: MongoSettings) -> Iter
 @pytest.fixture
 def api(make_api: Callable[..., Api]) -> Api:
     return make_api()
+
+
+def role_env(kafka: KafkaSettings, mongo: MongoSettings, **extra: str) -> dict[str, str]:
+    return {
+        **settings_env(kafka=kafka, mongo=mongo),
+        "NEWSFLOW_COMMENTS__PROJECTION_GROUP": unique("comments-articles"),
+        "NEWSFLOW_COMMENTS__OUTBOX_SWEEP_S": "0.2",
+        **extra,
+    }
+
+
+@pytest.fixture
+def comments_role(
+    service_process: Callable[..., ServiceProcess], kafka_topics: KafkaSettings, mongo_database: MongoSettings
+) -> Callable[..., ServiceProcess]:
+    """Factory: ``comments_role("worker", NEWSFLOW_X="1")`` → that role as its own process, on the test's
+    topics and database, as in production (``api`` waits until ready)."""
+
+    def start(role: str, **env: str) -> ServiceProcess:
+        full = role_env(kafka_topics, mongo_database, **env)
+        return service_process("newsflow-comments", role, env=full, http=role == "api")
+
+    return start
+
+
+@pytest.fixture
+def worker(comments_role: Callable[..., ServiceProcess]) -> ServiceProcess:
+    """The ``worker`` role (events, scores, clean-up)."""
+    return comments_role("worker")

@@ -3,11 +3,14 @@
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Message
+import pytest
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from newsflow_comments.outbox import entry
 from newsflow_contracts import ArticleStatus, CommentData, Envelope, EventType
-from newsflow_kit.testing import eventually, read_topic
+from newsflow_kit.consumer import consumer_config
+from newsflow_kit.settings import KafkaSettings
+from newsflow_kit.testing import eventually, read_topic, unique
 
 Api = Any  # the conftest helper (fixtures `api`, `make_api`)
 
@@ -16,6 +19,22 @@ def events(messages: list[Message]) -> list[Envelope[CommentData]]:
     return [Envelope[CommentData].model_validate_json(m.value() or b"") for m in messages]
 
 
+def consumed_everything(kafka: KafkaSettings, group: str, topic: str) -> bool:
+    """The group has committed an offset at the end of every partition of ``topic``."""
+    consumer = Consumer(consumer_config(kafka, group_id=group, client_id=unique("test-lag")))
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        for tp in committed:
+            _, high = consumer.get_watermark_offsets(tp, timeout=10)
+            if high > 0 and tp.offset < high:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
+@pytest.mark.usefixtures("worker")
 def test_every_accepted_change_is_published_exactly_once(api: Api) -> None:
     api.policy(premoderate_new_authors=True)
     api.known("a1")
@@ -38,7 +57,7 @@ def test_every_accepted_change_is_published_exactly_once(api: Api) -> None:
         (cid, 4, EventType.COMMENT_REMOVED, "removed"),
     ]
     messages = read_topic(api.kafka, api.kafka.comments_topic, until=lambda m: len(m) >= len(expected))
-    eventually(lambda: api.db["comments"].count_documents({"bus": "pending"}) == 0, timeout=10)
+    eventually(lambda: api.db["published"].count_documents({}) == len(expected), timeout=10)
     more = read_topic(api.kafka, api.kafka.comments_topic, until=lambda m: len(m) >= len(expected), timeout=5)
     assert len(more) == len(expected)  # nothing beyond the expected events arrived meanwhile
     got = events(messages)
@@ -50,31 +69,49 @@ def test_every_accepted_change_is_published_exactly_once(api: Api) -> None:
     assert all("fingerprint" not in m.value().decode() and "token" not in m.value().decode() for m in messages)
 
 
-def test_sweep_publishes_what_the_fast_path_left_pending(api: Api) -> None:
+def test_the_worker_finishes_a_change_whose_writer_died(api: Api, comments_role: Any) -> None:
     api.known("a1")
-    created = api.posted("a1", "published normally")["comment"]
-    read_topic(api.kafka, api.kafka.comments_topic, until=lambda m: len(m) == 1)
-    # A crash right after a change was written, before its event went out:
+    posted = api.posted("a1", "published normally")
+    created, token = posted["comment"], posted["edit_token"]
+    # A crash right after a change claimed version 2 (its revision record), before it wrote the comment:
     doc = api.db["comments"].find_one({"_id": created["id"]})
-    changed = {**doc, "body": "changed before a crash", "version": 2, "updated_at": doc["updated_at"]}
-    queued = entry(EventType.COMMENT_EDITED, changed)
     long_ago = doc["updated_at"] - timedelta(minutes=5)
-    api.db["comments"].update_one(
-        {"_id": created["id"]},
-        {"$set": {"version": 2, "body": changed["body"], "bus": "pending", "bus_at": long_ago, "outbox.v2": queued}},
+    fields = {"body": "changed before a crash", "edited_at": long_ago, "updated_at": long_ago}
+    queued = entry(EventType.COMMENT_EDITED, {**doc, **fields, "version": 2})
+    api.db["revisions"].insert_one(
+        {
+            "_id": f"{created['id']}:2",
+            "comment_id": created["id"],
+            "article_id": "a1",
+            "version": 2,
+            "at": long_ago,
+            "set": fields,
+            "event": queued,
+        }
     )
-    outbox = api.client.app.state.context.outbox
-    assert api.client.portal.call(outbox.sweep) == 1
-    assert api.client.portal.call(outbox.sweep) == 0
+    # Until it is finished, no other change can take version 2: an edit is refused, not lost.
+    edit = api.client.patch(
+        f"/comments/{created['id']}", json={"body": "concurrent edit"}, headers={"X-Edit-Token": token}
+    )
+    assert edit.status_code == 409
+    comments_role("worker")
     messages = read_topic(api.kafka, api.kafka.comments_topic, until=lambda m: len(m) >= 2)
     assert [(e.event_type, e.data.version) for e in events(messages)] == [
         (EventType.COMMENT_POSTED, 1),
         (EventType.COMMENT_EDITED, 2),
     ]
-    assert api.db["comments"].find_one({"_id": created["id"]})["bus"] == "sent"
+    stored = api.db["comments"].find_one({"_id": created["id"]})
+    assert stored["version"] == 2 and stored["body"] == "changed before a crash"
+    edit = api.client.patch(
+        f"/comments/{created['id']}", json={"body": "a later edit"}, headers={"X-Edit-Token": token}
+    )
+    assert edit.status_code == 200 and edit.json()["body"] == "a later edit"
+    assert api.db["comments"].find_one({"_id": created["id"]})["version"] == 3
 
 
-def test_articles_come_from_articles_v1_and_retraction_closes_the_thread(api: Api) -> None:
+def test_articles_come_from_articles_v1_and_retraction_closes_the_thread(api: Api, comments_role: Any) -> None:
+    group = unique("comments-articles")
+    comments_role("projection", NEWSFLOW_COMMENTS__PROJECTION_GROUP=group)
     assert api.post("unknown1", "hello?").status_code == 404
     assert api.client.get("/articles/unknown1/comments").status_code == 404
     api.produce("a1")
@@ -82,8 +119,9 @@ def test_articles_come_from_articles_v1_and_retraction_closes_the_thread(api: Ap
     cid = api.thread("a1")["items"][0]["id"]
     api.produce("a1", version=3, status=ArticleStatus.RETRACTED)
     api.produce("a1", version=2)  # older, arrives later: must not reopen the thread
+    eventually(lambda: consumed_everything(api.kafka, group, api.kafka.articles_topic), timeout=30)
+    assert api.db["article_refs"].find_one({"_id": "a1"})["version"] == 3  # the stale event was consumed, ignored
     eventually(lambda: api.thread("a1")["closed"] is True, timeout=20)
-    eventually(lambda: api.db["article_refs"].find_one({"_id": "a1"})["version"] == 3, timeout=20)
     conflict = api.post("a1", "too late")
     assert conflict.status_code == 409 and conflict.json()["type"].endswith("/conflict")
     assert api.client.post(f"/comments/{cid}/votes", json={"value": 1}).status_code == 409

@@ -1,12 +1,20 @@
 from fastapi.testclient import TestClient
 
 
-def test_health_readiness_and_metrics(client: TestClient) -> None:
+def test_health_readiness_and_metrics(client: TestClient, admin_headers: dict[str, str]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok", "stream": "ok"}
-    assert "newsflow_gateway_stream_connections" in client.get("/metrics").text
+    assert "newsflow_gateway_stream_connections" in client.get("/metrics", headers=admin_headers).text
+
+
+def test_metrics_are_not_public(client: TestClient) -> None:
+    anonymous = client.get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert "newsflow_" not in anonymous.text
+    assert client.get("/metrics", headers={"Authorization": "Bearer not-a-key"}).status_code == 401
 
 
 def test_openapi_and_docs_are_served(client: TestClient) -> None:

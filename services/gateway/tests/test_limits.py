@@ -1,6 +1,7 @@
 """Rate limits, body caps, CORS, request ids and security headers."""
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,6 +61,20 @@ def test_body_caps(make_settings: Callable[..., Settings]) -> None:
         assert client.post("/v1/articles/a1/comments", json=big).status_code == 413
         huge = {"items": [{"title": "t", "url": "https://e.org/", "body": "z" * 30_000}]}
         assert client.post("/v1/articles:batch", json=huge).status_code == 413
+
+
+def test_small_body_cap_holds_for_chunked_bodies(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(limits=LimitsSettings(max_body_bytes=20_000, small_body_bytes=2_000))
+
+    def chunked(body: bytes) -> Iterator[bytes]:
+        yield from (body[i : i + 500] for i in range(0, len(body), 500))
+
+    big = json.dumps({"author_name": "x", "body": "y" * 5_000}).encode()
+    json_type = {"content-type": "application/json"}
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/v1/articles/a1/comments", content=chunked(big), headers=json_type)
+        assert answer.status_code == 413, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
 
 
 def test_request_id_security_headers_and_cors(make_settings: Callable[..., Settings]) -> None:

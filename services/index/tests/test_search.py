@@ -1,5 +1,7 @@
 """Relevance and API behaviour on a small labelled English/Russian corpus (real Elasticsearch)."""
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -255,3 +257,68 @@ def test_other_endpoints_validate(api: TestClient) -> None:
     assert api.get("/suggest", params={"q": ""}).status_code == 422
     assert api.get("/latest", params={"size": 51}).status_code == 422
     assert api.get("/articles/en-oil/related", params={"size": 21}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31"},
+        {"from": "0001-01-01"},
+        {"to": "9999-12-31T23:59:59"},
+        {"from": "1000-01-01T00:00:00+23:59"},
+        {"to": "99999-01-01"},
+    ],
+)
+def test_absurd_dates_are_422_not_5xx(api: TestClient, params: dict[str, Any]) -> None:
+    for path in ("/search", "/latest"):
+        response = api.get(path, params=params)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {"query.from", "query.to"} & {e["field"] for e in response.json()["errors"]}
+
+
+def _tampered(token: str, **changes: Any) -> str:
+    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    for key, value in changes.items():
+        if key.startswith("a"):
+            payload["a"][int(key[1:])] = value
+        else:
+            payload[key] = value
+    raw = json.dumps(payload, allow_nan=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"t": 10**20},
+        {"t": 2**63},
+        {"t": -(2**63)},
+        {"t": 1e20},
+        {"t": -1},
+        {"a0": 2**63},
+        {"a0": 10**30},
+        {"a0": float("nan")},
+        {"a0": float("inf")},
+        {"a1": 2**64},
+        {"a0": {"$ne": 1}},
+        {"a0": None},
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/search", {"q": "sanctions", "size": 1}),
+        ("/search", {"q": "sanctions", "size": 1, "sort": "newest"}),
+        ("/latest", {"size": 1}),
+    ],
+)
+def test_tampered_cursor_values_are_422_not_5xx(
+    api: TestClient, path: str, params: dict[str, Any], change: dict[str, Any]
+) -> None:
+    token = api.get(path, params=params).json()["next_cursor"]
+    assert token
+    response = api.get(path, params={**params, "cursor": _tampered(token, **change)})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.cursor"

@@ -3,12 +3,22 @@
 from newsflow_contracts.articles import ArticleData, ArticleStatus
 from newsflow_contracts.comments import CommentData, CommentStatus
 from newsflow_contracts.envelope import Envelope, EventType, new_event
+from newsflow_contracts.limits import (
+    CURSOR_MAX_CHARS,
+    PAGE_SIZE_MAX,
+    SEARCH_QUERY_MAX_CHARS,
+    SUGGEST_QUERY_MAX_CHARS,
+)
 from newsflow_contracts.topics import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec, all_topics
 
 __all__ = [
     "ARTICLES",
     "ARTICLES_DLQ",
     "COMMENTS",
+    "CURSOR_MAX_CHARS",
+    "PAGE_SIZE_MAX",
+    "SEARCH_QUERY_MAX_CHARS",
+    "SUGGEST_QUERY_MAX_CHARS",
     "ArticleData",
     "ArticleStatus",
     "CommentData",

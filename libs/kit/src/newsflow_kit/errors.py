@@ -19,9 +19,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from elastic_transport import ConnectionError as EsConnectionError
+from elastic_transport import ConnectionTimeout as EsConnectionTimeout
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, OperationFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from newsflow_kit.context import request_id_var
@@ -99,9 +102,12 @@ class RateLimited(NewsflowError):
 
 
 class DependencyUnavailable(NewsflowError):
-    """A backing server or service does not answer."""
+    """A backing server or service does not answer; always says when to retry (``Retry-After``)."""
 
     status, code, title = 503, "dependency-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 2, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after)), **(headers or {})})
 
 
 _STATUS_CODES = {
@@ -111,9 +117,11 @@ _STATUS_CODES = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    431: "request-header-fields-too-large",
     422: "invalid-input",
     429: "rate-limited",
     503: "dependency-unavailable",
@@ -192,6 +200,20 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status=exc.status_code, code=code, title=title, detail=detail, headers=exc.headers)
 
 
+async def _unencodable_text(request: Request, exc: Exception) -> JSONResponse:
+    """Client text that cannot be stored or sent as UTF-8 (a JSON ``\\ud800`` without its pair)."""
+    log.info("unencodable text on %s %s: %s", request.method, request.url.path, exc)
+    message = "text must be valid Unicode (no unpaired surrogates)"
+    return problem(
+        request,
+        status=422,
+        code="invalid-input",
+        title="Invalid input",
+        detail=message,
+        errors=[{"field": "body", "message": message, "type": "unicode_error"}],
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
@@ -203,9 +225,34 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# A backing server that does not answer (down, restarting, frozen) is a 503 the client retries, never a 500.
+UNREACHABLE = (ConnectionFailure, EsConnectionError, EsConnectionTimeout)
+
+
+# Server error codes that mean "the store cannot serve right now" (FerretDB answers InternalError, 1,
+# while its PostgreSQL is down; the others are MongoDB's shutdown, fail-over and time-limit codes).
+UNAVAILABLE_CODES = frozenset({1, 6, 7, 89, 91, 189, 262, 10107, 11600, 11602, 13435})
+
+
+async def _store_failure(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationFailure)
+    if exc.code in UNAVAILABLE_CODES:
+        return await _unreachable(request, exc)
+    return await _unhandled(request, exc)
+
+
+async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a backing server is unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return await _newsflow_error(request, DependencyUnavailable("a backing server is unavailable, retry later"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Registers the handlers that turn every error into problem details."""
+    for kind in UNREACHABLE:
+        app.add_exception_handler(kind, _unreachable)
+    app.add_exception_handler(OperationFailure, _store_failure)
     app.add_exception_handler(NewsflowError, _newsflow_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(UnicodeEncodeError, _unencodable_text)
     app.add_exception_handler(Exception, _unhandled)

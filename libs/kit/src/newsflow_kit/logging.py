@@ -33,7 +33,10 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
             )
         )
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        # For a person at a terminal (`make up`): every line starts with the role that wrote it.
+        handler.setFormatter(
+            logging.Formatter("%(service)-16s | %(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -33,6 +33,25 @@ class ElasticsearchSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+class HttpSettings(BaseModel):
+    """How long a client may take to send a request, and whose forwarded headers are believed."""
+
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time to send a request's line and headers (else 408 and close)."
+    )
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Time to send a whole request body once the headers are in (else 408)."
+    )
+    keep_alive_s: int = Field(default=5, ge=1, description="Idle time before a keep-alive connection is closed.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description=(
+            'JSON list of proxy addresses or networks whose X-Forwarded-For/-Proto are believed, e.g. ["10.0.0.0/8"]; '
+            "empty (the default): forwarded headers are ignored and the peer address is the client."
+        ),
+    )
+
+
 class ServiceSettings(BaseSettings):
     """The part of every service's settings that the kit understands."""
 
@@ -52,6 +71,7 @@ class ServiceSettings(BaseSettings):
     mongo: MongoSettings = MongoSettings()
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     admin_key: SecretStr = SecretStr("dev-admin-key")
+    http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":

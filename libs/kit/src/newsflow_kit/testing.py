@@ -211,6 +211,19 @@ class ServiceProcess:
         self.stop(signal.SIGKILL)
 
 
+def role_process(service: str, role: str, env: dict[str, str], *, http: bool = True) -> ServiceProcess:
+    """``newsflow-<service> <role>`` as a (not yet started) process with test defaults and a free port.
+
+    Shared by the e2e platform and the fault matrix, which run every role this way.
+    """
+    port = free_port() if http else None
+    full = {"NEWSFLOW_ENVIRONMENT": "test", "NEWSFLOW_LOG_JSON": "true", **env}
+    if port is not None:
+        full["NEWSFLOW_PORT"] = str(port)
+    exe = Path(sys.executable).parent / f"newsflow-{service}"
+    return ServiceProcess([str(exe), role], full, port)
+
+
 @pytest.fixture
 def service_process() -> Iterator[Callable[..., ServiceProcess]]:
     """Factory: ``service_process("newsflow-ingest", "api", env={...})`` → a started process, stopped after."""

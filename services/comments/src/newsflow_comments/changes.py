@@ -1,21 +1,23 @@
-"""One change of a comment: decide on the current state, write it with its event, publish, re-show.
+"""One change of a comment: decide on the current state, claim the next version, write it.
 
 ``decide(doc)`` returns the fields to set and the event to emit, None when nothing changes, or raises
-(wrong state, wrong token). A write that lost a race re-reads and decides again.
+(wrong state, wrong token). The change first inserts its revision record ``<comment>:<version+1>``
+(fields + event): the unique ``_id`` makes it the only writer of that version on any server, so
+writes to one comment never overlap. A writer that lost the claim re-reads and decides again.
 """
 
+import asyncio
 from collections.abc import Callable
 
-from newsflow_comments import visibility
 from newsflow_comments.context import Context
 from newsflow_comments.outbox import entry
-from newsflow_comments.repository import Doc
+from newsflow_comments.repository import Doc, revision_id
 from newsflow_contracts import EventType
 from newsflow_kit.errors import Conflict, NotFound
 
 Decision = tuple[Doc, EventType] | None
 Decide = Callable[[Doc], Decision]
-ATTEMPTS = 5
+ATTEMPTS = 8
 
 
 async def load(ctx: Context, comment_id: str) -> Doc:
@@ -26,18 +28,28 @@ async def load(ctx: Context, comment_id: str) -> Doc:
 
 
 async def update(ctx: Context, comment_id: str, decide: Decide) -> Doc:
-    """Applies ``decide`` to the comment until the write lands; returns the comment as it now is."""
-    for _ in range(ATTEMPTS):
+    """Applies ``decide`` to the comment until its write lands; returns the comment as it now is."""
+    for attempt in range(ATTEMPTS):
         doc = await load(ctx, comment_id)
         decision = decide(doc)
         if decision is None:
             return doc
         fields, event_type = decision
-        fields = {**fields, "updated_at": ctx.now()}
-        after_state = {**doc, **fields, "version": doc["version"] + 1}
-        after = await ctx.store.change(doc, fields, outbox_entry=entry(event_type, after_state))
-        if after is not None:
-            ctx.outbox.dispatch(after)
-            await visibility.status_changed(ctx.store, after)
+        now = ctx.now()
+        fields = {**fields, "updated_at": now}
+        version = int(doc["version"]) + 1
+        after = {**doc, **fields, "version": version}
+        record = {
+            "_id": revision_id(comment_id, version),
+            "comment_id": comment_id,
+            "article_id": doc["article_id"],
+            "version": version,
+            "at": now,
+            "set": fields,
+            "event": entry(event_type, after),
+        }
+        if await ctx.store.claim_revision(record):
+            await ctx.store.apply_revision(record)
             return after
+        await asyncio.sleep(0.01 * (attempt + 1))  # the holder of that version is writing it
     raise Conflict(f"comment {comment_id} is changing concurrently; try again")

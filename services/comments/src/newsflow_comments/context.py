@@ -4,9 +4,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from newsflow_comments.articles import Articles
 from newsflow_comments.identity import Identity
 from newsflow_comments.moderation_policy import Policies
-from newsflow_comments.outbox import Outbox
 from newsflow_comments.repository import Store
 from newsflow_comments.settings import CommentsSettings
 
@@ -20,7 +20,7 @@ def utcnow() -> datetime:
 @dataclass(frozen=True)
 class Context:
     store: Store
-    outbox: Outbox
+    articles: Articles
     identity: Identity
     policies: Policies
     config: CommentsSettings

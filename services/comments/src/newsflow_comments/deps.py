@@ -27,3 +27,11 @@ def get_client(
 ContextDep = Annotated[Context, Depends(get_context)]
 ClientDep = Annotated[Client, Depends(get_client)]
 EditToken = Annotated[str | None, Header(alias="X-Edit-Token", max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="Any unique string per intended comment (a UUID); a retry with it returns the same comment.",
+    ),
+]

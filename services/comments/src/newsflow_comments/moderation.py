@@ -29,7 +29,9 @@ async def approve(ctx: Context, comment_id: str) -> Doc:
             raise Conflict(f"comment {comment_id} was removed")
         return {"status": CommentStatus.VISIBLE.value, "hold_reasons": []}, EventType.COMMENT_MODERATED
 
-    return await changes.update(ctx, comment_id, decide)
+    doc = await changes.update(ctx, comment_id, decide)
+    await ctx.store.mark_known(doc["fingerprint"], ctx.now())
+    return doc
 
 
 async def reject(ctx: Context, comment_id: str) -> Doc:
@@ -56,6 +58,4 @@ async def ban(ctx: Context, *, fingerprint: str | None, comment_id: str | None) 
         fingerprint = (await changes.load(ctx, comment_id))["fingerprint"]
     if fingerprint is None:
         raise InvalidInput("give a fingerprint or a comment_id")
-    now = ctx.now()
-    await ctx.store.ban(fingerprint, now)
-    return fingerprint, now
+    return fingerprint, await ctx.store.ban(fingerprint, ctx.now())

@@ -1,28 +1,34 @@
-"""Exactly one event per accepted change, without a dual-write hole.
+"""Exactly one event per accepted change, published by the worker role, never by the API.
 
-    change ──► comment document: fields + version+1 + outbox.v<version> = the event   (one atomic write)
-       └──► fast path (background task): publish, then drop outbox.v<version>; bus=sent when empty
-    sweep (every outbox_sweep_s): re-publish what stayed pending longer than outbox_grace_s (crash, broker down)
+    post    ──► the comment document carries its comment.posted event (``posted``)       one insert
+    change  ──► the revision record <comment>:<version> carries the event of that change  one insert
+    worker  ──► scans both by time (from its saved position, minus ``outbox_margin_s`` for writes
+                that committed late), skips events with a ``published`` marker, publishes the rest
+                in version order per comment, then inserts their markers
 
-``event_id`` is derived from (comment id, version), so a re-send carries the same id and consumers
-dedupe on it.
+``event_id`` is derived from (comment id, version), so a re-send (a crash between publishing and the
+marker) carries the same id and consumers dedupe on it. A revision whose writer died before writing
+the comment is rolled forward here once it is older than ``outbox_grace_s``: its record holds the
+fields, and no one else can write that comment meanwhile (they all collide on the same version).
 """
 
 import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from newsflow_comments.repository import Doc, Store
-from newsflow_contracts import CommentData, EventType, new_event
+from newsflow_contracts import CommentData, Envelope, EventType, new_event
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
-PRODUCER = "comments.api"
+PRODUCER = "comments.worker"
+BATCH = 1000
 _NAMESPACE = uuid.UUID("6f1c8a62-6a4e-4d43-9a53-2b3c1f0f7c11")
 
 
@@ -47,7 +53,7 @@ def comment_data(doc: Doc) -> CommentData:
 
 
 def entry(event_type: EventType, doc: Doc) -> Doc:
-    """The outbox entry of ``doc``'s current version (``doc`` already holds the new state)."""
+    """The queued event of ``doc``'s current version (``doc`` already holds the new state)."""
     return {
         "event_id": str(event_id(doc["_id"], doc["version"])),
         "event_type": event_type.value,
@@ -58,60 +64,102 @@ def entry(event_type: EventType, doc: Doc) -> Doc:
     }
 
 
-class Outbox:
-    """Publishes queued events: right after each write, and by a periodic sweep."""
+@dataclass(frozen=True)
+class Queued:
+    comment_id: str
+    article_id: str
+    at: datetime
+    entry: Doc
+
+    @property
+    def event_id(self) -> str:
+        return str(self.entry["event_id"])
+
+    @property
+    def version(self) -> int:
+        return int(self.entry["version"])
+
+
+class Relay:
+    """One pass publishes what is queued and not yet published; the worker calls it in a loop."""
+
+    POSITION = "relay"
 
     def __init__(
-        self, store: Store, publisher: AsyncPublisher, *, topic: str, grace_s: float, now: Callable[[], datetime]
+        self,
+        store: Store,
+        publisher: AsyncPublisher,
+        *,
+        topic: str,
+        grace_s: float,
+        margin_s: float,
+        now: Callable[[], datetime],
     ) -> None:
         self.store = store
         self.publisher = publisher
         self.topic = topic
         self.grace = timedelta(seconds=grace_s)
+        self.margin = timedelta(seconds=margin_s)
         self.now = now
-        self._tasks: set[asyncio.Task[bool]] = set()
 
-    def dispatch(self, doc: Doc) -> None:
-        """Publishes the event queued by the write that returned ``doc``, without delaying the answer."""
-        pending = doc["outbox"][f"v{doc['version']}"]
-        last = len(doc["outbox"]) == 1
-        task = asyncio.create_task(self._send(doc["_id"], doc["article_id"], pending, last=last))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, comment_id: str, article_id: str, pending: Doc, *, last: bool = False) -> bool:
-        try:
-            event = new_event(
-                EventType(pending["event_type"]),
-                CommentData.model_validate(pending["data"]),
-                producer=PRODUCER,
-                event_id=uuid.UUID(pending["event_id"]),
-                occurred_at=pending["occurred_at"],
-                trace=pending.get("trace"),
-            )
-            await self.publisher.publish(self.topic, article_id, event)
-            await self.store.sent(comment_id, int(pending["version"]), last=last)
-            return True
-        except Exception as exc:  # the sweep retries; the request already succeeded
-            log.warning("event of comment %s v%s left pending: %s", comment_id, pending["version"], exc)
-            return False
-
-    async def sweep(self, limit: int = 500) -> int:
-        """Re-publishes events older than the grace period, in version order; returns how many."""
-        sent = 0
-        async for doc in self.store.pending_events(self.now() - self.grace, limit):
-            queued: dict[str, Any] = doc.get("outbox") or {}
-            for pending in sorted(queued.values(), key=lambda e: int(e["version"])):
-                if not await self._send(doc["_id"], doc["article_id"], pending):
-                    break  # keep the order: later versions wait for this one
-                sent += 1
-            if not queued:
-                await self.store.sent(doc["_id"], 0, last=False)
+    async def run_once(self) -> int:
+        """Publishes one batch; returns how many events went out."""
+        now = self.now()
+        since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
+        posted = await self.store.posted_since(since, BATCH)
+        revisions = await self.store.revisions_since(since, BATCH)
+        keep: list[datetime] = [now]  # the next position: not beyond anything left unresolved
+        for listing, field in ((posted, "created_at"), (revisions, "at")):
+            if len(listing) >= BATCH:
+                keep.append(listing[-1][field])
+        queued = [Queued(d["_id"], d["article_id"], d["created_at"], d["posted"]) for d in posted if d.get("posted")]
+        versions = await self.store.versions(r["comment_id"] for r in revisions)
+        for record in revisions:
+            current = versions.get(record["comment_id"], 0)
+            if current < record["version"]:
+                if current == record["version"] - 1 and record["at"] < now - self.grace:
+                    log.warning("rolling forward %s (its writer did not finish)", record["_id"])
+                    await self.store.apply_revision(record)
+                else:
+                    keep.append(record["at"])
+                    continue
+            if record.get("event"):
+                queued.append(Queued(record["comment_id"], record["article_id"], record["at"], record["event"]))
+        done = await self.store.published_of([q.event_id for q in queued])
+        chains: dict[str, list[Queued]] = {}
+        for q in sorted(queued, key=lambda q: (q.comment_id, q.version)):
+            if q.event_id not in done:
+                chains.setdefault(q.comment_id, []).append(q)
+        results = await asyncio.gather(*(self._publish_chain(chain) for chain in chains.values()))
+        sent = [q.event_id for chain in results for q in chain]
+        await self.store.mark_published(sent, now)
+        for chain, published in zip(chains.values(), results, strict=True):
+            if len(published) < len(chain):
+                keep.append(chain[len(published)].at)
+        await self.store.save_position(self.POSITION, min(keep))
         if sent:
-            log.info("outbox sweep re-published %d events", sent)
-        return sent
+            log.info("published %d comment events", len(sent))
+        return len(sent)
 
-    async def drain(self) -> None:
-        """Waits for fast-path sends in flight (shutdown)."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def _publish_chain(self, chain: list[Queued]) -> list[Queued]:
+        """One comment's events in version order; stops at the first failure (the next pass retries)."""
+        published = []
+        for q in chain:
+            try:
+                await self.publisher.publish(self.topic, q.article_id, _event(q.entry))
+            except Exception as exc:  # broker down: the next pass retries from here
+                log.warning("event %s of comment %s left pending: %s", q.version, q.comment_id, exc)
+                break
+            published.append(q)
+        return published
+
+
+def _event(queued: Doc) -> Envelope[CommentData]:
+    return new_event(
+        EventType(queued["event_type"]),
+        CommentData.model_validate(queued["data"]),
+        producer=PRODUCER,
+        event_id=uuid.UUID(queued["event_id"]),
+        occurred_at=queued["occurred_at"],
+        trace=queued.get("trace"),
+    )

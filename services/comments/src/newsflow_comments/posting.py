@@ -1,12 +1,21 @@
-"""What readers do: post, edit and delete with the edit token, vote."""
+"""What readers do: post, edit and delete with the edit token, vote.
 
-import asyncio
+A post costs at most 4 store commands (docs/comments.md, "Round trips"): the parent (replies only),
+one ordered insert of its claim and rate-limit hit, one read of the client's marks (ban, known
+author, recent hits), and the insert of the comment with its comment.posted event.
+"""
+
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from newsflow_comments import articles, changes, ratelimit, visibility
+import pymongo
+from pymongo.errors import PyMongoError
+
+from newsflow_comments import changes, ratelimit
 from newsflow_comments.context import Context
 from newsflow_comments.identity import Client, token_hash, token_matches
 from newsflow_comments.outbox import entry
@@ -14,7 +23,7 @@ from newsflow_comments.policy import hold_reasons
 from newsflow_comments.repository import Doc
 from newsflow_comments.schemas import CommentCreate
 from newsflow_contracts import CommentStatus, EventType
-from newsflow_kit.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from newsflow_kit.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput, NotFound, RateLimited
 
 MAX_DEPTH = 3
 
@@ -23,54 +32,124 @@ MAX_DEPTH = 3
 class Posted:
     comment: Doc
     edit_token: str
-    created: bool  # False: an identical post within the duplicate window, answered with the first one
+    created: bool  # False: a retry (same Idempotency-Key) or an identical recent post, answered with the first
 
 
-async def post(ctx: Context, *, article_id: str, new: CommentCreate, client: Client) -> Posted:
-    """Accepts a comment (visible, or pending for a moderator) and queues comment.posted."""
-    _, author, known_author, parent = await asyncio.gather(
-        articles.require_open(ctx.store, article_id),
-        ctx.store.author(client.fingerprint),
-        ctx.store.has_visible_comment(client.fingerprint),
-        _parent(ctx, article_id, new.parent_id),
-    )
-    if (author or {}).get("banned_at"):
-        raise Forbidden("this author may not comment")
-    now = ctx.now()
-    window = timedelta(seconds=ctx.config.duplicate_window_s)
-    key = _post_key(article_id, client.fingerprint, new)
-    # Claim first: an identical recent post answers with its comment and costs no rate-limit budget.
-    comment_id = secrets.token_hex(10)
-    if (earlier := await ctx.store.claim_post_key(key, comment_id, now, now - window)) is not None:
-        if (same := await ctx.store.comment(earlier)) is not None:
-            return Posted(same, ctx.identity.edit_token(earlier), created=False)
-        comment_id = earlier  # claimed by a request still writing (or one that crashed): one id for both
-    try:
-        await ratelimit.hit(ctx.store, limits=_limits(ctx, client), now=now)
-    except RateLimited:
-        if earlier is None:  # our claim: a refused post must not make its retry look like a duplicate
-            await ctx.store.release_post_key(key, comment_id)
-        raise
+@dataclass(frozen=True)
+class Claim:
+    """What makes two posts one comment: the same key (or the same text in one duplicate window)."""
+
+    id: str
+    comment_id: str
+    expires_at: datetime
+
+
+async def post(
+    ctx: Context, *, article_id: str, new: CommentCreate, client: Client, idempotency_key: str | None = None
+) -> Posted:
+    """Accepts a comment (visible, or pending for a moderator); the worker publishes comment.posted.
+
+    Everything before the comment's insert runs under ``post_deadline_s``: past it the answer is 503
+    and nothing was stored. The insert itself is one command; should the store fail during it, the
+    answer is 503 too and a retry with the same key (or the same text) returns the comment if it landed.
+    """
+    async with _deadline(ctx.config.post_deadline_s):
+        doc, claim, created = await _prepare(ctx, article_id, new, client, idempotency_key)
+    if not created:
+        return Posted(doc, ctx.identity.edit_token(claim.comment_id), created=False)
+    if not await ctx.store.insert(doc):  # a concurrent twin (same key or text) inserted it first
+        return Posted(await changes.load(ctx, claim.comment_id), ctx.identity.edit_token(claim.comment_id), False)
+    return Posted(doc, ctx.identity.edit_token(claim.comment_id), created=True)
+
+
+async def _prepare(
+    ctx: Context, article_id: str, new: CommentCreate, client: Client, idempotency_key: str | None
+) -> tuple[Doc, Claim, bool]:
+    """The comment to insert, or (when ``created`` is False) the one an earlier attempt stored."""
     policy = await ctx.policies.get()
+    await ctx.articles.require_open(article_id)
+    parent = await _parent(ctx, article_id, new.parent_id)  # before the claim: bad input costs no budget
+    now = ctx.now()
+    claim = _claim(ctx, article_id, client, new, idempotency_key, now)
     reasons = hold_reasons(new.body, new.author_name, policy)
-    if policy.premoderate_new_authors and not known_author:
+    hit = {
+        "_id": f"hit:{secrets.token_hex(12)}",
+        "kind": "hit",
+        "fp": client.fingerprint,
+        "addr": client.address,
+        "at": now,
+        "expires_at": ratelimit.hour_start(now) + timedelta(hours=1),
+    }
+    records = [
+        {"_id": claim.id, "kind": "post", "comment_id": claim.comment_id, "at": now, "expires_at": claim.expires_at},
+        hit,
+    ]
+    if not policy.premoderate_new_authors and not reasons:
+        # Passes the content policy while pre-moderation is off: known from now on (see docs).
+        records.append({"_id": f"known:{client.fingerprint}", "kind": "known", "fp": client.fingerprint, "at": now})
+    claimed = await ctx.store.claim_post(records)
+    if not claimed and (earlier := await ctx.store.comment(claim.comment_id)) is not None:
+        return earlier, claim, False
+    # Not claimed and not stored: the first attempt is still writing (or failed); the same comment id
+    # means the two inserts collide and both answer with the one that landed.
+    try:
+        limits = _limits(ctx, client)
+        read = ratelimit.hits_to_read(limits)
+        marks = await ctx.store.client_marks(client.fingerprint, client.address, ratelimit.hour_start(now), read)
+        ids = {m["_id"] for m in marks}
+        if f"ban:{client.fingerprint}" in ids:
+            raise Forbidden("this author may not comment")
+        if wait := ratelimit.retry_after(marks, limits, now, read=read):
+            raise RateLimited("too many comments; try again later", retry_after=wait)
+    except (Forbidden, RateLimited):
+        if claimed:  # a refused post must not make its retry look like a duplicate
+            await ctx.store.release_post(claim.id, claim.comment_id)
+        raise
+    if policy.premoderate_new_authors and f"known:{client.fingerprint}" not in ids:
         reasons.append("new-author")
     status = CommentStatus.PENDING if reasons else CommentStatus.VISIBLE
-    token = ctx.identity.edit_token(comment_id)
-    doc = _new_comment(comment_id, article_id, new, parent, status, reasons, token, client, now)
-    doc["outbox"] = {"v1": entry(EventType.COMMENT_POSTED, doc)}
-    if not await ctx.store.insert(doc):
-        return Posted(await changes.load(ctx, comment_id), token, created=False)
-    ctx.outbox.dispatch(doc)
-    if status is CommentStatus.VISIBLE:
-        await visibility.child_changed(ctx.store, new.parent_id, 1)
-    return Posted(doc, token, created=True)
+    token = ctx.identity.edit_token(claim.comment_id)
+    doc = _new_comment(claim.comment_id, article_id, new, parent, status, reasons, token, client, now)
+    doc["posted"] = entry(EventType.COMMENT_POSTED, doc)
+    return doc, claim, True
+
+
+@asynccontextmanager
+async def _deadline(seconds: float) -> AsyncIterator[None]:
+    """Store commands inside share one deadline; running out is 503 "not stored", never a queue."""
+    try:
+        with pymongo.timeout(seconds):
+            yield
+    except PyMongoError as exc:
+        if not exc.timeout:
+            raise
+        raise DependencyUnavailable(
+            "the comment store is busy: the comment was not stored; try again shortly",
+            headers={"Retry-After": "2"},
+        ) from exc
+
+
+def _claim(ctx: Context, article_id: str, client: Client, new: CommentCreate, key: str | None, now: datetime) -> Claim:
+    """With an Idempotency-Key: that key (per reader and article) for ``idempotency_window_s``.
+    Without: the text itself within the current ``duplicate_window_s`` window."""
+    if key is not None:
+        raw = "\x1f".join(("key", article_id, client.fingerprint, key))
+        expires = now + timedelta(seconds=ctx.config.idempotency_window_s)
+    else:
+        window = ctx.config.duplicate_window_s
+        bucket = int(now.timestamp() // window)
+        raw = "\x1f".join(
+            ("text", article_id, client.fingerprint, new.parent_id or "", new.author_name, new.body, str(bucket))
+        )
+        expires = now + timedelta(seconds=window)
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return Claim(f"post:{digest}", hashlib.sha256(f"comment:{digest}".encode()).hexdigest()[:20], expires)
 
 
 async def edit(ctx: Context, *, comment_id: str, token: str | None, body: str) -> Doc:
     """Replaces the text within the edit window; the new text must pass the content policy."""
     doc = _owned(await changes.load(ctx, comment_id), token)
-    await articles.require_open(ctx.store, doc["article_id"])
+    await ctx.articles.require_open(doc["article_id"])
     policy = await ctx.policies.get()
     if reasons := hold_reasons(body, doc["author_name"], policy):
         raise InvalidInput(
@@ -108,21 +187,21 @@ def removal(doc: Doc) -> changes.Decision:
 
 
 async def vote(ctx: Context, *, comment_id: str, value: int, client: Client) -> tuple[int, int]:
-    """Records one vote per voter (a new vote replaces theirs); returns (value, score)."""
+    """Records one vote per voter (a new vote replaces theirs); returns (value, score).
+
+    The score is summed from the votes right now (exact at that moment); the comment's stored score,
+    which ``top`` orders by, follows within a worker pass.
+    """
     doc = await changes.load(ctx, comment_id)
     if doc["status"] == CommentStatus.REMOVED:
         raise Conflict(f"comment {comment_id} was removed")
     if doc["status"] != CommentStatus.VISIBLE:
         raise NotFound(f"no visible comment {comment_id}")  # held or rejected: not public
-    await articles.require_open(ctx.store, doc["article_id"])
-    voter = await ctx.store.author(client.fingerprint) or {}
-    if voter.get("banned_at"):
+    await ctx.articles.require_open(doc["article_id"])
+    if await ctx.store.banned(client.fingerprint):
         raise Forbidden("this reader may not vote")
-    previous = await ctx.store.set_vote(comment_id, client.fingerprint, value)
-    if previous == value:
-        return value, int(doc.get("score", 0))
-    after = await ctx.store.add_score(comment_id, value - previous)
-    return value, int((after or doc).get("score", 0))
+    await ctx.store.set_vote(comment_id, client.fingerprint, value, ctx.now())
+    return value, await ctx.store.vote_sum(comment_id)
 
 
 def _new_comment(
@@ -150,14 +229,10 @@ def _new_comment(
         "score": 0,
         "created_at": now,
         "updated_at": now,
-        "shown": status is CommentStatus.VISIBLE,
-        "shown_children": 0,
         "hold_reasons": reasons,
         "token_hash": token_hash(token),
         "fingerprint": client.fingerprint,
         "address": client.address,
-        "bus": "pending",
-        "bus_at": now,
     }
     return doc
 
@@ -187,14 +262,9 @@ async def _parent(ctx: Context, article_id: str, parent_id: str | None) -> Doc |
     return parent
 
 
-def _post_key(article_id: str, fingerprint: str, new: CommentCreate) -> str:
-    raw = "\x1f".join((article_id, fingerprint, new.parent_id or "", new.author_name, new.body))
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
 def _limits(ctx: Context, client: Client) -> list[tuple[ratelimit.Limit, str]]:
     c = ctx.config
     return [
-        (ratelimit.Limit("author", c.author_per_minute, c.author_per_hour), client.fingerprint),
-        (ratelimit.Limit("address", c.address_per_minute, c.address_per_hour), client.address),
+        (ratelimit.Limit("fp", c.author_per_minute, c.author_per_hour), client.fingerprint),
+        (ratelimit.Limit("addr", c.address_per_minute, c.address_per_hour), client.address),
     ]

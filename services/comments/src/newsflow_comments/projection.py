@@ -1,12 +1,14 @@
-"""The comments service's own view of articles.v1: which articles exist and which are retracted.
+"""``newsflow-comments projection``: the service's own view of articles.v1 (which articles exist
+and which are retracted).
 
-A :class:`ConsumerLoop` runs in a background thread of the api process and upserts
-``article_refs`` {_id, status, version}; only a newer version wins, so replays and reordering are
-harmless. No call to ingest on the write path.
+A :class:`ConsumerLoop` (group ``COMMENTS__PROJECTION_GROUP``) upserts ``article_refs``
+{_id, status, version}; only a newer version wins, so replays and reordering are harmless. The
+articles topic is keyed by article id, so one consumer of the group owns an article at a time: its
+conditional upsert has no concurrent writer, on FerretDB too. Scale it up to the topic's partitions.
+No call to ingest on the write path.
 """
 
 import logging
-import threading
 from typing import Any
 
 from confluent_kafka import Message
@@ -17,7 +19,7 @@ from pymongo.errors import BulkWriteError
 
 from newsflow_comments.settings import Settings
 from newsflow_contracts import ArticleData, Envelope
-from newsflow_kit.consumer import ConsumerLoop, Poison
+from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
 from newsflow_kit.mongo import sync_mongo
 
 log = logging.getLogger(__name__)
@@ -25,24 +27,36 @@ _DUPLICATE_KEY = 11000
 
 
 def apply_articles(refs: Collection[dict[str, Any]], articles: list[ArticleData]) -> None:
-    """Upserts each article's {status, version}; an older or equal version never overwrites a newer one."""
-    if not articles:
+    """Records each article's {status, version}; an older or equal version never overwrites a newer one.
+
+    New articles are inserted (a duplicate means we hold it already), known ones updated only from an
+    older version. No upsert that collides: FerretDB answers such a bulk write with a reply pymongo
+    cannot read, which would stall the projection on a replayed or reordered event.
+    """
+    latest: dict[str, ArticleData] = {}
+    for a in articles:
+        if a.id not in latest or a.version > latest[a.id].version:
+            latest[a.id] = a
+    if not latest:
         return
-    ops = [
-        UpdateOne(
-            {"_id": a.id, "version": {"$lt": a.version}},
-            {"$set": {"status": a.status.value, "version": a.version}},
-            upsert=True,
-        )
-        for a in articles
-    ]
+    docs = [{"_id": a.id, "status": a.status.value, "version": a.version} for a in latest.values()]
     try:
-        refs.bulk_write(ops, ordered=False)
+        refs.insert_many(docs, ordered=False)
+        return
     except BulkWriteError as exc:
-        # The upsert of an article we already hold at a newer version collides on _id: that is the point.
-        real = [e for e in exc.details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
-        if real:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != _DUPLICATE_KEY for e in errors):
             raise
+        known = [docs[e["index"]] for e in errors]
+    refs.bulk_write(
+        [
+            UpdateOne(
+                {"_id": d["_id"], "version": {"$lt": d["version"]}}, {"$set": {k: d[k] for k in ("status", "version")}}
+            )
+            for d in known
+        ],
+        ordered=False,
+    )
 
 
 def handler(refs: Collection[dict[str, Any]]) -> Any:
@@ -59,31 +73,17 @@ def handler(refs: Collection[dict[str, Any]]) -> Any:
     return handle
 
 
-class Projection:
-    """The consumer loop and its thread; :meth:`stop` commits and closes."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._mongo: MongoClient[dict[str, Any]] = sync_mongo(settings.mongo)
-        refs = self._mongo[settings.database]["article_refs"]
-        self.loop = ConsumerLoop(
+def run(settings: Settings) -> None:
+    """Consumes until SIGTERM/SIGINT; the batch in hand finishes and its offsets commit."""
+    mongo: MongoClient[dict[str, Any]] = sync_mongo(settings.mongo)
+    try:
+        loop = ConsumerLoop(
             settings.kafka,
             name="comments-articles",
             group_id=settings.comments.projection_group,
             topics=[settings.kafka.articles_topic],
-            handler=handler(refs),
+            handler=handler(mongo[settings.database]["article_refs"]),
         )
-        self._thread = threading.Thread(target=self._run, name="comments-articles", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self.loop.run()
-        except Exception:
-            log.exception("articles projection stopped unexpectedly")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self.loop.stop()
-        self._thread.join(timeout)
-        self._mongo.close()
+        run_until_signalled(loop)
+    finally:
+        mongo.close()

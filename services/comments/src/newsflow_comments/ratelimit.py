@@ -1,43 +1,48 @@
-"""Fixed-window rate limits kept in MongoDB, so every replica counts together.
+"""Fixed-window rate limits counted from insert-only hit records, so every replica counts together.
 
-One counter document per (scope, key, hour) holds the hour's count and one count per minute, so a
-single ``$inc`` with upsert counts both windows; ``expires_at`` serves the clean-up sweep (FerretDB
-has no TTL indexes).
+Each post attempt inserts one hit {fp, addr, at} (in the same command as its claim) and then reads the
+recent hits of its fingerprint and address. An insert is atomic on FerretDB and MongoDB alike, and
+each attempt counts after its own insert, so the last of any group of concurrent attempts sees them
+all: a limit is never exceeded (concurrent attempts at the edge may all be refused). Refused attempts
+count too. Hits expire with the hour (``expires_at``; the worker deletes them: FerretDB has no TTL).
 """
 
-import asyncio
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from newsflow_comments.repository import Store
-from newsflow_kit.errors import RateLimited
+from newsflow_comments.repository import Doc
 
 
 @dataclass(frozen=True)
 class Limit:
-    scope: str
+    scope: str  # the hit field it counts: "fp" (one reader's device) or "addr" (a network)
     per_minute: int
     per_hour: int
 
 
-async def hit(store: Store, *, limits: list[tuple[Limit, str]], now: datetime) -> None:
-    """Counts one action against every (limit, key); 429 with Retry-After when any window is exhausted."""
-    waits = await asyncio.gather(*(_hit_one(store, limit, key, now) for limit, key in limits))
-    worst = max(waits)
-    if worst > 0:
-        raise RateLimited("too many comments; try again later", retry_after=worst)
+def hour_start(now: datetime) -> datetime:
+    return datetime.fromtimestamp(int(now.timestamp() // 3600) * 3600, UTC)
 
 
-async def _hit_one(store: Store, limit: Limit, key: str, now: datetime) -> int:
+def hits_to_read(limits: list[tuple[Limit, str]]) -> int:
+    """Enough hits to decide: with more than the sum of the hourly limits, one of them is exceeded."""
+    return sum(limit.per_hour for limit, _ in limits) + 3  # + the ban and known marks
+
+
+def retry_after(marks: list[Doc], limits: list[tuple[Limit, str]], now: datetime, *, read: int) -> int:
+    """Seconds until the exhausted window ends (0: allowed); ``marks`` as read with limit ``read``."""
     epoch = now.timestamp()
     hour = int(epoch // 3600) * 3600
     minute = int(epoch // 60) * 60
-    counts = await store.count_hit(
-        f"{limit.scope}:{key}:{hour}", f"m{(minute - hour) // 60}", datetime.fromtimestamp(hour + 3600, UTC)
-    )
-    if counts[0] > limit.per_hour:
+    hits = [m for m in marks if m.get("kind") == "hit"]
+    if len(marks) >= read:  # truncated: one hourly limit is exceeded for sure
         return max(1, math.ceil(hour + 3600 - epoch))
-    if counts[1] > limit.per_minute:
-        return max(1, math.ceil(minute + 60 - epoch))
-    return 0
+    worst = 0
+    for limit, key in limits:
+        mine = [m["at"].timestamp() for m in hits if m.get(limit.scope) == key]
+        if sum(1 for at in mine if at >= hour) > limit.per_hour:
+            worst = max(worst, math.ceil(hour + 3600 - epoch))
+        elif sum(1 for at in mine if at >= minute) > limit.per_minute:
+            worst = max(worst, math.ceil(minute + 60 - epoch))
+    return max(1, worst) if worst else 0

@@ -1,21 +1,23 @@
 """Threads, paged by keyset cursors, and comment counts.
 
-Pages hold top-level comments with all their shown replies. A cursor is the sort key of the last
+Pages hold top-level comments with all their shown replies. What is shown is decided here, on read
+(no stored flags that concurrent changes would have to keep right): a visible comment, or a removed
+one that still has a shown reply (a placeholder). A page reads its roots, then their replies: two
+store commands (the article's status comes from the replica's short cache). A cursor is the sort key of the last
 comment of the page, so comments posted while a reader pages land before the first page or after
 the cursor: never a gap, never a repeat. ``top`` orders by score, which votes change: a comment whose
 score crosses the cursor between two pages may be seen twice or missed (the usual trade-off of live
 rankings; ``oldest`` and ``newest`` are exact).
 """
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from newsflow_comments import articles, cursors
+from newsflow_comments import cursors
 from newsflow_comments.context import Context
-from newsflow_comments.repository import Doc
+from newsflow_comments.repository import SHOWN_STATUSES, Doc
 from newsflow_comments.schemas import CommentRead, Sort
 from newsflow_comments.views import tree
 
@@ -35,12 +37,10 @@ class Page:
 
 async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | None, limit: int) -> Page:
     """One page of an article's shown top-level comments, each with its replies (oldest first)."""
-    base = {"article_id": article_id, "depth": 0, "shown": True}
-    is_open, (roots, next_cursor) = await asyncio.gather(
-        articles.known(ctx.store, article_id), page(ctx, base, f"thread:{sort}", ORDERS[sort], cursor, limit)
-    )
-    with_replies = [r["_id"] for r in roots if r.get("shown_children", 0) > 0]
-    replies = await ctx.store.replies(with_replies) if with_replies else []
+    base = {"article_id": article_id, "depth": 0, "status": {"$in": SHOWN_STATUSES}}
+    is_open = await ctx.articles.known(article_id)
+    roots, next_cursor = await page(ctx, base, f"thread:{sort}", ORDERS[sort], cursor, limit)
+    replies = await ctx.store.replies([r["_id"] for r in roots]) if roots else []
     return Page(tree(roots, replies), next_cursor, closed=not is_open)
 
 

@@ -1,42 +1,58 @@
-"""MongoDB access: the collections of ``newsflow_comments`` and the few writes that need care.
+"""MongoDB access: the collections of ``newsflow_comments``, written only with replica-safe patterns.
 
-    comments       one document per comment, its visibility, its pending events (``outbox``)
+    comments       one document per comment: its current state (``version``) and its posted event
+    revisions      one record per change of a comment after posting: {_id: "<comment>:<version>", set, event}
+    published      {_id: event id}: events the worker has handed to Kafka
     article_refs   projection of articles.v1: {_id, status, version}
-    votes          {_id: "<comment>:<voter>", value}
-    authors        {_id: fingerprint, banned_at}
-    post_keys      duplicate detection: {_id: hash of the post, comment_id, at}
-    rate_counters  fixed-window counters {_id, count, expires_at} (cleaned in code: no TTL on FerretDB)
-    settings       {_id: "policy", ...}
+    votes          {_id: "<comment>:<voter>", comment_id, value, at}: one per voter, replaced on a change
+    marks          per-client records, insert-only: ``ban:<fp>``, ``known:<fp>``, post claims
+                   (duplicate window / Idempotency-Key) and rate-limit hits, the last two with ``expires_at``
+    settings       {_id: "policy", ...} and the worker's scan positions
 
-FerretDB has no transactions, so every change of a comment is one conditional single-document update
-(optimistic on ``version``) that carries its own event in ``outbox``. Writes to one document are
-serialised in this process (see ``locks.py``: FerretDB does not isolate concurrent updates).
+FerretDB 1.x (the local MongoDB-wire server) applies every update as read-modify-write without
+isolation: two concurrent updates of one document can lose one, whatever fields they touch, and a
+``version``-filtered update can succeed twice. Inserts guarded by a unique index are atomic on it
+and on MongoDB. So every write here is one of:
+
+- an insert whose ``_id`` is the claim (a comment, a revision, a mark, a published marker);
+- a write to a comment by whoever inserted the revision record ``<comment>:<version>`` first: one
+  writer per version, so writes to one comment never overlap (the revision holds the fields, so a
+  change whose writer died is rolled forward by the worker);
+- a replace of a document only its own voter writes (a vote), or of a single-writer document
+  (the worker's positions, the policy).
+
+Scores are folded from the votes by the single worker; counts and visibility are computed on read.
 """
 
+import contextlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from newsflow_comments.locks import KeyedLocks
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
+_DUPLICATE_KEY = 11000
+SHOWN_STATUSES = ["visible", "removed"]
+
+
+def revision_id(comment_id: str, version: int) -> str:
+    return f"{comment_id}:{version}"
 
 
 class Store:
     def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
         self.db: AsyncDatabase[Doc] = client[database]
         self.comments: AsyncCollection[Doc] = self.db["comments"]
+        self.revisions: AsyncCollection[Doc] = self.db["revisions"]
+        self.published: AsyncCollection[Doc] = self.db["published"]
         self.article_refs: AsyncCollection[Doc] = self.db["article_refs"]
         self.votes: AsyncCollection[Doc] = self.db["votes"]
-        self.authors: AsyncCollection[Doc] = self.db["authors"]
-        self.post_keys: AsyncCollection[Doc] = self.db["post_keys"]
-        self.rate_counters: AsyncCollection[Doc] = self.db["rate_counters"]
+        self.marks: AsyncCollection[Doc] = self.db["marks"]
         self.settings: AsyncCollection[Doc] = self.db["settings"]
-        self._locks = KeyedLocks()
 
     async def ensure_indexes(self) -> None:
         await self.comments.create_index([("article_id", ASCENDING), ("depth", ASCENDING), ("created_at", ASCENDING)])
@@ -44,10 +60,15 @@ class Store:
         await self.comments.create_index([("root_id", ASCENDING)])
         await self.comments.create_index([("article_id", ASCENDING), ("status", ASCENDING)])
         await self.comments.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
-        await self.comments.create_index([("bus", ASCENDING), ("bus_at", ASCENDING)])
+        await self.comments.create_index([("created_at", ASCENDING)])
         await self.comments.create_index([("fingerprint", ASCENDING), ("status", ASCENDING)])
-        await self.rate_counters.create_index([("expires_at", ASCENDING)])
-        await self.post_keys.create_index([("at", ASCENDING)])
+        await self.revisions.create_index([("at", ASCENDING)])
+        await self.published.create_index([("at", ASCENDING)])
+        await self.votes.create_index([("comment_id", ASCENDING)])
+        await self.votes.create_index([("at", ASCENDING)])
+        await self.marks.create_index([("fp", ASCENDING), ("at", ASCENDING)])
+        await self.marks.create_index([("addr", ASCENDING), ("at", ASCENDING)])
+        await self.marks.create_index([("expires_at", ASCENDING)])
 
     # -- comments ------------------------------------------------------------------------------
 
@@ -55,140 +76,166 @@ class Store:
         return await self.comments.find_one({"_id": comment_id})
 
     async def insert(self, doc: Doc) -> bool:
-        """False when a comment with this id exists already (a concurrent identical post won)."""
+        """False when a comment with this id exists already (a concurrent twin of the post won)."""
         try:
             await self.comments.insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
 
-    async def change(self, doc: Doc, fields: Doc, *, outbox_entry: Doc) -> Doc | None:
-        """Applies ``fields`` and queues the event if nobody changed the comment since ``doc`` was read."""
-        version = outbox_entry["version"]
-        async with self._locks.hold(doc["_id"]):
-            return await self.comments.find_one_and_update(
-                {"_id": doc["_id"], "version": doc["version"]},
-                {
-                    "$set": {
-                        **fields,
-                        "version": version,
-                        "bus": "pending",
-                        "bus_at": fields["updated_at"],
-                        f"outbox.v{version}": outbox_entry,
-                    }
-                },
-                return_document=ReturnDocument.AFTER,
-            )
+    async def claim_revision(self, record: Doc) -> bool:
+        """Inserts the revision record ``<comment>:<version>``; False when another writer holds that version."""
+        try:
+            await self.revisions.insert_one(record)
+        except DuplicateKeyError:
+            return False
+        return True
 
-    async def add_score(self, comment_id: str, delta: int) -> Doc | None:
-        return await self._inc(self.comments, comment_id, "score", delta)
-
-    async def add_shown_children(self, comment_id: str, delta: int) -> Doc | None:
-        return await self._inc(self.comments, comment_id, "shown_children", delta)
-
-    async def _inc(self, collection: AsyncCollection[Doc], doc_id: str, field: str, delta: int) -> Doc | None:
-        async with self._locks.hold(doc_id):
-            return await collection.find_one_and_update(
-                {"_id": doc_id}, {"$inc": {field: delta}}, return_document=ReturnDocument.AFTER
-            )
-
-    async def count_hit(self, counter_id: str, minute: str, expires_at: datetime) -> tuple[int, int]:
-        """Adds one to a rate counter's hour and to one of its minutes; returns both counts."""
-        async with self._locks.hold(counter_id):
-            counter = await self.rate_counters.find_one_and_update(
-                {"_id": counter_id},
-                {"$inc": {"count": 1, minute: 1}, "$setOnInsert": {"expires_at": expires_at}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        return (int(counter["count"]), int(counter[minute])) if counter else (1, 1)
-
-    async def set_shown(self, comment_id: str, shown: bool) -> bool:
-        """Flips ``shown`` only if it still follows from the state (safe against concurrent flips)."""
-        if shown:
-            cond: Doc = {"shown": False, "$or": [{"status": "visible"}, {"shown_children": {"$gt": 0}}]}
-        else:
-            cond = {"shown": True, "status": {"$ne": "visible"}, "shown_children": {"$lte": 0}}
-        async with self._locks.hold(comment_id):
-            result = await self.comments.update_one({"_id": comment_id, **cond}, {"$set": {"shown": shown}})
+    async def apply_revision(self, record: Doc) -> bool:
+        """Writes a claimed revision's fields onto the comment (only its claimant or the worker call this)."""
+        result = await self.comments.update_one(
+            {"_id": record["comment_id"], "version": record["version"] - 1},
+            {"$set": {**record["set"], "version": record["version"]}},
+        )
         return result.modified_count == 1
 
-    async def sent(self, comment_id: str, version: int, *, last: bool) -> None:
-        """Drops a delivered event from the outbox; the comment is ``sent`` once the outbox is empty.
+    async def versions(self, comment_ids: Iterable[str]) -> dict[str, int]:
+        ids = sorted(set(comment_ids))
+        if not ids:
+            return {}
+        cursor = self.comments.find({"_id": {"$in": ids}}, {"version": 1})
+        return {d["_id"]: int(d["version"]) async for d in cursor}
 
-        ``last``: the caller knows no other event was queued (one write when no change came since).
-        """
-        unset = {"$unset": {f"outbox.v{version}": ""}}
-        async with self._locks.hold(comment_id):
-            if last:
-                done = await self.comments.update_one(
-                    {"_id": comment_id, "version": version}, {**unset, "$set": {"bus": "sent"}}
-                )
-                if done.modified_count:
-                    return
-            await self.comments.update_one({"_id": comment_id}, unset)
-            await self.comments.update_one(
-                {"_id": comment_id, "bus": "pending", "outbox": {}}, {"$set": {"bus": "sent"}}
-            )
+    async def scores(self, comment_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """{comment id: (stored score, version)}."""
+        cursor = self.comments.find({"_id": {"$in": comment_ids}}, {"score": 1, "version": 1})
+        return {d["_id"]: (int(d.get("score", 0)), int(d["version"])) async for d in cursor}
 
-    def pending_events(self, before: datetime, limit: int) -> Any:
-        return self.comments.find({"bus": "pending", "bus_at": {"$lt": before}}, {"outbox": 1, "article_id": 1}).limit(
-            limit
+    # -- the worker's scans ----------------------------------------------------------------------
+
+    async def posted_since(self, since: datetime, limit: int) -> list[Doc]:
+        query = {"created_at": {"$gte": since}}
+        order = [("created_at", ASCENDING), ("_id", ASCENDING)]
+        return (
+            await self.comments.find(query, {"posted": 1, "article_id": 1, "created_at": 1})
+            .sort(order)
+            .limit(limit)
+            .to_list()
         )
 
-    # -- articles, authors, votes --------------------------------------------------------------
+    async def revisions_since(self, since: datetime, limit: int) -> list[Doc]:
+        order = [("at", ASCENDING), ("_id", ASCENDING)]
+        return await self.revisions.find({"at": {"$gte": since}}).sort(order).limit(limit).to_list()
+
+    async def published_of(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        return {d["_id"] async for d in self.published.find({"_id": {"$in": event_ids}}, {"_id": 1})}
+
+    async def mark_published(self, event_ids: list[str], at: datetime) -> None:
+        if not event_ids:
+            return
+        try:
+            await self.published.insert_many([{"_id": e, "at": at} for e in event_ids], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+
+    async def voted_since(self, since: datetime, limit: int) -> list[Doc]:
+        order = [("at", ASCENDING), ("_id", ASCENDING)]
+        return (
+            await self.votes.find({"at": {"$gte": since}}, {"comment_id": 1, "at": 1})
+            .sort(order)
+            .limit(limit)
+            .to_list()
+        )
+
+    async def vote_sums(self, comment_ids: list[str]) -> dict[str, int]:
+        pipeline: list[Doc] = [
+            {"$match": {"comment_id": {"$in": comment_ids}}},
+            {"$group": {"_id": "$comment_id", "score": {"$sum": "$value"}}},
+        ]
+        return {row["_id"]: int(row["score"]) async for row in await self.votes.aggregate(pipeline)}
+
+    async def position(self, name: str) -> datetime | None:
+        doc = await self.settings.find_one({"_id": f"worker:{name}"})
+        return doc["at"] if doc else None
+
+    async def save_position(self, name: str, at: datetime) -> None:
+        """Only the worker writes its positions (one writer: a plain replace is safe)."""
+        await self.settings.replace_one({"_id": f"worker:{name}"}, {"_id": f"worker:{name}", "at": at}, upsert=True)
+
+    # -- articles, votes --------------------------------------------------------------------------
 
     async def article_ref(self, article_id: str) -> Doc | None:
         return await self.article_refs.find_one({"_id": article_id})
 
-    async def author(self, fingerprint: str) -> Doc | None:
-        return await self.authors.find_one({"_id": fingerprint})
+    async def set_vote(self, comment_id: str, voter: str, value: int, at: datetime) -> None:
+        """The voter's vote, replaced as a whole: only this voter writes this document."""
+        doc = {"_id": f"{comment_id}:{voter}", "comment_id": comment_id, "value": value, "at": at}
+        for _ in range(3):
+            try:
+                await self.votes.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+                return
+            except DuplicateKeyError:  # a concurrent first vote of this voter inserted it: replace again
+                continue
 
-    async def has_visible_comment(self, fingerprint: str) -> bool:
-        """A known author: one of their comments is visible (posted so, or approved)."""
-        return await self.comments.find_one({"fingerprint": fingerprint, "status": "visible"}, {"_id": 1}) is not None
+    async def vote_sum(self, comment_id: str) -> int:
+        return (await self.vote_sums([comment_id])).get(comment_id, 0)
 
-    async def ban(self, fingerprint: str, at: datetime) -> None:
-        async with self._locks.hold(fingerprint):
-            await self.authors.update_one({"_id": fingerprint}, {"$set": {"banned_at": at}}, upsert=True)
+    # -- per-client marks: bans, known authors, post claims, rate-limit hits ----------------------
 
-    async def set_vote(self, comment_id: str, voter: str, value: int) -> int:
-        """Records the vote; returns the previous value (0 when new)."""
-        vote_id = f"{comment_id}:{voter}"
-        async with self._locks.hold(vote_id):
-            before = await self.votes.find_one_and_update(
-                {"_id": vote_id},
-                {"$set": {"comment_id": comment_id, "value": value}},
-                upsert=True,
-                return_document=ReturnDocument.BEFORE,
-            )
-        return int(before["value"]) if before else 0
+    async def claim_post(self, records: list[Doc]) -> bool:
+        """Inserts the post claim, then its rate-limit hit and other marks, in order, in one command.
 
-    # -- duplicate posts -----------------------------------------------------------------------
-
-    async def claim_post_key(self, key: str, comment_id: str, now: datetime, stale_before: datetime) -> str | None:
-        """Claims ``key`` for ``comment_id``: None when claimed, else the comment id of a fresh earlier claim."""
+        False when the claim (the first record) exists: an identical post or a retry with the same
+        key; nothing else is inserted then. A later duplicate (``known:`` held already) is fine.
+        """
         try:
-            await self.post_keys.insert_one({"_id": key, "comment_id": comment_id, "at": now})
-            return None
+            await self.marks.insert_many(records, ordered=True)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            return not any(e.get("index") == 0 for e in errors)
+        return True
+
+    async def release_post(self, claim_id: str, comment_id: str) -> None:
+        """A refused post gives its claim back, so that a retry is a new attempt."""
+        await self.marks.delete_one({"_id": claim_id, "comment_id": comment_id})
+
+    async def client_marks(self, fingerprint: str, address: str, since: datetime, limit: int) -> list[Doc]:
+        """Ban and known marks of ``fingerprint`` and, newest first, the hits of it or of ``address``."""
+        query = {
+            "$or": [
+                {"_id": {"$in": [f"ban:{fingerprint}", f"known:{fingerprint}"]}},
+                {"kind": "hit", "at": {"$gte": since}, "fp": fingerprint},
+                {"kind": "hit", "at": {"$gte": since}, "addr": address},
+            ]
+        }
+        return await self.marks.find(query).sort([("at", DESCENDING)]).limit(limit).to_list()
+
+    async def banned(self, fingerprint: str) -> bool:
+        return await self.marks.find_one({"_id": f"ban:{fingerprint}"}, {"_id": 1}) is not None
+
+    async def ban(self, fingerprint: str, at: datetime) -> datetime:
+        """Bans (insert-only); returns when the ban started (the first one when banned already)."""
+        try:
+            await self.marks.insert_one({"_id": f"ban:{fingerprint}", "kind": "ban", "fp": fingerprint, "at": at})
+            return at
         except DuplicateKeyError:
-            pass
-        taken = await self.post_keys.find_one_and_update(
-            {"_id": key, "at": {"$lt": stale_before}},
-            {"$set": {"comment_id": comment_id, "at": now}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if taken is not None:
-            return None
-        current = await self.post_keys.find_one({"_id": key})
-        return str(current["comment_id"]) if current else None
+            existing = await self.marks.find_one({"_id": f"ban:{fingerprint}"})
+            return existing["at"] if existing else at
 
-    async def release_post_key(self, key: str, comment_id: str) -> None:
-        await self.post_keys.delete_one({"_id": key, "comment_id": comment_id})
+    async def mark_known(self, fingerprint: str, at: datetime) -> None:
+        with contextlib.suppress(DuplicateKeyError):
+            await self.marks.insert_one({"_id": f"known:{fingerprint}", "kind": "known", "fp": fingerprint, "at": at})
 
-    async def clean_expired(self, now: datetime, post_keys_before: datetime) -> None:
-        await self.rate_counters.delete_many({"expires_at": {"$lt": now}})
-        await self.post_keys.delete_many({"at": {"$lt": post_keys_before}})
+    async def clean_expired(self, now: datetime, history_before: datetime) -> None:
+        """Drops expired claims and hits, and revisions and markers older than the worker ever rescans."""
+        await self.marks.delete_many({"expires_at": {"$lt": now}})
+        await self.revisions.delete_many({"at": {"$lt": history_before}})
+        await self.published.delete_many({"at": {"$lt": history_before}})
 
     # -- policy --------------------------------------------------------------------------------
 
@@ -196,6 +243,7 @@ class Store:
         return await self.settings.find_one({"_id": "policy"}, {"_id": 0})
 
     async def save_policy(self, policy: Doc) -> None:
+        """The whole policy at once: concurrent saves end with one of them, never a mix."""
         await self.settings.replace_one({"_id": "policy"}, {"_id": "policy", **policy}, upsert=True)
 
     # -- reading -------------------------------------------------------------------------------
@@ -204,7 +252,7 @@ class Store:
         return await self.comments.find(query).sort(order).limit(limit).to_list()
 
     async def replies(self, root_ids: list[str]) -> list[Doc]:
-        query = {"root_id": {"$in": root_ids}, "depth": {"$gt": 0}, "shown": True}
+        query = {"root_id": {"$in": root_ids}, "depth": {"$gt": 0}, "status": {"$in": SHOWN_STATUSES}}
         return await self.comments.find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)]).to_list()
 
     async def visible_counts(self, article_ids: list[str]) -> dict[str, int]:

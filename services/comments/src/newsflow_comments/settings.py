@@ -22,8 +22,22 @@ class CommentsSettings(BaseModel):
     address_per_minute: int = Field(default=20, ge=1, description="Per client address (shared by NAT, so looser).")
     address_per_hour: int = Field(default=120, ge=1)
     policy_cache_s: float = Field(default=5.0, ge=0, description="How long a replica reuses the moderation policy.")
-    outbox_sweep_s: float = Field(default=5.0, gt=0, description="How often events left pending are re-published.")
-    outbox_grace_s: float = Field(default=10.0, ge=0, description="Age before the sweep takes over a pending event.")
+    idempotency_window_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="How long a post's Idempotency-Key is remembered.",
+    )
+    post_deadline_s: float = Field(
+        default=2.5, gt=0, description="A post that cannot finish in time answers 503 (not stored) instead of queueing."
+    )
+    article_cache_s: float = Field(default=2.0, ge=0, description="How long a replica reuses a known article's status.")
+    outbox_sweep_s: float = Field(default=0.5, gt=0, description="Period of the worker (events, scores, clean-up).")
+    outbox_grace_s: float = Field(
+        default=10.0, ge=0, description="Age after which the worker finishes a change whose writer did not."
+    )
+    outbox_margin_s: float = Field(
+        default=30.0, gt=0, description="How far back the worker rescans for writes that committed late."
+    )
     projection_group: str = Field(default="comments-articles", description="Consumer group of the articles projection.")
 
 

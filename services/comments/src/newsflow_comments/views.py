@@ -30,12 +30,17 @@ def held_comment(doc: Doc) -> HeldComment:
 
 
 def tree(roots: list[Doc], replies: list[Doc]) -> list[CommentRead]:
-    """Nests ``replies`` (sorted oldest first) under their parents among ``roots``."""
+    """Nests ``replies`` (sorted oldest first) under their parents among ``roots``, keeping what is
+    shown: a visible comment, or a removed one with a shown reply (a placeholder). Held and rejected
+    comments never come here (the queries ask for visible and removed ones only)."""
     children: dict[str, list[Doc]] = {}
     for reply in replies:
         children.setdefault(reply["parent_id"], []).append(reply)
 
-    def build(doc: Doc) -> CommentRead:
-        return comment_read(doc, [build(child) for child in children.get(doc["_id"], [])])
+    def build(doc: Doc) -> CommentRead | None:
+        shown = [c for c in (build(child) for child in children.get(doc["_id"], [])) if c is not None]
+        if doc["status"] != "visible" and not shown:
+            return None
+        return comment_read(doc, shown)
 
-    return [build(root) for root in roots]
+    return [c for c in (build(root) for root in roots) if c is not None]

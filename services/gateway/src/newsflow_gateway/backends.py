@@ -14,7 +14,7 @@ import httpx
 
 from newsflow_gateway.settings import ServicesSettings
 from newsflow_kit.context import request_id_var, traceparent_var
-from newsflow_kit.errors import PROBLEM_BASE, DependencyUnavailable, NewsflowError
+from newsflow_kit.errors import PROBLEM_BASE, DependencyUnavailable, InvalidInput, NewsflowError
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,11 @@ class Backends:
         if timeout is not None:
             kwargs["timeout"] = timeout
         try:
-            response = await self._client.request(method, self._urls[service] + path, **kwargs)
+            request = self._client.build_request(method, self._urls[service] + path, **kwargs)
+        except ValueError:  # NaN/Infinity or unpaired surrogates from a client's JSON: not JSON text
+            raise _unencodable() from None
+        try:
+            response = await self._client.send(request)
         except httpx.TimeoutException as exc:
             log.warning("%s %s %s timed out: %r", service, method, path, exc)
             raise DependencyUnavailable(f"the {service} service did not answer in time") from None
@@ -98,6 +102,11 @@ class Backends:
         except ValueError:
             log.warning("%s %s %s answered non-JSON", service, method, path)
             raise BadGateway(f"the {service} service gave an unreadable answer") from None
+
+
+def _unencodable() -> InvalidInput:
+    message = "the body holds values JSON cannot carry (NaN, Infinity or unpaired surrogates)"
+    return InvalidInput(message, errors=[{"field": "body", "message": message, "type": "value_error"}])
 
 
 def _context_headers() -> dict[str, str]:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
 from newsflow_gateway.backends import Backends
@@ -85,10 +85,18 @@ PublisherDep = Annotated[Principal, Depends(publisher)]
 AdminDep = Annotated[Principal, Depends(admin)]
 
 
-def small_body(gw: GatewayDep, content_length: Annotated[int | None, Header(include_in_schema=False)] = None) -> None:
-    """A tighter cap than the app-wide one, for routes that take one article or one comment."""
-    if content_length is not None and content_length > gw.settings.limits.small_body_bytes:
-        raise PayloadTooLarge(f"request body over {gw.settings.limits.small_body_bytes} bytes")
+async def small_body(
+    request: Request, gw: GatewayDep, content_length: Annotated[int | None, Header(include_in_schema=False)] = None
+) -> None:
+    """A tighter cap than the app-wide one, for routes that take one article or one comment.
+
+    A body without Content-Length (chunked) is measured once read: the app-wide cap has bounded its
+    reading already, this one refuses it before anything is done with it.
+    """
+    cap = gw.settings.limits.small_body_bytes
+    size = content_length if content_length is not None else len(await request.body())
+    if size > cap:
+        raise PayloadTooLarge(f"request body over {cap} bytes")
 
 
 SmallBody = Depends(small_body)

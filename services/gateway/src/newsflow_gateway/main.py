@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -13,6 +13,7 @@ from newsflow_gateway import web
 from newsflow_gateway.api import admin, comments, keys, publishing, reading, streams, ws
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.deps import Gateway
+from newsflow_gateway.deps import admin as admin_key
 from newsflow_gateway.keys import KeyStore
 from newsflow_gateway.ratelimit import RateLimiter
 from newsflow_gateway.settings import Settings
@@ -20,17 +21,9 @@ from newsflow_gateway.streams.consumer import BroadcastConsumer
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.app import build_app
 from newsflow_kit.health import Check
+from newsflow_kit.http import SECURITY_HEADERS
 from newsflow_kit.kafka import kafka_check
 from newsflow_kit.mongo import async_mongo, mongo_check
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -98,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             web.router,
         ],
         checks=checks,
+        http=settings.http,
         max_body_bytes=settings.limits.max_body_bytes,
         extra_headers=SECURITY_HEADERS,
         docs_url=None,  # served by web.install from packaged assets (no CDN)
         redoc_url=None,
+        metrics_guard=Depends(admin_key),  # /metrics is internals: admin key only on the public port
     )
     app.mount("/static", web.static_files(), name="static")
     web.install(app)

@@ -80,10 +80,6 @@ class ArticlesPage(Open):
     next_cursor: str | None = None
 
 
-class RelatedPage(Open):
-    items: list[ArticleSummary]
-
-
 class Suggestion(Open):
     id: str
     title: str
@@ -103,8 +99,24 @@ class TrendingPage(Open):
     items: list[TrendingTag]
 
 
+class RelatedPage(Open):
+    items: list[ArticleSummary]
+    method: str | None = Field(default=None, description="hybrid (BM25 + vectors) or bm25 (fallback).")
+    note: str | None = Field(default=None, description="Why related fell back to BM25, when it did.")
+
+
+class ArticleAI(Open):
+    """The AI block of an article (index service, docs/ai.md): extractive summary and key points."""
+
+    status: str = Field(description="ready, or pending while the embedder has not processed this version.")
+    summary: str | None = None
+    key_points: list[str] = []
+    model: str | None = None
+    version: int | None = None
+
+
 class ArticleDetail(BaseModel):
-    """The article page: the article, its comment count and related articles, fetched in parallel.
+    """The article page: the article, its comment count, related articles and AI block, fetched in parallel.
 
     ``missing`` names the parts a backing service could not give in time (their value is null).
     """
@@ -112,7 +124,10 @@ class ArticleDetail(BaseModel):
     article: ArticleData
     comment_count: int | None
     related: list[ArticleSummary] | None
-    missing: list[str] = Field(description="Parts not available now: comment_count, related.")
+    related_method: str | None = Field(default=None, description="hybrid, or bm25 when vectors are missing.")
+    related_note: str | None = Field(default=None, description="Why related fell back to BM25, when it did.")
+    ai: ArticleAI | None = Field(default=None, description="Summary and key points; null when unavailable.")
+    missing: list[str] = Field(description="Parts not available now: comment_count, related, ai.")
 
 
 # -- comments ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 api        the search API (port 8002)
 worker     articles.v1 → Elasticsearch (consumer group ``index``)
+embedder   articles.v1 → vectors, summary and key points (consumer group ``index-embedder``)
 reindex    rebuild the index from articles.v1 and swap the alias (zero downtime)
 redrive    re-publish the dead-lettered messages to articles.v1
 """
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     roles = parser.add_subparsers(dest="role", required=True)
     roles.add_parser("api", help="serve the search API")
     roles.add_parser("worker", help="index articles.v1 into Elasticsearch")
+    roles.add_parser("embedder", help="embed articles.v1 (vectors, summary, key points) into Elasticsearch")
     reindex = roles.add_parser("reindex", help="rebuild the index from articles.v1 and swap the alias")
     reindex.add_argument("--keep-old", action="store_true", help="keep the previous index instead of deleting it")
     roles.add_parser("redrive", help="re-publish dead-lettered messages to articles.v1")
@@ -32,6 +34,10 @@ def main(argv: list[str] | None = None) -> None:
         from newsflow_index import worker
 
         worker.run(settings)
+    elif args.role == "embedder":
+        from newsflow_index import embedder
+
+        embedder.run(settings)
     elif args.role == "reindex":
         from newsflow_index import reindex as rebuild
 

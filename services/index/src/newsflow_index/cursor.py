@@ -11,13 +11,18 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from newsflow_contracts import CURSOR_MAX_CHARS
 from newsflow_kit.errors import InvalidInput
 
 VERSION = 1
-MAX_LENGTH = 1024
+MAX_LENGTH = CURSOR_MAX_CHARS
+# ``t`` (epoch ms) and integer sort values must fit what was given out: a datetime and an ES long.
+MIN_AS_OF, MAX_AS_OF = 0, 7_258_118_400_000  # 1970 .. 2200-01-01
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 
 SortValue = str | int | float
 
@@ -54,6 +59,7 @@ def decode(token: str, *, kind: str, fingerprint: str, length: int) -> Cursor:
         or not all(_sort_value(v) for v in after)
         or not isinstance(as_of, int)
         or isinstance(as_of, bool)
+        or not MIN_AS_OF <= as_of <= MAX_AS_OF
     ):
         raise _invalid("malformed cursor")
     if payload.get("k") != kind or payload.get("f") != fingerprint:
@@ -79,7 +85,9 @@ def _sort_value(value: object) -> bool:
         return False
     if isinstance(value, str):
         return len(value) <= 256
-    return isinstance(value, int | float)
+    if isinstance(value, int):
+        return LONG_MIN <= value <= LONG_MAX
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _invalid(message: str) -> InvalidInput:

@@ -10,6 +10,9 @@ from newsflow_kit.errors import InvalidInput
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 MAX_VALUES = 20
 MAX_VALUE_LENGTH = 200
+# Dates a listing may be bounded by: anything outside is a client's mistake (and would overflow).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,22 @@ def build_filters(
 
 
 def _parse_instant(value: str | None, name: str, *, end: bool, errors: list[dict[str, str]]) -> datetime | None:
-    """``YYYY-MM-DD`` (a whole UTC day: ``to`` includes it) or an ISO 8601 date-time (naive = UTC)."""
+    """``YYYY-MM-DD`` (a whole UTC day: ``to`` includes it) or an ISO 8601 date-time (naive = UTC),
+    between :data:`EARLIEST` and :data:`LATEST`."""
     if value is None or value == "":
         return None
     try:
         if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return day + timedelta(days=1) if end else day
-        instant = datetime.fromisoformat(value)
-    except ValueError:
-        errors.append(_error(name, "a date (YYYY-MM-DD) or an ISO 8601 date-time"))
+            instant = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        else:
+            instant = datetime.fromisoformat(value)
+            instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        if not EARLIEST <= instant < LATEST:  # before any arithmetic: 9999-12-31 + 1 day overflows
+            raise ValueError("out of range")
+    except (ValueError, OverflowError):
+        errors.append(_error(name, "a date (YYYY-MM-DD) or an ISO 8601 date-time, from 1900 to 2199"))
         return None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return instant + timedelta(days=1) if end and len(value) == 10 else instant
 
 
 def _error(name: str, message: str) -> dict[str, str]:

@@ -83,6 +83,11 @@ def swap_alias(es: Elasticsearch, alias: str, new_index: str) -> list[str]:
     return old
 
 
+def current_mapping_version(es: Elasticsearch, index: str) -> int | None:
+    """The ``_meta.mapping_version`` of ``index`` (None when it has none)."""
+    return _mapping_version(es, index)
+
+
 def _mapping_version(es: Elasticsearch, index: str) -> int | None:
     meta = es.indices.get_mapping(index=index).body[index]["mappings"].get("_meta", {})
     version = meta.get("mapping_version")

@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[search.router, articles.router, tags.router],
         checks=checks,
+        http=settings.http,
     )
 
 

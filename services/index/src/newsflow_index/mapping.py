@@ -16,7 +16,9 @@ from typing import Any
 from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_index.settings import IndexingSettings
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2  # 2: embedding (dense_vector, HNSW), embedding_model, ai_summary, ai_key_points
+
+EMBEDDING_DIMS = 384
 
 LANGUAGE_FIELDS = {"en": "en", "ru": "ru"}
 FALLBACK_FIELD = "other"
@@ -66,6 +68,17 @@ def index_body(settings: IndexingSettings, *, refresh_interval: str | None = Non
                 "updated_at": {"type": "date"},
                 "title": _per_language_text(),
                 "body": _per_language_text(),
+                # Written only by the embedder role (docs/ai.md): title + lead vector and the AI block.
+                "embedding": {
+                    "type": "dense_vector",
+                    "dims": EMBEDDING_DIMS,
+                    "index": True,
+                    "similarity": "cosine",
+                    "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+                },
+                "embedding_model": keyword,
+                "ai_summary": {"type": "text", "index": False},
+                "ai_key_points": {"type": "text", "index": False},
                 "title_suggest": {
                     "type": "text",
                     "analyzer": "newsflow_autocomplete",
@@ -104,6 +117,19 @@ def to_document(article: ArticleData, *, retracted: bool = False) -> dict[str, A
         "title": {field: article.title},
         "body": {field: article.body_text},
         "title_suggest": article.title,
+    }
+
+
+def with_ai(
+    document: dict[str, Any], *, vector: list[float], model: str, summary: str, key_points: list[str]
+) -> dict[str, Any]:
+    """A published article's document plus what the embedder computed for the same version."""
+    return {
+        **document,
+        "embedding": vector,
+        "embedding_model": model,
+        "ai_summary": summary,
+        "ai_key_points": key_points,
     }
 
 

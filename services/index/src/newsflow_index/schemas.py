@@ -1,6 +1,8 @@
 """Response models of the index API (the shapes are contracts the gateway relies on)."""
 
-from pydantic import AwareDatetime, BaseModel
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class Highlight(BaseModel):
@@ -51,6 +53,21 @@ class LatestPage(BaseModel):
 
 class RelatedPage(BaseModel):
     items: list[ArticleItem]
+    method: Literal["hybrid", "bm25"] = Field(
+        description="hybrid: BM25 + vectors fused by RRF; bm25: shared words only (no vector yet, or kNN down)."
+    )
+    note: str | None = Field(default=None, description="Why the answer fell back to BM25, when it did.")
+
+
+class ArticleAI(BaseModel):
+    """The AI block of an article (extractive, from the embedder; docs/ai.md)."""
+
+    article_id: str
+    status: Literal["ready", "pending"] = Field(description="pending: the embedder has not processed this version yet.")
+    summary: str | None = Field(description="One or two central sentences of the article, verbatim.")
+    key_points: list[str] = Field(description="Up to three non-redundant sentences, each at most 40 words.")
+    model: str | None = Field(description="The embedding model that chose them.")
+    version: int = Field(description="The article version this block belongs to.")
 
 
 class Suggestion(BaseModel):

@@ -4,6 +4,7 @@ Elasticsearch failures never surface as 500: a request it refuses (400, e.g. a p
 too many terms) becomes 422, one it cannot answer (down, 429, 5xx, timeout) becomes 503.
 """
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -15,12 +16,21 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
-from newsflow_index import cursor, queries
+from newsflow_index import cursor, hybrid, queries
 from newsflow_index.filters import Filters
 from newsflow_index.mapping import PUBLISHED, title_of
 from newsflow_index.results import article_item, facets, rising_tags
-from newsflow_index.schemas import LatestPage, RelatedPage, SearchPage, Suggestion, SuggestPage, TrendingPage
-from newsflow_kit.errors import DependencyUnavailable, InvalidInput, NotFound
+from newsflow_index.schemas import (
+    ArticleAI,
+    ArticleItem,
+    LatestPage,
+    RelatedPage,
+    SearchPage,
+    Suggestion,
+    SuggestPage,
+    TrendingPage,
+)
+from newsflow_kit.errors import DependencyUnavailable, InvalidInput, NewsflowError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +77,57 @@ async def latest(index: SearchIndex, *, filters: Filters, size: int, page: str |
     )
 
 
-async def related(index: SearchIndex, *, article_id: str, size: int) -> RelatedPage:
-    article = await _published(index, article_id)
-    body = queries.related_body(
+async def related(index: SearchIndex, *, article_id: str, size: int, cross_language: bool = False) -> RelatedPage:
+    """Hybrid (BM25 more-like-this + kNN, fused by RRF; see hybrid.py), or BM25 alone when no vector exists."""
+    article = await _with_vector(index, article_id)
+    source = article["_source"]
+    vector = article.get("fields", {}).get("embedding")
+    bm25 = queries.related_body(
         index=article["_index"],
         article_id=article_id,
-        source_id=article["_source"].get("source_id", ""),
-        size=size,
+        source_id=source.get("source_id", ""),
+        size=max(size, hybrid.CANDIDATES) if vector else size,
         as_of=datetime.now(UTC),
     )
-    response = await _search(index, body)
-    return RelatedPage(items=[article_item(hit) for hit in _hits(response)])
+    if not vector:
+        only = await _search(index, bm25)
+        return RelatedPage(items=[article_item(hit) for hit in _hits(only)][:size], method="bm25", note=NO_VECTOR)
+    language = str(source.get("language", ""))
+    bodies = {"bm25": bm25}
+    for name, same in (("knn_same", True), ("knn_other", False)):
+        if same or cross_language:
+            bodies[name] = hybrid.knn_body(
+                vector=vector,
+                article_id=article_id,
+                language=language,
+                same=same,
+                size=hybrid.CANDIDATES,
+                fields=queries.ITEM_FIELDS,
+            )
+    responses = await asyncio.gather(*(_search(index, body) for body in bodies.values()), return_exceptions=True)
+    ranked: dict[str, list[str]] = {}
+    items: dict[str, ArticleItem] = {}
+    for name, answer in zip(bodies, responses, strict=True):
+        if isinstance(answer, BaseException):
+            if name == "bm25" or not isinstance(answer, NewsflowError):
+                raise answer
+            log.warning("kNN part of related failed, answering with BM25 only: %s", answer)
+            continue
+        hits = _hits(answer)
+        ranked[name] = [hit["_source"]["id"] for hit in hits]
+        for hit in hits:
+            items.setdefault(hit["_source"]["id"], article_item(hit))
+    if set(ranked) == {"bm25"}:
+        return RelatedPage(items=[items[i] for i in ranked["bm25"][:size]], method="bm25", note=KNN_FAILED)
+    fused = hybrid.fuse({name: ids for name, ids in ranked.items() if name != "knn_other"})
+    order = hybrid.same_language_first(fused, {i: item.language for i, item in items.items()}, language)
+    if cross_language:
+        order = hybrid.alternate(order, ranked.get("knn_other", []))
+    return RelatedPage(items=[items[i] for i in order[:size]], method="hybrid", note=None)
+
+
+NO_VECTOR = "no embedding for this article yet (the embedder is behind or down): related by shared words only"
+KNN_FAILED = "vector search is unavailable right now: related by shared words only"
 
 
 async def suggest(index: SearchIndex, *, q: str, size: int) -> SuggestPage:
@@ -138,6 +188,22 @@ async def _published(index: SearchIndex, article_id: str) -> dict[str, Any]:
     return doc
 
 
+async def _with_vector(index: SearchIndex, article_id: str) -> dict[str, Any]:
+    """The published article's index, source id, language and vector (``fields.embedding``, if any)."""
+    body = {
+        "query": {"bool": {"filter": [{"ids": {"values": [article_id]}}, {"term": {"status": PUBLISHED}}]}},
+        "_source": ["source_id", "language"],
+        "fields": ["embedding"],
+        "size": 1,
+    }
+    async with _translated_errors():
+        response = await index.es.search(index=index.alias, body=body)
+    hits: list[dict[str, Any]] = response.body["hits"]["hits"]
+    if not hits:
+        raise NotFound(f"no article {article_id}")
+    return hits[0]
+
+
 # Only what the answers use: a smaller response is decoded faster.
 HITS_ONLY = "hits.total.value,hits.hits._source,hits.hits.highlight,hits.hits.sort,aggregations"
 
@@ -163,3 +229,28 @@ async def _translated_errors() -> AsyncIterator[None]:
     except (ApiError, TransportError) as exc:
         log.warning("elasticsearch failed: %s", exc)
         raise DependencyUnavailable("search is unavailable right now") from None
+
+
+async def article_ai(index: SearchIndex, *, article_id: str) -> ArticleAI:
+    """The stored AI block of a published article; ``pending`` while the embedder has not reached it."""
+    doc: dict[str, Any] = {}
+    with suppress(NotFound):
+        async with _translated_errors():
+            response = await index.es.get(
+                index=index.alias,
+                id=article_id,
+                source_includes=["status", "version", "embedding_model", "ai_summary", "ai_key_points"],
+            )
+            doc = response.body
+    source = doc.get("_source", {})
+    if source.get("status") != PUBLISHED:
+        raise NotFound(f"no article {article_id}")
+    model = source.get("embedding_model")
+    return ArticleAI(
+        article_id=article_id,
+        status="ready" if model else "pending",
+        summary=source.get("ai_summary") or None,
+        key_points=list(source.get("ai_key_points") or []),
+        model=model,
+        version=int(source["version"]),
+    )

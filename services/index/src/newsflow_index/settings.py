@@ -17,6 +17,17 @@ class IndexingSettings(BaseModel):
     replicas: int = Field(default=0, ge=0)
 
 
+class EmbedderSettings(BaseModel):
+    """How the embedder role works (``NEWSFLOW_EMBEDDER__*``; docs/ai.md)."""
+
+    batch_size: int = Field(default=32, ge=1, le=1000, description="Messages per consumed batch.")
+    batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait to fill a batch.")
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use.")
+    max_sentences: int = Field(default=24, ge=1, le=200, description="Sentences of a body read for the summary.")
+    max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
+
+
 class Settings(ServiceSettings):
     port: int = 8002
     indexing: IndexingSettings = IndexingSettings()
+    embedder: EmbedderSettings = EmbedderSettings()

@@ -47,5 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[articles.router, sources.router],
         checks=checks,
+        http=settings.http,
         max_body_bytes=settings.max_body_bytes,
     )

@@ -1,8 +1,9 @@
 """``newsflow-ingest poller``: fetches due feeds politely and ingests their items.
 
-Several pollers may run: a source is claimed with an atomic ``find_one_and_update`` that sets a
-lease, so one source is fetched by at most one poller at a time; a crashed poller's lease expires.
-Each fetch is a conditional GET (ETag / If-Modified-Since). The next poll adapts to the feed: sooner
+Several pollers may run: sources are claimed in batches under leases (``SourceLeases``), so one
+source is fetched by at most one poller at a time; held leases are renewed while the work runs, and a
+crashed poller's leases expire. A feed's new items are written in batches. Each fetch is a
+conditional GET (ETag / If-Modified-Since). The next poll adapts to the feed: sooner
 when it had news, later when not, never outside the source's bounds, never before
 ``Cache-Control: max-age`` or ``Retry-After``; errors back off exponentially with jitter.
 """
@@ -18,15 +19,15 @@ from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
 import trafilatura
-from pymongo.errors import DuplicateKeyError
 
-from newsflow_ingest.domain import normalize
-from newsflow_ingest.domain.feeds import FeedItem, parse_feed
+from newsflow_ingest.domain import identity, normalize
+from newsflow_ingest.domain.feeds import FeedItem, ParsedFeed, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
-from newsflow_ingest.repository import ArticlesRepo, Doc
-from newsflow_ingest.schemas import ArticleIn
+from newsflow_ingest.repository import ArticlesRepo, Doc, SourceLeases
+from newsflow_ingest.schemas import ArticleIn, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -35,85 +36,112 @@ from newsflow_kit.mongo import async_mongo
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 10.0
 FULL_TEXT_BELOW = 400  # characters of text under which a feed item is a teaser
+WRITE_BATCH = 100  # items of one feed written per batch call
 
 
 class Poller:
+    """Claims due sources in batches into a local queue that ``concurrency`` workers drain.
+
+    Everything claimed (queued or being polled) is *held*: a heartbeat renews the leases of all held
+    sources every third of ``lease_s``, so a slow poll (a first import, a slow server) never loses its
+    lease to another poller; a stopping poller gives its queued, untouched sources back.
+    """
+
     def __init__(self, settings: Settings, db: Any, ingestor: Ingestor, fetcher: SafeFetcher) -> None:
         self.settings = settings
         self.sources = db["sources"]
-        self.claims = db["poll_claims"]
+        self.leases = SourceLeases(db)
         self.ingestor = ingestor
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
-        self.slots = asyncio.Semaphore(settings.poller.concurrency)
+        self.held: dict[str, Doc] = {}
 
     async def claim(self) -> Doc | None:
-        """Takes the lease of one due source, or None when none is due.
+        """Takes the lease of one due source, or None when none is due."""
+        batch = await self.claim_batch(1)
+        return batch[0] if batch else None
 
-        The claim is an insert of ``<source id>:<lease epoch>`` into ``poll_claims``: the unique
-        ``_id`` makes exactly one poller win an epoch, on MongoDB and on FerretDB alike (whose
-        read-modify-write updates are not atomic across connections). The winner then moves the
-        source's epoch on and sets its lease; a crashed winner's lease simply expires.
-        """
-        now = datetime.now(UTC)
-        due = (
-            self.sources.find(
-                {"kind": "feed", "paused": False, "next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}}
-            )
-            .sort("next_poll_at", 1)
-            .limit(20)
+    async def claim_batch(self, limit: int) -> list[Doc]:
+        """Takes the leases of up to ``limit`` due sources in one round trip of reads and one of writes."""
+        won = await self.leases.claim_due(
+            owner=self.owner, limit=limit, lease_s=self.settings.poller.lease_s, now=datetime.now(UTC)
         )
-        async for source in due:
-            epoch = int(source.get("lease_epoch", 0))
-            try:
-                await self.claims.insert_one({"_id": f"{source['_id']}:{epoch}", "owner": self.owner, "at": now})
-            except DuplicateKeyError:
-                continue  # another poller won this one
-            lease = {
-                "lease_epoch": epoch + 1,
-                "lease_owner": self.owner,
-                "lease_until": now + timedelta(seconds=self.settings.poller.lease_s),
-            }
-            await self.sources.update_one({"_id": source["_id"]}, {"$set": lease})
-            return {**source, **lease}
-        return None
+        for source in won:
+            self.held[source["_id"]] = source
+        return won
 
     async def prune_claims(self) -> None:
-        """Claims only matter while a lease can still be contended; a day later they are history."""
-        await self.claims.delete_many({"at": {"$lt": datetime.now(UTC) - timedelta(days=1)}})
+        await self.leases.prune_claims()
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks: set[asyncio.Task[None]] = set()
+        cfg = self.settings.poller
+        queue: asyncio.Queue[Doc | None] = asyncio.Queue()
+        hungry = asyncio.Event()
         await self.prune_claims()
+        workers = [asyncio.create_task(self._worker(queue, hungry)) for _ in range(cfg.concurrency)]
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        batch, low = max(1, cfg.claim_batch), max(1, cfg.claim_batch // 2)
         while not stop.is_set():
-            try:
-                while not stop.is_set():
-                    await self.slots.acquire()
-                    source = await self.claim()
-                    if source is None:
-                        self.slots.release()
-                        break
-                    task = asyncio.create_task(self._guarded(source))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-            except Exception:  # MongoDB unavailable: try again next tick
-                log.exception("poller: claiming sources failed")
+            wanted = batch - queue.qsize()
+            sources: list[Doc] = []
+            if queue.qsize() < low:
+                try:
+                    sources = await self.claim_batch(wanted)
+                except Exception:  # MongoDB unavailable: try again next tick
+                    log.exception("poller: claiming sources failed")
+                for source in sources:
+                    queue.put_nowait(source)
+            hungry.clear()
+            # a full batch: more may be due, claim again as soon as the queue runs low; else wait a tick
+            wake = hungry if sources and len(sources) == wanted else stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.poller.tick_s)
-        if tasks:  # let fetches in flight finish, within reason
-            _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+                await asyncio.wait_for(_first(wake, stop), cfg.tick_s)
+        await self._drain(queue, workers)
+        heartbeat.cancel()
+        await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _drain(self, queue: "asyncio.Queue[Doc | None]", workers: list["asyncio.Task[None]"]) -> None:
+        """Gives back what was queued but not started, lets polls in flight finish (within reason)."""
+        untouched = []
+        while not queue.empty():
+            source = queue.get_nowait()
+            if source is not None:
+                untouched.append(source["_id"])
+                self.held.pop(source["_id"], None)
+        with contextlib.suppress(Exception):
+            await self.leases.release(untouched, owner=self.owner)
+        for _ in workers:
+            queue.put_nowait(None)
+        _done, late = await asyncio.wait(workers, timeout=STOP_GRACE_S)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _worker(self, queue: "asyncio.Queue[Doc | None]", hungry: asyncio.Event) -> None:
+        low = max(1, self.settings.poller.claim_batch // 2)
+        while (source := await queue.get()) is not None:
+            if queue.qsize() < low:
+                hungry.set()
+            await self._guarded(source)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """Renews every held lease well before it ends, for as long as the poller runs."""
+        every = self.settings.poller.lease_s / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.leases.renew(list(self.held), owner=self.owner, lease_s=self.settings.poller.lease_s)
+            except Exception:
+                log.exception("poller: renewing leases failed")
 
     async def _guarded(self, source: Doc) -> None:
         try:
             await self.poll(source)
         except Exception:
             log.exception("poller: source %s failed unexpectedly", source["_id"])
-            await self._finish(source, status=None, error="internal error", failed=True, delay=None)
+            await self._finish(source, status=None, error="internal error", kind="internal", failed=True, delay=None)
         finally:
-            self.slots.release()
+            self.held.pop(source["_id"], None)
 
     async def poll(self, source: Doc) -> None:
         """One conditional fetch of a source and the ingestion of its items."""
@@ -126,40 +154,52 @@ class Poller:
             answer = await self.fetcher.get(
                 source["feed_url"], max_bytes=self.settings.fetch.feed_max_bytes, headers=headers
             )
-        except (FetchRefused, OSError, Exception) as exc:
+        except Exception as exc:
             FEEDS_FETCHED.labels("error").inc()
-            await self._finish(source, status=None, error=f"{type(exc).__name__}: {exc}"[:500], failed=True, delay=None)
+            kind = fetch_error_kind(exc)
+            await self._finish(
+                source,
+                status=None,
+                error=f"{kind}: {type(exc).__name__}: {exc}"[:500],
+                kind=kind,
+                failed=True,
+                delay=None,
+            )
             return
         if answer.status == 304:
             FEEDS_FETCHED.labels("not-modified").inc()
             await self._finish(source, status=304, error=None, failed=False, delay=self._delay(source, answer, False))
             return
-        if answer.status in (429, 503) or answer.status >= 400:
+        if answer.status >= 300:
             FEEDS_FETCHED.labels("http-error").inc()
             await self._finish(
                 source,
                 status=answer.status,
                 error=f"HTTP {answer.status}",
+                kind=f"http-{answer.status}",
                 failed=True,
                 delay=_retry_after(answer.headers.get("retry-after")),
             )
             return
-        feed = parse_feed(answer.body, answer.headers.get("content-type", ""))
-        for reason, n in feed.skipped.items():
-            ITEMS_SKIPPED.labels(reason).inc(n)
+        feed = await asyncio.to_thread(
+            parse_feed, answer.body, answer.headers.get("content-type", ""), answer.url or source["feed_url"]
+        )
         if feed.error:
             FEEDS_FETCHED.labels("unreadable").inc()
-            await self._finish(source, status=answer.status, error=feed.error, failed=True, delay=None)
+            await self._finish(
+                source,
+                status=answer.status,
+                error=feed.error,
+                kind=feed.error_kind,
+                failed=True,
+                delay=None,
+                problems=feed.problems,
+            )
             return
         FEEDS_FETCHED.labels("ok").inc()
-        new = 0
-        for item in feed.items:
-            try:
-                new += await self._ingest(source, item)
-            except Exception as exc:  # one bad item never stops the others
-                feed.skip("invalid-item")
-                ITEMS_SKIPPED.labels("invalid-item").inc()
-                log.warning("poller: item %s of %s skipped: %s", item.url, source["_id"], exc)
+        new = await self._ingest_all(source, feed)
+        for reason, n in feed.skipped.items():
+            ITEMS_SKIPPED.labels(reason).inc(n)
         changes: Doc = {"etag": answer.headers.get("etag"), "last_modified": answer.headers.get("last-modified")}
         skipped = sum(feed.skipped.values())
         note = f"{skipped} items skipped: {feed.skipped}" if skipped else None
@@ -171,35 +211,78 @@ class Poller:
             delay=self._delay(source, answer, new > 0),
             extra=changes,
             counts={"articles_seen": new, "items_skipped": skipped},
+            problems=feed.problems + [f"{n} items kept with {fix}" for fix, n in feed.repaired.items()],
         )
 
-    async def _ingest(self, source: Doc, item: FeedItem) -> int:
-        if item.retracted:
-            from newsflow_ingest.domain.identity import article_id, canonical_url
+    async def _ingest_all(self, source: Doc, feed: ParsedFeed) -> int:
+        """Retractions one by one, every other item in batches (a first import is one round of batches)."""
+        articles: list[ArticleIn] = []
+        for item in feed.items:
+            try:
+                if item.retracted:
+                    await self._retract(source, item)
+                else:
+                    articles.append(self._article(item))
+            except Exception as exc:  # one bad item never stops the others
+                feed.skip("invalid-item")
+                log.warning("poller: item %s of %s skipped: %s", item.url, source["_id"], exc)
+        await self._add_full_text(source, articles)
+        new = 0
+        for start in range(0, len(articles), WRITE_BATCH):
+            chunk = articles[start : start + WRITE_BATCH]
+            try:
+                results = await self.ingestor.import_many([(a, source) for a in chunk])
+            except Exception:  # a failing write fails the batch call: retry the items alone
+                results = []
+                for article in chunk:
+                    try:
+                        results.append(await self.ingestor.ingest(article, source=source))
+                    except Exception as exc:
+                        feed.skip("invalid-item")
+                        log.warning("poller: item %s of %s skipped: %s", article.url, source["_id"], exc)
+            new += sum(1 for r in results if r.status in (WriteStatus.CREATED, WriteStatus.UPDATED))
+        return new
 
-            doc = await self.ingestor.repo.get(article_id(canonical_url(item.url)))
-            if doc is not None and doc["status"] != "retracted":
-                await self.ingestor.retract(doc)
-            return 0
-        # RSS often carries the whole article in <description> (feedparser's summary); a short text is
-        # only a teaser, and then the page itself is fetched and its main text extracted.
-        body = item.body or item.summary
-        if source.get("fetch_full_text") or len(normalize.html_to_text(body)) < FULL_TEXT_BELOW:
-            body = await self._full_text(item.url) or body
-        article = ArticleIn.model_validate(
+    @staticmethod
+    def _article(item: FeedItem) -> ArticleIn:
+        return ArticleIn.model_validate(
             {
-                "title": item.title,
+                "title": item.title[:500],
                 "url": item.url,
-                "body": body or item.title,
-                "summary": item.summary,
-                "tags": item.tags[:50],
-                "authors": item.authors[:20],
+                "body": item.body or item.summary or item.title,
+                "summary": item.summary[:5000],
+                "tags": [t[:64] for t in item.tags if t.strip()][:50],
+                "authors": [a[:200] for a in item.authors if a.strip()][:20],
                 "image_url": item.image_url,
                 "published_at": item.published_at,
+                "external_id": item.external_id,
             }
         )
-        result = await self.ingestor.ingest(article, source=source)
-        return 1 if result.status.value in ("created", "updated") else 0
+
+    async def _add_full_text(self, source: Doc, articles: list[ArticleIn]) -> None:
+        """RSS often carries the whole article in <description>; a short text is only a teaser, and then
+        the page itself is fetched and its main text extracted."""
+
+        async def fill(index: int) -> None:
+            body = await self._full_text(str(articles[index].url))
+            if body:
+                articles[index] = articles[index].model_copy(update={"body": body})
+
+        wanted = [
+            i
+            for i, a in enumerate(articles)
+            if source.get("fetch_full_text") or len(normalize.html_to_text(a.body)) < FULL_TEXT_BELOW
+        ]
+        await asyncio.gather(*(fill(i) for i in wanted))
+
+    async def _retract(self, source: Doc, item: FeedItem) -> None:
+        if item.external_id:
+            key = identity.external_article_id(source["_id"], item.external_id)
+        else:
+            key = identity.article_id(identity.canonical_url(item.url))
+        doc = await self.ingestor.repo.get(key)
+        if doc is not None and doc["status"] != "retracted":
+            await self.ingestor.retract(doc)
 
     async def _full_text(self, url: str) -> str | None:
         """The page's main text, extracted; None when the page cannot be had."""
@@ -228,8 +311,10 @@ class Poller:
         error: str | None,
         failed: bool,
         delay: float | None,
+        kind: str | None = None,
         extra: Doc | None = None,
         counts: Doc | None = None,
+        problems: list[str] | None = None,
     ) -> None:
         now = datetime.now(UTC)
         errors = int(source.get("consecutive_errors", 0)) + 1 if failed else 0
@@ -242,8 +327,11 @@ class Poller:
                 "last_status": status,
                 "last_error": error,
                 "consecutive_errors": errors,
+                "last_error_kind": kind if failed else None,
+                "last_problems": (problems or [])[:20],
                 "next_poll_at": now + timedelta(seconds=delay),
                 "lease_until": now,
+                "lease_owner": None,
                 "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
                 **(extra or {}),
             }
@@ -252,7 +340,33 @@ class Poller:
         inc |= {k: v for k, v in (counts or {}).items() if v}
         if inc:
             update["$inc"] = inc
-        await self.sources.update_one({"_id": source["_id"], "lease_owner": self.owner}, update)
+        self.held.pop(source["_id"], None)
+        await self.leases.finish(source["_id"], owner=self.owner, update=update)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Returns when any of the events is set."""
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+def fetch_error_kind(exc: BaseException) -> str:
+    """A short, stable name for why a fetch gave no answer (shown on the source's status)."""
+    if isinstance(exc, FetchRefused):
+        return exc.reason
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return "protocol"
+    if isinstance(exc, httpx.HTTPError | OSError):
+        return "network"
+    return "internal"
 
 
 def page_html(body: bytes, content_type: str) -> str | bytes:

@@ -131,6 +131,12 @@ class SourceStatus(BaseModel):
     last_fetch_at: datetime | None
     last_status: int | None
     last_error: str | None
+    error_kind: str | None = Field(
+        default=None, description="Why the last fetch could not be used (dns, timeout, http-404, malformed-xml, …)."
+    )
+    problems: list[str] = Field(
+        default_factory=list, description="What the last usable fetch recovered from (encoding mismatch, parse error)."
+    )
     error_count: int
     next_poll_at: datetime | None
     articles_seen: int

@@ -22,8 +22,11 @@ class FetchSettings(BaseModel):
 
 class PollerSettings(BaseModel):
     tick_s: float = Field(default=1.0, description="How often the poller looks for due sources.")
-    lease_s: float = Field(default=60.0, description="A source lease; a crashed poller's lease expires after it.")
+    lease_s: float = Field(
+        default=60.0, description="A source lease, renewed every third of it while held; a crashed poller's expires."
+    )
     concurrency: int = Field(default=32, description="Feeds fetched at once by one poller process.")
+    claim_batch: int = Field(default=64, description="Due sources claimed per round trip (claimed again at half).")
     max_backoff_s: float = 6 * 3600.0
 
 

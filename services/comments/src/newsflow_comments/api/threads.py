@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 
 from newsflow_comments import posting, reading
 from newsflow_comments.api import ArticleId, Cursor, Limit
-from newsflow_comments.deps import ClientDep, ContextDep
+from newsflow_comments.deps import ClientDep, ContextDep, IdempotencyKey
 from newsflow_comments.schemas import (
     CommentCreate,
     CommentCreated,
@@ -30,10 +30,20 @@ async def get_thread(
 
 @router.post("/articles/{article_id}/comments", status_code=201)
 async def post_comment(
-    article_id: ArticleId, body: CommentCreate, ctx: ContextDep, client: ClientDep, response: Response
+    article_id: ArticleId,
+    body: CommentCreate,
+    ctx: ContextDep,
+    client: ClientDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CommentCreated:
-    """Posts a comment or a reply; the edit token is in this answer only (200: an identical recent post)."""
-    posted = await posting.post(ctx, article_id=article_id, new=body, client=client)
+    """Posts a comment or a reply; the edit token is in this answer only.
+
+    200 instead of 201: a retry with the same ``Idempotency-Key`` (or, without one, the same text
+    within the duplicate window) answers with the comment the first attempt stored. A 503 means the
+    comment was not stored, or (store failure during the write) retry with the same key to find out.
+    """
+    posted = await posting.post(ctx, article_id=article_id, new=body, client=client, idempotency_key=idempotency_key)
     if not posted.created:
         response.status_code = 200
     return CommentCreated(comment=comment_read(posted.comment), edit_token=posted.edit_token)

@@ -26,6 +26,14 @@ from newsflow_gateway.schemas import (
 
 router = v1_router(tags=["comments"])
 EditToken = Annotated[str, Header(alias="X-Edit-Token", min_length=1, max_length=200)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[\x21-\x7e]{1,200}$",
+        description="A retry with it returns the same comment.",
+    ),
+]
 
 
 def reader(request: Request) -> dict[str, str]:
@@ -50,11 +58,24 @@ async def thread(
 @router.post(
     "/articles/{article_id}/comments", status_code=201, response_model=CommentCreated, dependencies=[SmallBody]
 )
-async def post_comment(article_id: IdPath, body: CommentCreate, gw: GatewayDep, request: Request) -> Any:
-    """Posts a comment (or a reply with ``parent_id``); keep the returned edit token."""
+async def post_comment(
+    article_id: IdPath,
+    body: CommentCreate,
+    gw: GatewayDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Posts a comment (or a reply with ``parent_id``); keep the returned edit token.
+
+    Send an ``Idempotency-Key`` (a fresh UUID per comment): a retry with it, after a 503 or a lost
+    answer, returns the comment if it was stored (200) instead of posting it twice.
+    """
     path = f"/articles/{segment(article_id)}/comments"
     payload = body.model_dump(mode="json", exclude_none=True)
-    return await gw.backends.call(Service.COMMENTS, "POST", path, json=payload, headers=reader(request))
+    headers = reader(request)
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    return await gw.backends.call(Service.COMMENTS, "POST", path, json=payload, headers=headers)
 
 
 @router.patch("/comments/{comment_id}", response_model=CommentRead, dependencies=[SmallBody])

@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
+from newsflow_contracts import PAGE_SIZE_MAX, SUGGEST_QUERY_MAX_CHARS
 from newsflow_gateway.api import Cursor, IdPath, Text, Token, v1_router
 from newsflow_gateway.backends import Service, segment
 from newsflow_gateway.deps import GatewayDep
@@ -19,7 +20,7 @@ from newsflow_gateway.schemas import (
 from newsflow_gateway.service import article_page, public_sources
 
 router = v1_router(tags=["reading"])
-Size = Annotated[int, Query(ge=1, le=100)]
+Size = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
 
 
 @router.get("/articles", response_model=ArticlesPage)
@@ -39,10 +40,16 @@ async def article(article_id: IdPath, gw: GatewayDep) -> ArticleDetail:
 
 
 @router.get("/articles/{article_id}/related", response_model=RelatedPage)
-async def related(article_id: IdPath, gw: GatewayDep, size: Annotated[int, Query(ge=1, le=50)] = 10) -> Any:
-    """Articles like this one."""
+async def related(
+    article_id: IdPath,
+    gw: GatewayDep,
+    size: Annotated[int, Query(ge=1, le=50)] = 10,
+    cross_language: Annotated[bool, Query(description="Alternate other languages' coverage in.")] = False,
+) -> Any:
+    """Articles like this one (``method``: hybrid, or bm25 with a ``note`` when vectors are missing)."""
     path = f"/articles/{segment(article_id)}/related"
-    return await gw.backends.call(Service.INDEX, "GET", path, params={"size": size})
+    params = {"size": size, "cross_language": str(cross_language).lower()}
+    return await gw.backends.call(Service.INDEX, "GET", path, params=params)
 
 
 @router.get("/search", response_model=SearchPage)
@@ -67,7 +74,7 @@ async def search(
 
 
 @router.get("/suggest", response_model=SuggestPage)
-async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=100)]) -> Any:
+async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=SUGGEST_QUERY_MAX_CHARS)]) -> Any:
     """Titles completing what is typed so far."""
     return await gw.backends.call(Service.INDEX, "GET", "/suggest", params={"q": q})
 

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
 
+from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.deps import Gateway, caller
 from newsflow_gateway.streams.events import Reply
 from newsflow_gateway.streams.filters import ArticleFilter
@@ -39,7 +40,7 @@ class WsFilter(BaseModel):
     source: str | None = Field(default=None, max_length=100)
     tag: str | None = Field(default=None, max_length=100)
     lang: str | None = Field(default=None, max_length=100)
-    q: str | None = Field(default=None, max_length=500)
+    q: str | None = Field(default=None, max_length=SEARCH_QUERY_MAX_CHARS)
 
 
 class WsCommand(BaseModel):

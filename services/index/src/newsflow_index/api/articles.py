@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from newsflow_index import service
 from newsflow_index.api.deps import Cursor, FiltersDep, IndexDep, Size
-from newsflow_index.schemas import LatestPage, RelatedPage
+from newsflow_index.schemas import ArticleAI, LatestPage, RelatedPage
 
 router = APIRouter(tags=["articles"])
 
@@ -22,6 +22,13 @@ async def related(
     index: IndexDep,
     article_id: Annotated[str, Path(min_length=1, max_length=200)],
     size: Annotated[int, Query(ge=1, le=20)] = 5,
+    cross_language: Annotated[bool, Query(description="Rank every language together (default: own first).")] = False,
 ) -> RelatedPage:
-    """Articles like this one (title and body), preferring recent ones from other sources."""
-    return await service.related(index, article_id=article_id, size=size)
+    """Articles like this one: BM25 and vectors fused (``method``), BM25 alone when no vector exists."""
+    return await service.related(index, article_id=article_id, size=size, cross_language=cross_language)
+
+
+@router.get("/articles/{article_id}/ai")
+async def article_ai(index: IndexDep, article_id: Annotated[str, Path(min_length=1, max_length=200)]) -> ArticleAI:
+    """The article's AI block: extractive summary and key points (``status: pending`` until embedded)."""
+    return await service.article_ai(index, article_id=article_id)

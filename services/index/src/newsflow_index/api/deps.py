@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from newsflow_contracts import CURSOR_MAX_CHARS, PAGE_SIZE_MAX
 from newsflow_index.filters import Filters, build_filters
 from newsflow_index.service import SearchIndex
 
@@ -25,5 +26,5 @@ def _filters(
 
 IndexDep = Annotated[SearchIndex, Depends(_index)]
 FiltersDep = Annotated[Filters, Depends(_filters)]
-Size = Annotated[int, Query(ge=1, le=50, description="Items per page (at most 50).")]
-Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page.")]
+Size = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX, description=f"Items per page (at most {PAGE_SIZE_MAX}).")]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS, description="next_cursor of the previous page.")]

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from newsflow_contracts import SEARCH_QUERY_MAX_CHARS, SUGGEST_QUERY_MAX_CHARS
 from newsflow_index import service
 from newsflow_index.api.deps import Cursor, FiltersDep, IndexDep, Size
 from newsflow_index.queries import Sort
@@ -16,7 +17,9 @@ router = APIRouter(tags=["search"])
 async def search(
     index: IndexDep,
     filters: FiltersDep,
-    q: Annotated[str, Query(max_length=256, description='Words, "phrases", -exclusions, a | b, prefix*.')] = "",
+    q: Annotated[
+        str, Query(max_length=SEARCH_QUERY_MAX_CHARS, description='Words, "phrases", -exclusions, a | b, prefix*.')
+    ] = "",
     sort: Sort = "relevance",
     size: Size = 20,
     cursor: Cursor = None,
@@ -28,7 +31,9 @@ async def search(
 @router.get("/suggest")
 async def suggest(
     index: IndexDep,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="What the reader has typed so far.")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=SUGGEST_QUERY_MAX_CHARS, description="What the reader has typed so far.")
+    ],
     size: Annotated[int, Query(ge=1, le=20)] = 8,
 ) -> SuggestPage:
     """Title suggestions for a typed prefix (every word may be a prefix)."""

@@ -119,6 +119,8 @@ async def source_status(source_id: str, state: StateDep) -> SourceStatus:
         last_fetch_at=doc.get("last_fetch_at"),
         last_status=doc.get("last_status"),
         last_error=doc.get("last_error"),
+        error_kind=doc.get("last_error_kind"),
+        problems=doc.get("last_problems") or [],
         error_count=doc.get("error_count", 0),
         next_poll_at=doc.get("next_poll_at"),
         articles_seen=doc.get("articles_seen", 0),

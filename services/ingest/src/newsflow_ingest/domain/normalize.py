@@ -167,9 +167,19 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def markup_to_text(markup: str) -> str:
+    """The text of an HTML fragment (a feed's HTML title or summary): tags, scripts and styles
+    dropped, entities decoded exactly once."""
+    return html.unescape(nh3.clean(_CONTROL.sub("", markup), tags=set(), attributes={}))
+
+
 def clean_text(value: str, *, limit: int) -> str:
-    """One line of plain text (titles, names): tags and control characters dropped, spaces folded."""
-    text = html.unescape(_TAG.sub(" ", _CONTROL.sub("", value)))
+    """One line of plain text (titles, names): tags and control characters dropped, spaces folded.
+
+    The value is text already (feed parsing unescaped it once): it is not unescaped again, so an
+    escaped ``&lt;img&gt;`` stays that text and never becomes markup.
+    """
+    text = _TAG.sub(" ", _CONTROL.sub("", value))
     return _SPACE.sub(" ", text.replace("\n", " ")).strip()[:limit]
 
 
@@ -226,13 +236,21 @@ def key_points(text: str, *, count: int = 3) -> list[str]:
     return keypoints.key_points(text, stop=STOP, count=count)
 
 
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+
+
+def absurd_time(value: datetime, *, now: datetime | None = None) -> bool:
+    """Before 1990 or more than a day ahead: a broken clock or template, not a publication time."""
+    now = now or datetime.now(UTC)
+    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return value < EARLIEST or value > now + FUTURE_SLACK
+
+
 def sane_time(value: datetime | None, *, now: datetime | None = None) -> datetime:
     """A publication time in UTC; absent, before 1990 or more than a day ahead → now."""
     now = now or datetime.now(UTC)
     if value is None:
         return now
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    if value.year < 1990 or value > now + timedelta(days=1):
-        return now
-    return value
+    value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    return now if absurd_time(value, now=now) else value

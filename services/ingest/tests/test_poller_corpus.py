@@ -1,0 +1,97 @@
+"""A sample of the feed corpus through the real poller: local feed server, FerretDB/MongoDB, Kafka.
+
+The files are served with the manifest's ``Content-Type`` (so the HTTP charset is exercised);
+what lands in the store, and the status of the feeds that cannot be used, must match the manifest.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from newsflow_ingest.fetch import SafeFetcher
+from newsflow_ingest.poller import Poller
+from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.service import Ingestor
+from newsflow_ingest.settings import FetchSettings, Settings
+from newsflow_kit.kafka import AsyncPublisher
+from newsflow_kit.mongo import async_mongo
+
+from .conftest import FeedServer, Route
+
+HERE = Path(__file__).parent / "feeds"
+MANIFEST: list[dict[str, Any]] = json.loads((HERE / "manifest.json").read_text())
+SAMPLE = (
+    "rss091-basic-0",
+    "rdf-basic-1",
+    "atom03-basic-0",
+    "cdf-0",
+    "json-1.1-0",
+    "rss20-big5-header",
+    "atom10-euc-kr-decl",
+    "rdf-shift_jis-both",
+    "rss20-gb2312-mismatch",
+    "atom10-csunicode-decl",
+    "rss20-koi8-r-header",
+    "rss20-bom-utf-16-le-nodecl",
+    "rss20-opaque-guid",
+    "atom10-no-link-urn-id",
+    "rss20-untitled",
+    "atom10-dates",
+    "rss20-undefined-entity",
+    "rss20-hostile-1",
+    "atom10-escaped-markup-title",
+    "rss20-podcast-no-description",
+    "rss20-billion-laughs",
+    "html-page",
+    "json-malformed",
+)
+ENTRIES = [e for e in MANIFEST if e["file"].split("-", 1)[1].rsplit(".", 1)[0] in SAMPLE]
+
+
+@pytest.fixture
+async def poller(settings: Settings, local_fetch: FetchSettings) -> AsyncIterator[Poller]:
+    settings = settings.model_copy(update={"fetch": local_fetch})
+    mongo = async_mongo(settings.mongo)
+    publisher = AsyncPublisher(settings.kafka, client_id="test-poller-corpus")
+    fetcher = SafeFetcher(local_fetch)
+    db = mongo[settings.database]
+    yield Poller(settings, db, Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic), fetcher)
+    await fetcher.aclose()
+    await publisher.close()
+    await mongo.close()
+
+
+def test_the_sample_covers_every_kind() -> None:
+    assert len(ENTRIES) == len(SAMPLE)
+
+
+async def test_corpus_sample_through_the_poller(poller: Poller, client: TestClient, feed_server: FeedServer) -> None:
+    ids: dict[str, str] = {}
+    for entry in ENTRIES:
+        path = "/" + entry["file"]
+        body = (HERE / "corpus" / entry["file"]).read_bytes()
+        feed_server.routes[path] = Route(body=body, headers={"Content-Type": entry["content_type"]})
+        resp = client.post("/sources", json={"name": entry["file"], "kind": "feed", "feed_url": feed_server.url(path)})
+        assert resp.status_code == 201, resp.text
+        ids[entry["file"]] = resp.json()["id"]
+    polled = 0
+    while batch := await poller.claim_batch(64):
+        for source in batch:
+            await poller.poll(source)
+            polled += 1
+    assert polled == len(ENTRIES)
+    for entry in ENTRIES:
+        expect, source_id = entry["expect"], ids[entry["file"]]
+        status = client.get(f"/sources/{source_id}/status").json()
+        assert status["error_kind"] == expect["error"], (entry["file"], status)
+        docs = await poller.ingestor.repo.articles.find({"source_id": source_id}).to_list()
+        got = sorted((d["title"], d["url"], d["external_id"]) for d in docs)
+        want = sorted((i["title"], i["url"], i["external_id"]) for i in expect["items"])
+        assert got == want, entry["file"]
+        assert status["items_skipped"] == sum(expect["skipped"].values()), (entry["file"], status)
+        for problem in expect["problems"]:
+            assert any(problem in p for p in status["problems"]), (entry["file"], status)

@@ -1,0 +1,243 @@
+"""`make soak`: mixed load for NEWSFLOW_SOAK_S seconds (default 600) against every role run as its own
+process (as `make up` runs them), on private topics, databases and index alias of the stack that
+NEWSFLOW_* settings point at (the local stack by default).
+
+Load: publishers pushing and updating articles, the poller polling the demo feeds, searches, comment
+posts, and NEWSFLOW_SOAK_CLIENTS (default 1000) SSE clients that keep disconnecting and resuming with
+Last-Event-ID. It passes when: no 5xx answer, nothing lost or duplicated (MongoDB, the articles topic,
+Elasticsearch and every SSE client agree with what was acknowledged), the RSS of each process grew
+less than 10 % between the end of warm-up (a fifth of the run) and the end, and the consumer lag of
+every group was back to 0 within 10 s of the load stopping. Prints a table; writes a JSON report
+(NEWSFLOW_SOAK_REPORT, default bench/results/soak.json). Exit status 0 when it passed.
+"""
+
+import json
+import os
+import random
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from newsflow_kit.settings import KafkaSettings  # noqa: E402
+from newsflow_kit.testing import ServiceProcess, delete_private_topics, eventually, private_topics  # noqa: E402
+from tests.faults.platform import start_roles  # noqa: E402
+from tests.faults.workload import (  # noqa: E402
+    Publisher,
+    Watchers,
+    _diff,
+    es_versions,
+    kafka_versions,
+    mongo_versions,
+    register_publisher,
+)
+
+DURATION_S = float(os.environ.get("NEWSFLOW_SOAK_S", "600"))
+CLIENTS = int(os.environ.get("NEWSFLOW_SOAK_CLIENTS", "1000"))
+REPORT = Path(os.environ.get("NEWSFLOW_SOAK_REPORT", ROOT / "bench/results/soak.json"))
+RSS_GROWTH_MAX = 0.10
+LAG_WITHIN_S = 10.0
+ADMIN_KEY = "soak-admin-" + secrets.token_hex(16)
+
+
+@dataclass
+class Traffic:
+    """Searches and comment posts at a steady pace; counts answers by status."""
+
+    url: str
+    words: list[str]
+    articles: dict[str, int]
+    statuses: Counter[int] = field(default_factory=Counter)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        rng = random.Random(7)
+        with httpx.Client(base_url=self.url, timeout=15) as client:
+            while not self.stop.is_set():
+                try:
+                    if rng.random() < 0.7 or not self.articles:
+                        resp = client.get("/v1/search", params={"q": rng.choice(self.words), "size": 20})
+                    else:
+                        article = rng.choice(list(self.articles.copy()))
+                        body = {"author_name": f"Soak {rng.randrange(1000)}", "body": "A soak comment."}
+                        ip = f"10.9.{rng.randrange(256)}.{rng.randrange(256)}"
+                        resp = client.post(f"/v1/articles/{article}/comments", json=body, headers={"X-Client-IP": ip})
+                    self.statuses[resp.status_code] += 1
+                except httpx.HTTPError:
+                    self.statuses[0] += 1
+                time.sleep(0.05)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss(roles: dict[str, ServiceProcess]) -> dict[str, int]:
+    return {name: rss_kb(p.proc.pid) for name, p in roles.items() if p.proc is not None and p.proc.poll() is None}
+
+
+def total_lag(bootstrap: str, topics: set[str]) -> int:
+    """Sum over every consumer group of (end offset - committed offset) on ``topics``."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    groups = [g.group_id for g in admin.list_consumer_groups().result(timeout=10).valid]
+    probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "soak-lag-" + secrets.token_hex(3)})
+    lag = 0
+    try:
+        for group in groups:
+            offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
+            for tp in offsets[group].result(timeout=10).topic_partitions:
+                if tp.topic not in topics or tp.offset < 0:
+                    continue
+                _low, high = probe.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
+                lag += max(0, high - tp.offset)
+    finally:
+        probe.close()
+    return lag
+
+
+def main() -> int:
+    suffix = secrets.token_hex(3)
+    base = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    kafka = private_topics(base, f"soak-{suffix}")
+    mongo_uri = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
+    es_url = os.environ.get("NEWSFLOW_ELASTICSEARCH__URL", "http://127.0.0.1:9200")
+    alias = f"soak-articles-{suffix}"
+    ingest_db = f"soak_{suffix}_ingest"  # the one start_roles gives ingest
+    common = {
+        "NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": kafka.articles_topic,
+        "NEWSFLOW_KAFKA__COMMENTS_TOPIC": kafka.comments_topic,
+        "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": kafka.articles_dlq_topic,
+        "NEWSFLOW_MONGO__URI": mongo_uri,
+        "NEWSFLOW_ELASTICSEARCH__URL": es_url,
+        "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
+        "NEWSFLOW_ADMIN_KEY": ADMIN_KEY,
+    }
+    roles: dict[str, ServiceProcess] = {}
+    result: dict[str, Any] = {"duration_s": DURATION_S, "clients": CLIENTS}
+    try:
+        databases = {name: f"soak_{suffix}_{name}" for name in ("ingest", "comments", "gateway")}
+        start_roles(common, roles, databases=databases)
+        result |= run_load(roles, kafka, mongo_uri, ingest_db, es_url, alias)
+    finally:
+        for proc in reversed(list(roles.values())):
+            proc.stop()
+        delete_private_topics(kafka)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print_table(result)
+    print(f"report: {REPORT}")
+    return 0 if result["passed"] else 1
+
+
+def run_load(
+    roles: dict[str, ServiceProcess], kafka: KafkaSettings, mongo_uri: str, ingest_db: str, es_url: str, alias: str
+) -> dict[str, Any]:
+    url = roles["gateway-api"].url
+    publishers = [register_publisher(url, ADMIN_KEY, seed) for seed in range(2)]
+    watchers = [Watchers(url, p.source_id, CLIENTS // 2, churn_s=(5.0, 30.0)).start() for p in publishers]
+    eventually(lambda: all(w.connected() == len(w.clients) for w in watchers), timeout=300, interval=1)
+    for p in publishers:
+        p.start()
+    traffic = Traffic(url, ["harbour", "fault", "story", "revision"], publishers[0].expected)
+    threading.Thread(target=traffic.run, daemon=True).start()
+    started = time.monotonic()
+    time.sleep(DURATION_S / 5)
+    warm = rss(roles)
+    time.sleep(DURATION_S - (time.monotonic() - started))
+    end = rss(roles)
+    traffic.stop.set()
+    for p in publishers:
+        p.stop()
+    stopped = time.monotonic()
+    topics = {kafka.articles_topic, kafka.comments_topic}
+    try:
+        eventually(lambda: total_lag(kafka.bootstrap_servers, topics) == 0, timeout=120, interval=0.5)
+        lag_s: float | None = time.monotonic() - stopped
+    except AssertionError:
+        lag_s = None
+    problems: list[str] = []
+    for p, w in zip(publishers, watchers, strict=True):
+        problems += [f"publisher: {b}" for b in p.bad[:5]]
+        try:
+            _agree(p, w, kafka, mongo_uri, ingest_db, es_url, alias)
+        except AssertionError as exc:
+            problems.append(str(exc)[:500])
+    for w in watchers:
+        w.stop()
+    statuses = Counter[int]()
+    for p in publishers:
+        statuses.update(p.statuses)
+    statuses.update(traffic.statuses)
+    fivexx = sum(n for s, n in statuses.items() if s >= 500)
+    # Publishers retry 503 (with Retry-After) by design; the soak wants none at all.
+    growth = {name: (end[name] - warm[name]) / warm[name] for name in end if warm.get(name)}
+    passed = (
+        fivexx == 0
+        and not problems
+        and all(g < RSS_GROWTH_MAX for g in growth.values())
+        and lag_s is not None
+        and lag_s <= LAG_WITHIN_S
+    )
+    return {
+        "passed": passed,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "fivexx": fivexx,
+        "articles": sum(len(p.expected) for p in publishers),
+        "sse_events": sum(c.events for w in watchers for c in w.clients),
+        "sse_connects": sum(c.connects for w in watchers for c in w.clients),
+        "sse_repeats": sum(len(c.repeats) for w in watchers for c in w.clients),
+        "rss_kb_warm": warm,
+        "rss_kb_end": end,
+        "rss_growth": growth,
+        "lag_zero_after_s": lag_s,
+        "problems": problems,
+    }
+
+
+def _agree(p: Publisher, w: Watchers, kafka: KafkaSettings, mongo_uri: str, db: str, es_url: str, alias: str) -> None:
+    def same() -> bool:
+        for name, held in (
+            ("mongodb", mongo_versions(mongo_uri, p.source_id, database=db)),
+            ("articles topic", kafka_versions(kafka.bootstrap_servers, kafka.articles_topic, p.source_id)),
+            ("elasticsearch", es_versions(es_url, p.source_id, alias)),
+        ):
+            assert held == p.expected, f"{name}: {_diff(p.expected, held)}"
+        for n, c in enumerate(w.clients):
+            assert c.latest == p.expected, f"SSE client {n}: {_diff(p.expected, c.latest)}"
+            assert not c.repeats, f"SSE client {n} got {len(c.repeats)} events twice"
+        return True
+
+    eventually(same, timeout=120, interval=3)
+
+
+def print_table(result: dict[str, Any]) -> None:
+    verdict = "PASSED" if result.get("passed") else "FAILED"
+    print(f"\nsoak {result['duration_s']:.0f}s, {result['clients']} SSE clients: {verdict}")
+    for key in ("statuses", "fivexx", "articles", "sse_events", "sse_connects", "sse_repeats", "lag_zero_after_s"):
+        print(f"  {key:<18} {result.get(key)}")
+    print(f"  {'process':<18} {'rss warm MB':>12} {'rss end MB':>11} {'growth':>8}")
+    for name, warm in sorted(result.get("rss_kb_warm", {}).items()):
+        end = result["rss_kb_end"].get(name, 0)
+        growth = result["rss_growth"].get(name, 0.0)
+        print(f"  {name:<18} {warm / 1024:>12.1f} {end / 1024:>11.1f} {growth:>+8.1%}")
+    for problem in result.get("problems", []):
+        print(f"  problem: {problem}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
