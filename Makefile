@@ -45,8 +45,16 @@ down: ## Stop everything `make up` or `make infra` started
 	$(STACK) stop
 
 .PHONY: test
-test: install fetch lint typecheck ## Start the servers if needed, run every test against them
+test: install fetch browser lint typecheck ## Start the servers if needed, run every test against them
 	$(STACK) session -- $(MAKE) --no-print-directory test-only
+
+.PHONY: browser
+browser: tests/browser/node_modules/.installed ## Install what the browser tests drive: Debian's chromium and axe-core
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@touch $@
 
 .PHONY: test-only
 test-only: # the tests alone, against servers that already run

@@ -7,6 +7,7 @@ import httpx
 
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.demo import FEEDS, ITEMS, PUSH_SOURCE
+from newsflow_ingest.domain import language
 from newsflow_kit.settings import KafkaSettings, MongoSettings
 from newsflow_kit.testing import ServiceProcess, eventually, free_port, read_topic, settings_env
 
@@ -48,6 +49,10 @@ def test_demo_feeds_and_publisher_fill_a_living_site(
     articles = _articles(api)
     assert {a["language"] for a in articles} >= {"en", "ru"}
     assert all(a["body_text"] and a["key_points"] and a["tags"] for a in articles)
+    # The Russian feed's articles are Russian through and through (its full-text pages once were English).
+    russian_feed = _sources(api)["vecherny-kurier"]["id"]
+    russian = [a for a in articles if a["source_id"] == russian_feed]
+    assert russian and all(a["language"] == "ru" and language.script(a["body_text"]) == "cyrillic" for a in russian)
 
     # Restarting the demo registers nothing twice.
     demo.stop()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from newsflow_gateway import web
 from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, opml, publishing, reading, streams, websub, ws
@@ -113,9 +114,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http=settings.http,
         max_body_bytes=settings.limits.max_body_bytes,
         extra_headers=SECURITY_HEADERS,
+        docs_url=None,  # served by web.install from packaged assets (no CDN)
+        redoc_url=None,
         metrics_guard=Depends(admin_key),  # /metrics is internals: admin key only on the public port
     )
     app.mount("/static", web.static_files(), name="static")
+    web.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)  # HTML, CSS, JS, JSON; never event streams
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

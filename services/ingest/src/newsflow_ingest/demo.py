@@ -99,6 +99,14 @@ def render_feed(feed: str, base: str, slot: int) -> tuple[str, str]:
     ), "application/rss+xml"
 
 
+def page_article(slug: str) -> DemoArticle | None:
+    """The article a feed item's link points to (``<feed>-<slot>``), in its feed's language."""
+    feed, _, slot = slug.rpartition("-")
+    if feed not in FEEDS or not slot.isdigit():
+        return None
+    return article(f"{feed}:{slot}", FEEDS[feed][1])
+
+
 def feed_app(base: str) -> Starlette:
     async def feed(request: Request) -> Response:
         name = request.path_params["name"]
@@ -112,11 +120,14 @@ def feed_app(base: str) -> Starlette:
         return Response(text, media_type=content_type, headers={"ETag": etag, "Cache-Control": "max-age=60"})
 
     async def page(request: Request) -> Response:
-        seed = request.path_params["slug"].replace(".", ":")
-        a = article(seed, FEEDS.get(seed.split(":")[0], ("", "en"))[1])
+        slug = request.path_params["slug"]
+        a = page_article(slug)
+        if a is None:
+            return Response(status_code=404)
         return Response(
-            f"<html><body><article><h1>{html.escape(a.title)}</h1>{_body(a)}</article></body></html>",
-            media_type="text/html",
+            f'<html lang="{FEEDS[slug.rpartition("-")[0]][1]}"><head><meta charset="utf-8"></head><body>'
+            f"<article><h1>{html.escape(a.title)}</h1>{_body(a)}</article></body></html>",
+            media_type="text/html; charset=utf-8",
         )
 
     return Starlette(routes=[Route("/feeds/{name}", feed), Route("/articles/{slug}", page)])

@@ -15,6 +15,7 @@ import random
 import signal
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -309,7 +310,7 @@ class Poller:
             return None
         if page.status != 200:
             return None
-        html = page.body.decode(page.headers.encoding or "utf-8", errors="replace")
+        html = page_html(page.body, page.headers.get("content-type", ""))
         return await asyncio.to_thread(trafilatura.extract, html, output_format="html", include_images=False)
 
     def _delay(self, source: Doc, answer: Any, had_news: bool) -> float:
@@ -383,6 +384,20 @@ def fetch_error_kind(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPError | OSError):
         return "network"
     return "internal"
+
+
+def page_html(body: bytes, content_type: str) -> str | bytes:
+    """A fetched page decoded by its declared charset; without one, bytes (trafilatura detects it).
+
+    (``httpx.Headers.encoding`` is the encoding of the header values, not of the page.)
+    """
+    message = Message()
+    message["content-type"] = content_type
+    charset = message.get_content_charset()
+    if charset:
+        with contextlib.suppress(LookupError):
+            return body.decode(charset, errors="replace")
+    return body
 
 
 def _max_age(value: str | None) -> float | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from newsflow_contracts import EventType
-from newsflow_ingest.domain import articles, identity, normalize
+from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
 from newsflow_ingest.repository import ArticlesRepo, Doc, VersionTaken
@@ -202,8 +202,10 @@ def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
     body_text = normalize.html_to_text(body_html)
     title = normalize.clean_text(article.title, limit=500) or "(untitled)"
     points = normalize.key_points(body_text)
-    summary = normalize.clean_text(article.summary, limit=1000) or " ".join(points[:2])[:1000]
-    language = article.language or normalize.detect_language(f"{title}. {body_text}", source.get("language", "en"))
+    summary = normalize.clean_text(article.summary, limit=1000) or keypoints.lede(body_text)
+    claimed = article.language or source.get("language")  # the publisher's word, else the feed's
+    verdict = normalize.article_language(title, body_text, claimed=claimed, default=source.get("language", "en"))
+    language = verdict.language
     content: dict[str, Any] = {
         "url": url,
         "title": title,
@@ -221,6 +223,7 @@ def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
         "canonical_url": canonical,
         "body_text": body_text,
         "key_points": points,
+        "language_flags": verdict.flags,  # e.g. mixed-language: title and body in two languages
         "source_id": source["_id"],
         "source_name": source.get("name", ""),
         "external_id": article.external_id,

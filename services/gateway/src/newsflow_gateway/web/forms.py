@@ -15,7 +15,13 @@ from newsflow_kit.errors import Forbidden, InvalidInput
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 FIELDS = ("author_name", "body", "parent_id")
-LABELS = {"author_name": "Name", "body": "Comment", "parent_id": "Reply to"}
+# Messages written for people, by field and by what is wrong.
+MISSING = {"author_name": "Please write your name.", "body": "Please write a comment."}
+TOO_LONG = {
+    "author_name": "Please keep your name under 80 characters.",
+    "body": "Please keep your comment under 10,000 characters.",
+}
+BAD_PARENT = "The comment you are replying to could not be found; please reload the page and try again."
 
 
 @dataclass
@@ -65,4 +71,8 @@ async def read_comment_form(request: Request) -> CommentForm:
 
 def _message(error: ErrorDetails) -> str:
     name = str(error["loc"][0]) if error["loc"] else ""
-    return f"{LABELS.get(name, 'Form')}: {error['msg']}"
+    if name == "parent_id":
+        return BAD_PARENT
+    if error["type"] == "string_too_long":
+        return TOO_LONG.get(name, "Please shorten what you wrote.")
+    return MISSING.get(name, "Please check the form and try again.")

@@ -4,11 +4,16 @@ Everything else in a template is escaped by Jinja's autoescape; these filters re
 for what an allow-list has just cleaned.
 """
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from functools import partial
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 from markupsafe import Markup
+
+from newsflow_gateway.web import timefmt
 
 # Ingest already cleans bodies with a similar allow-list; this pass is defence in depth, so a bug
 # or a bypass there (or a stored article from before a fix) still cannot run script here.
@@ -17,22 +22,66 @@ BODY_TAGS = {
     "figure", "figcaption", "img", "pre", "code", "hr", "sub", "sup",
     "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
-BODY_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"colspan"}, "td": {"colspan"}}
+BODY_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"colspan"},
+    "td": {"colspan"},
+    "*": {"dir"},  # right-to-left passages keep their direction
+}
+DIRECTIONS = {"rtl", "ltr", "auto"}
+# Wide code and tables scroll inside themselves (never the page); keyboard users must reach them too.
+SCROLLABLE = {"pre": {"tabindex": "0"}, "table": {"tabindex": "0"}}
 BODY_SCHEMES = {"http", "https", "mailto"}
 # The index marks matches with <mark> (and escapes the text: encoder html); <em> is accepted too.
 HIGHLIGHT_TAGS = {"mark", "em"}
 
 
-def clean_body(html: str) -> Markup:
-    """An article body through the strict allow-list: no script, style, event handler or javascript: URL."""
+def clean_body(html: str, base_url: str | None = None) -> Markup:
+    """An article body through the strict allow-list: no script, style, event handler or javascript: URL.
+
+    Relative links and images resolve against ``base_url`` (the article's own address) or are
+    dropped; images must end up https (the only images the Content-Security-Policy lets through).
+    """
     cleaned = nh3.clean(
         html,
         tags=BODY_TAGS,
         attributes=BODY_ATTRIBUTES,
+        attribute_filter=partial(_attribute, http_url(base_url)),
+        set_tag_attribute_values=SCROLLABLE,
         url_schemes=BODY_SCHEMES,
         link_rel="noopener noreferrer nofollow ugc",
     )
-    return Markup(cleaned)  # just cleaned by the allow-list above
+    return Markup(_IMG.sub(_image, cleaned))  # just cleaned by the allow-list above
+
+
+# nh3 serialises an element one way (``<img src="…" alt="…">``), so its output can be edited safely.
+_IMG = re.compile(r"<img(?P<attrs>[^>]*)>")
+
+
+def _image(match: re.Match[str]) -> str:
+    """An image without a (safe) source is dropped; one without ``alt`` gets an empty one (decorative)."""
+    attrs = match["attrs"]
+    if " src=" not in attrs:
+        return ""
+    return match[0] if " alt=" in attrs else f'<img{attrs} alt="">'
+
+
+def _attribute(base: str | None, element: str, name: str, value: str) -> str | None:
+    """Keeps an attribute's value, resolves a relative URL against ``base``, or drops it (None)."""
+    if name == "dir":
+        return value.lower() if value.lower() in DIRECTIONS else None
+    if (element, name) not in (("a", "href"), ("img", "src")):
+        return value
+    value = value.strip()
+    scheme = urlsplit(value).scheme.lower()
+    if element == "a" and (value.startswith("#") or scheme == "mailto"):
+        return value
+    if not scheme:
+        if base is None:
+            return None
+        value = urljoin(base, value)
+    return (https_url if element == "img" else http_url)(value)
 
 
 def highlighted(fragment: str) -> Markup:
@@ -58,6 +107,16 @@ def https_url(url: str | None) -> str | None:
     return safe if safe is not None and safe.lower().startswith("https://") else None
 
 
-def when(value: datetime | None) -> str:
-    """A timestamp as readers see it: ``2024-05-01 14:03 UTC``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
+def when(value: datetime | None, language: str | None = "en") -> Markup:
+    """A ``<time>`` element: exact ``datetime`` attribute and tooltip, relative text the script keeps current."""
+    if value is None:
+        return Markup("")
+    lang = timefmt.language_of(language)
+    return Markup('<time datetime="{}" title="{}" data-lang="{}">{}</time>').format(
+        value.astimezone(UTC).isoformat(), timefmt.exact(value), lang, timefmt.relative(value, language=lang)
+    )
+
+
+def present(values: Iterable[str]) -> list[str]:
+    """The values that are still something once tags and spaces are gone (an author of "<b></b>" is not shown)."""
+    return [text for text in (nh3.clean(v, tags=set()).strip() for v in values) if text]

@@ -16,6 +16,7 @@ from newsflow_gateway.backends import Backends, BadGateway, Service, segment
 from newsflow_gateway.metrics import PARTIAL_ANSWERS
 from newsflow_gateway.schemas import ArticlesPage, ArticleSummary, CommentsPage, Facets, SearchPage
 from newsflow_gateway.service import PUBLIC_SOURCE_FIELDS, article_page
+from newsflow_gateway.web.digest import Digest, digest
 from newsflow_kit.errors import DependencyUnavailable, NewsflowError, NotFound
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class ArticleView:
     related: list[ArticleSummary] | None
     comments: CommentsPage | None
     notices: list[str]
+    digest: Digest = field(default_factory=Digest)
 
 
 @dataclass
@@ -129,13 +131,36 @@ async def article(
         raise
     comments = await thread
     missing = [*detail.missing, *(["comments"] if comments is None else [])]
+    found = detail.article
     return ArticleView(
-        article=detail.article,
+        article=found,
         comment_count=detail.comment_count,
-        related=detail.related,
+        related=same_language_first(detail.related, found.language),
         comments=comments,
         notices=[NOTICES[part] for part in missing if part in NOTICES],
+        digest=digest(summary=found.summary, key_points=found.key_points, text=found.body_text),
     )
+
+
+def same_language_first(items: list[ArticleSummary] | None, language: str) -> list[ArticleSummary] | None:
+    """Related articles in the reader's language first, otherwise in the order the index ranked them."""
+    if items is None:
+        return None
+    return sorted(items, key=lambda item: item.language != language)
+
+
+async def source_names(
+    *, backends: Backends, listing: Listing, part_timeout: float, also: list[str] | None = None
+) -> dict[str, str]:
+    """Names of the sources in a search's results and facets (ids the results do not name are asked of ingest)."""
+    names = {item.source_id: item.source_name for item in listing.items if item.source_name}
+    wanted = [*(b.value for b in listing.facets.sources[:10]), *(also or [])]
+    unknown = list(dict.fromkeys(sid for sid in wanted if sid not in names))
+    infos = await asyncio.gather(*(_source_info(backends, sid, part_timeout, quiet=True) for sid in unknown))
+    for sid, info in zip(unknown, infos, strict=True):
+        if info and info.get("name"):
+            names[sid] = str(info["name"])
+    return names
 
 
 async def _thread(backends: Backends, article_id: str, cursor: str | None) -> CommentsPage:
@@ -162,12 +187,14 @@ async def source(*, backends: Backends, source_id: str, cursor: str | None, part
     )
 
 
-async def _source_info(backends: Backends, source_id: str, timeout: float) -> dict[str, Any] | None:
+async def _source_info(
+    backends: Backends, source_id: str, timeout: float, *, quiet: bool = False
+) -> dict[str, Any] | None:
     try:
         async with asyncio.timeout(timeout):
             raw = await backends.call(Service.INGEST, "GET", f"/sources/{segment(source_id)}")
     except NewsflowError as exc:
-        if exc.status == 404:
+        if exc.status == 404 and not quiet:
             raise NotFound(f"no source {source_id}") from None
         log.warning("page without source details: %s", exc)
         PARTIAL_ANSWERS.labels("source").inc()

@@ -1,5 +1,6 @@
 """The pages' Jinja environment (autoescape everywhere) and the headers every page carries."""
 
+import hashlib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from newsflow_gateway.backends import segment
 from newsflow_gateway.compat.outfeeds import alternates
 from newsflow_gateway.web import markup
+from newsflow_gateway.web.digest import shorten
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -51,9 +53,23 @@ def templates() -> Jinja2Templates:
         http_url=markup.http_url,
         https_url=markup.https_url,
         when=markup.when,
+        present=markup.present,
+        shorten=shorten,
     )
     env.globals["query"] = query
+    env.globals["static"] = static
     return Jinja2Templates(env=env)
+
+
+@cache
+def fingerprint(name: str) -> str:
+    """A short hash of a static file's content (read once per process: the files ship with the package)."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+def static(name: str) -> str:
+    """The fingerprinted address of a static file: cached for a year, a new version gets a new address."""
+    return f"/static/{name}?v={fingerprint(name)}"
 
 
 def query(**params: str | None) -> str:
@@ -71,7 +87,7 @@ def page(
 ) -> Response:
     """Renders a template into an HTML response with the page headers."""
     feeds = alternates(request.url.path, dict(request.query_params))  # feed autodiscovery (docs/compat.md)
-    values = {"notices": [], "q": "", "feeds": feeds, **context}
+    values = {"notices": [], "q": "", "nav": "", "source_names": {}, "feeds": feeds, **context}
     return templates().TemplateResponse(
         request, name, values, status_code=status, headers={**PAGE_HEADERS, **(headers or {})}
     )

@@ -77,7 +77,7 @@ async def home(request: Request, gw: GatewayDep, cursor: Cursor = None) -> Respo
     """The latest articles; new ones appear live when JavaScript runs."""
     listing = await pages.latest(backends=gw.backends, cursor=cursor)
     live = stream_url() if cursor is None else None
-    return page(request, "home.html", {"listing": listing, "notices": listing.notices, "stream": live})
+    return page(request, "home.html", {"listing": listing, "notices": listing.notices, "stream": live, "nav": "home"})
 
 
 @router.get("/articles/{article_id}")
@@ -126,7 +126,13 @@ async def search(
     params = {"q": q, "tag": tag, "source": source, "sort": sort, "cursor": cursor}
     listing = await pages.search(backends=gw.backends, params=params) if (q or tag or source) else None
     notices = listing.notices if listing is not None else []
-    context = {"listing": listing, "notices": notices, "q": q or "", "tag": tag, "source": source, "sort": sort}
+    names: dict[str, str] = {}
+    if listing is not None:
+        timeout = gw.settings.services.part_timeout_s
+        also = [source] if source else []
+        names = await pages.source_names(backends=gw.backends, listing=listing, part_timeout=timeout, also=also)
+    context: dict[str, Any] = {"listing": listing, "notices": notices, "q": q or "", "tag": tag, "source": source}
+    context |= {"sort": sort, "source_names": names, "nav": "search"}
     return page(request, "search.html", context)
 
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import nh3
 import py3langid
 
+from newsflow_ingest.domain import keypoints, language
+
 ALLOWED_TAGS = {
     "p",
     "br",
@@ -41,13 +43,18 @@ ALLOWED_TAGS = {
     "th",
     "td",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "th": {"colspan"}, "td": {"colspan"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"colspan"},
+    "td": {"colspan"},
+    "*": {"dir"},  # right-to-left passages keep their direction
+}
 MAX_TAGS = 8
 LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "uk", "pt", "nl", "pl")
 _BLOCK = re.compile(r"</(p|div|li|h\d|blockquote|tr|pre|figure)>|<br\s*/?>", re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[A-ZА-ЯЁ0-9«\"“])")
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 STOP = {
@@ -185,6 +192,11 @@ def detect_language(text: str, default: str = "en") -> str:
     return str(lang)
 
 
+def article_language(title: str, body_text: str, *, claimed: str | None, default: str = "en") -> language.Verdict:
+    """The article's language and what was noticed (claim overruled, mixed title/body): see language.py."""
+    return language.decide(title=title, body_text=body_text, claimed=claimed, default=default)
+
+
 def slugify(tag: str) -> str:
     """A hashtag slug: lower-case letters and digits joined by '-', accents folded for Latin script."""
     kept: list[str] = []
@@ -216,22 +228,12 @@ def hashtags(*, declared: list[str], text: str, limit: int = MAX_TAGS) -> list[s
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.replace("\n", " ")) if len(s.strip()) > 20]
+    return keypoints.sentences(text)
 
 
 def key_points(text: str, *, count: int = 3) -> list[str]:
-    """Extractive summary: the sentences with the most frequent content words, in reading order."""
-    all_sentences = sentences(text)[:60]
-    if len(all_sentences) <= count:
-        return all_sentences
-    freq = Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in STOP)
-
-    def score(s: str) -> float:
-        words = [w.lower() for w in _WORD.findall(s) if w.lower() not in STOP]
-        return sum(freq[w] for w in words) / (len(words) + 5)
-
-    best = sorted(range(len(all_sentences)), key=lambda i: score(all_sentences[i]), reverse=True)[:count]
-    return [all_sentences[i] for i in sorted(best)]
+    """Extractive summary: distinct sentences with the most frequent content words (see keypoints.py)."""
+    return keypoints.key_points(text, stop=STOP, count=count)
 
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
