@@ -132,7 +132,8 @@ async def test_claims_come_in_batches_not_one_scan_per_feed(scale: Scale, feed_s
     first, second = await asyncio.gather(poller.claim_batch(64), other.claim_batch(64))
     assert scale.commands.seen[("find", "sources")] == 2  # one read per batch of 64, not one per source
     mine, theirs = {s["_id"] for s in first}, {s["_id"] for s in second}
-    assert not mine & theirs and len(mine) == 64
+    # both may read the same 64 due sources; the claims split them, never give one to both
+    assert not mine & theirs and len(mine | theirs) >= 64
     rest = await poller.claim_batch(64)
     assert len(mine | theirs | {s["_id"] for s in rest}) == 100  # everything due is claimed exactly once
     assert await poller.claim_batch(64) == []  # leased sources are not due
