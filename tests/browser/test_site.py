@@ -331,6 +331,8 @@ def test_search_with_facets_filters_and_paging(
         ids = set(page.locator("#results li.article").evaluate_all("els => els.map(e => e.dataset.id)"))
         assert len(ids) == 20
         page.locator(".more a").click()
+        expect(page).to_have_url(re.compile(r"[?&]cursor="))  # the next page, not the one being left
+        expect(page.locator("#results li.article")).to_have_count(5)
         more = set(page.locator("#results li.article").evaluate_all("els => els.map(e => e.dataset.id)"))
         assert len(more) == 5 and not ids & more
 
