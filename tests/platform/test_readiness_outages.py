@@ -23,7 +23,7 @@ STACK = [sys.executable, str(ROOT / "deploy/local/stack.py")]
 NEEDS = {
     "ingest": {"mongodb", "kafka"},
     "index": {"elasticsearch", "kafka"},
-    "comments": {"mongodb", "kafka"},
+    "comments": {"mongodb"},  # the api only answers HTTP; Kafka is its projection's and worker's
     "gateway": {"mongodb", "kafka"},
 }
 
