@@ -1,4 +1,4 @@
-"""``comments``: POST and GET comments p50/p99 at a steady rate through the comments API (BENCH.md).
+"""``comments``: POST and GET comments p50/p99 at a steady rate through the comments API (goals in docs/benchmarks.md).
 
 setup      one `newsflow-comments api` subprocess on a free port, a private database and private topics;
            the article is made known in its projection; rate limits lifted and pre-moderation off (the

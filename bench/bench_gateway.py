@@ -1,4 +1,4 @@
-"""``gateway``: the gateway legs of ``search`` and ``comments`` (BENCH.md), each with its same-run baseline.
+"""``gateway``: the gateway legs of ``search`` and ``comments`` (docs/benchmarks.md), each with its same-run baseline.
 
 search     GET /v1/search through one `newsflow-gateway api` in front of one `newsflow-index api`, over
            a corpus loaded as bench_search does (NEWSFLOW_BENCH_GATEWAY_ARTICLES, default 20,000);
