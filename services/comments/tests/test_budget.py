@@ -2,7 +2,6 @@
 monitoring, and posts under load: a 503 means not stored, a retry with the same key gets the comment."""
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,31 +12,15 @@ import pytest
 from pymongo import monitoring
 
 from newsflow_kit.settings import MongoSettings
-from newsflow_kit.testing import ServiceProcess, eventually
+from newsflow_kit.testing import DatabaseCommands, ServiceProcess, eventually
 
 from .conftest import OPEN_POLICY, article
 
 Api = Any
 
 
-class Commands(monitoring.CommandListener):
+class Commands(DatabaseCommands):
     """Counts the commands sent to one database while ``counting``."""
-
-    def __init__(self) -> None:
-        self.database: str | None = None
-        self.names: list[str] = []
-        self._lock = threading.Lock()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.database is not None and event.database_name == self.database:
-            with self._lock:
-                self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
     def during(self, call: Callable[[], httpx.Response]) -> tuple[httpx.Response, list[str]]:
         self.names = []

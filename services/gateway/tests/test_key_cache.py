@@ -7,31 +7,15 @@ from pymongo import monitoring
 
 from newsflow_gateway.main import create_app
 from newsflow_gateway.settings import Settings
-from newsflow_kit.testing import eventually
+from newsflow_kit.testing import DatabaseCommands, eventually
 
 from .test_auth import ARTICLE, bearer, publisher_key
-
-
-class Commands(monitoring.CommandListener):
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 def test_a_cached_key_costs_no_store_command(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings()
     _, key = publisher_key(settings, "daily-planet")
-    commands = Commands(settings.database)
+    commands = DatabaseCommands(settings.database)
     monitoring.register(commands)
     with TestClient(create_app(settings)) as client:
         assert client.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 503  # ingest is down

@@ -8,27 +8,14 @@ from pymongo import monitoring
 
 from newsflow_ingest.main import create_app
 from newsflow_ingest.settings import Settings
+from newsflow_kit.testing import DatabaseCommands
 
 PUSH_BUDGET = 3
 READ_BUDGET = 1
 
 
-class Commands(monitoring.CommandListener):
+class Commands(DatabaseCommands):
     """The commands sent to one database (every client of this process is watched)."""
-
-    def __init__(self, database: str) -> None:
-        self.database = database
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.database:
-            self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
     def during(self) -> "Window":
         return Window(self)

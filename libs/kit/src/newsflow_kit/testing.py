@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
 from newsflow_kit.kafka import admin, ensure_topics
@@ -270,3 +271,24 @@ def settings_env(
     if es is not None:
         env |= {"NEWSFLOW_ELASTICSEARCH__URL": es.url, "NEWSFLOW_ELASTICSEARCH__ALIAS": es.alias}
     return env
+
+
+class DatabaseCommands(monitoring.CommandListener):
+    """The names of the commands sent to one database (``None``: none yet), in order, for round-trip
+    budgets. Register it with ``pymongo.monitoring.register`` before the clients under test exist."""
+
+    def __init__(self, database: str | None = None) -> None:
+        self.database = database
+        self.names: list[str] = []
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.database is not None and event.database_name == self.database:
+            with self._lock:
+                self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
