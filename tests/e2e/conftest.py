@@ -11,15 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from elasticsearch import Elasticsearch
-from pymongo import MongoClient
 
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
 from newsflow_kit.testing import (
     ServiceProcess,
-    delete_private_topics,
     eventually,
     private_topics,
+    remove_private_platform,
     role_process,
     settings_env,
 )
@@ -106,14 +104,7 @@ def platform(
     finally:
         for proc in reversed(started):
             proc.stop()
-        delete_private_topics(kafka)
-        mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_settings.uri)
-        for name in databases.values():
-            mongo.drop_database(name)
-        mongo.close()
-        client = Elasticsearch(es.url)
-        client.indices.delete(index=f"{es.alias}*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
+        remove_private_platform(kafka=kafka, mongo_uri=mongo_settings.uri, databases=list(databases.values()), es=es)
 
 
 @dataclass

@@ -110,6 +110,20 @@ def delete_private_topics(settings: KafkaSettings) -> None:
     admin(settings).delete_topics(names, operation_timeout=10)
 
 
+def remove_private_platform(
+    *, kafka: KafkaSettings, mongo_uri: str, databases: list[str], es: ElasticsearchSettings
+) -> None:
+    """Removes what a private platform of roles used: its topics, databases and Elasticsearch alias."""
+    delete_private_topics(kafka)
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    for name in databases:
+        mongo.drop_database(name)
+    mongo.close()
+    client = Elasticsearch(es.url)
+    client.indices.delete(index=f"{es.alias}*", ignore_unavailable=True, allow_no_indices=True)
+    client.close()
+
+
 @pytest.fixture
 def kafka_topics(kafka_settings: KafkaSettings) -> Iterator[KafkaSettings]:
     """Kafka settings whose topic names are private to this test (created now, deleted after)."""
