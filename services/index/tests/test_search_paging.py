@@ -120,6 +120,7 @@ def test_a_tampered_point_in_time_is_422(api: TestClient, pit: Any) -> None:
     response = api.get("/search", params={**QUERY, "cursor": tampered})
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "query.cursor"
 
 
 def _payload(token: str) -> dict[str, Any]:

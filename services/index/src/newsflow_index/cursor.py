@@ -74,22 +74,22 @@ def decode(token: str, *, kind: str, fingerprint: str, length: int, pit: bool = 
         or not MIN_AS_OF <= as_of <= MAX_AS_OF
         or (_pit_id(pit_id) if pit else "p" in payload) is not pit
     ):
-        raise _invalid("malformed cursor")
+        raise invalid("malformed cursor")
     if payload.get("k") != kind or payload.get("f") != fingerprint:
-        raise _invalid("the cursor belongs to another query or sort")
+        raise invalid("the cursor belongs to another query or sort")
     return Cursor(kind, fingerprint, after, as_of, pit_id if pit else None)
 
 
 def _payload(token: str) -> dict[str, Any]:
     if len(token) > MAX_LENGTH:
-        raise _invalid("malformed cursor")
+        raise invalid("malformed cursor")
     try:
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
         payload = json.loads(raw)
     except (binascii.Error, ValueError):
-        raise _invalid("malformed cursor") from None
+        raise invalid("malformed cursor") from None
     if not isinstance(payload, dict):
-        raise _invalid("malformed cursor")
+        raise invalid("malformed cursor")
     return payload
 
 
@@ -107,5 +107,6 @@ def _sort_value(value: object) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def _invalid(message: str) -> InvalidInput:
+def invalid(message: str) -> InvalidInput:
+    """The 422 of a cursor the API did not give out."""
     return InvalidInput(message, errors=[{"field": "query.cursor", "message": message, "type": "value_error"}])

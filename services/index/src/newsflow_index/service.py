@@ -264,6 +264,10 @@ async def _pit_search(index: SearchIndex, body: dict[str, Any], pit_id: str) -> 
             response = await index.es.search(body=in_pit, filter_path=PAGE_ONLY)
         except NotFoundError as exc:  # no search context for this id (or its index was deleted)
             raise PointInTimeGone(str(exc)) from None
+        except BadRequestError as exc:
+            if "search context id" in str(exc):  # an id Elasticsearch cannot even parse: a forged cursor
+                raise cursor.invalid("malformed cursor") from None
+            raise
     result: dict[str, Any] = response.body
     return result, str(result.get("pit_id", pit_id))
 
