@@ -1,12 +1,14 @@
 """Opaque, validated pagination cursors.
 
 A cursor is base64url(JSON) of
-``{"v": 2, "k": kind, "f": fingerprint, "a": search_after, "t": as_of, "p": point_in_time}``:
+``{"v": 2, "k": kind, "f": fingerprint, "a": search_after, "t": as_of, "p": point_in_time, "x": shown}``:
 ``kind`` names the listing and its sort, ``fingerprint`` the query and filters it was issued for
 (a cursor cannot be replayed against another query), ``a`` the sort values of the last hit, ``t``
-the instant the first page was computed (recency scoring uses it, so scores do not drift between pages)
-and ``p`` (search only) the Elasticsearch point in time the pages are read from. Anything else is
-refused with 422; a client can only hand back what the API gave out.
+the instant the first page was computed (recency scoring uses it, so scores do not drift between pages),
+and for search only: ``p`` the Elasticsearch point in time the pages are read from (absent after the
+first page, which is read without one) and ``x`` the ids of the first page's hits, which later pages
+exclude (at most ``PAGE_SIZE_MAX``; 24-hex ids are packed as base64url bytes, other ids are a list).
+Anything else is refused with 422; a client can only hand back what the API gave out.
 """
 
 import base64
@@ -18,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from newsflow_contracts import CURSOR_MAX_CHARS
+from newsflow_contracts import CURSOR_MAX_CHARS, PAGE_SIZE_MAX
 from newsflow_kit.errors import InvalidInput
 
 VERSION = 2
@@ -28,6 +30,9 @@ MIN_AS_OF, MAX_AS_OF = 0, 7_258_118_400_000  # 1970 .. 2200-01-01
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 # A point-in-time id is base64 (URL-safe or not) Elasticsearch gave out; anything else never reaches it.
 PIT_ID = re.compile(r"^[A-Za-z0-9+/_=-]{1,1500}$")
+MAX_SHOWN = PAGE_SIZE_MAX  # the first page's ids a search cursor carries
+HEX_ID = re.compile(r"^[0-9a-f]{24}$")  # an article id (see the ingest service's identity.py)
+ID_BYTES = 12
 
 SortValue = str | int | float
 
@@ -38,7 +43,8 @@ class Cursor:
     fingerprint: str
     after: list[SortValue]
     as_of: int  # epoch milliseconds
-    pit: str | None = None  # the point-in-time id the pages are read from (search only)
+    pit: str | None = None  # the point-in-time id the pages are read from (search, after page 2)
+    shown: tuple[str, ...] = ()  # the first page's ids, which later pages exclude (search only)
 
 
 def fingerprint(*parts: object) -> str:
@@ -53,31 +59,61 @@ def encode(cursor: Cursor) -> str:
     }  # fmt: skip
     if cursor.pit is not None:
         payload["p"] = cursor.pit
+    if cursor.shown:
+        payload["x"] = _pack(cursor.shown)
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode(token: str, *, kind: str, fingerprint: str, length: int, pit: bool = False) -> Cursor:
-    """Parses a cursor issued for this ``kind`` and ``fingerprint`` with ``length`` sort values (and a
-    point-in-time id when ``pit``), or raises 422."""
+def decode(token: str, *, kind: str, fingerprint: str, length: int, search: bool = False) -> Cursor:
+    """Parses a cursor issued for this ``kind`` and ``fingerprint`` with ``length`` sort values, or
+    raises 422. A ``search`` cursor also carries the first page's ids, and after the second page a
+    point-in-time id and one more sort value (the point in time's tiebreaker)."""
     payload = _payload(token)
     after = payload.get("a")
     as_of = payload.get("t")
     pit_id = payload.get("p")
+    shown = _unpack(payload.get("x")) if search else None
+    in_pit = search and "p" in payload
     if (
         payload.get("v") != VERSION
         or not isinstance(after, list)
-        or len(after) != length
+        or len(after) != length + in_pit
         or not all(_sort_value(v) for v in after)
         or not isinstance(as_of, int)
         or isinstance(as_of, bool)
         or not MIN_AS_OF <= as_of <= MAX_AS_OF
-        or (_pit_id(pit_id) if pit else "p" in payload) is not pit
+        or (in_pit and not _pit_id(pit_id))
+        or (not search and ("p" in payload or "x" in payload))
+        or (search and shown is None)
     ):
         raise invalid("malformed cursor")
     if payload.get("k") != kind or payload.get("f") != fingerprint:
         raise invalid("the cursor belongs to another query or sort")
-    return Cursor(kind, fingerprint, after, as_of, pit_id if pit else None)
+    return Cursor(kind, fingerprint, after, as_of, pit_id if in_pit else None, shown or ())
+
+
+def _pack(ids: tuple[str, ...]) -> str | list[str]:
+    """Article ids (24 hex) as base64url of their bytes: half the size of a JSON list of them."""
+    if all(HEX_ID.match(i) for i in ids):
+        return base64.urlsafe_b64encode(b"".join(bytes.fromhex(i) for i in ids)).rstrip(b"=").decode()
+    return list(ids)
+
+
+def _unpack(value: object) -> tuple[str, ...] | None:
+    """The ids of :func:`_pack`, or None when they are not what it gives out."""
+    if isinstance(value, list):
+        ok = 0 < len(value) <= MAX_SHOWN and all(isinstance(i, str) and 0 < len(i) <= 256 for i in value)
+        return tuple(value) if ok else None
+    if not isinstance(value, str) or not 0 < len(value) <= 4 * MAX_SHOWN * ID_BYTES // 3 + 3:
+        return None
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or len(raw) % ID_BYTES or len(raw) > MAX_SHOWN * ID_BYTES:
+        return None
+    return tuple(raw[i : i + ID_BYTES].hex() for i in range(0, len(raw), ID_BYTES))
 
 
 def _payload(token: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 solely as the ``query`` string of ``simple_query_string`` or ``match`` (never as DSL).
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ PUBLISHED_ONLY = {"term": {"status": PUBLISHED}}
 NEWEST_FIRST: list[Any] = [{"published_at": "desc"}, {"id": "asc"}]
 # A point in time's own tiebreaker, which ends the sort of every search page read inside one.
 PIT_TIEBREAKER = {"_shard_doc": "asc"}
+SHOWN = "shown"  # the aggregation counting the excluded (already shown) hits that still match
 
 
 def search_body(
@@ -44,10 +46,13 @@ def search_body(
     after: list[Any] | None,
     as_of: datetime,
     search_in: SearchIn = "all",
+    exclude: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Full-text search with facets counted like a multi-select UI: each facet ignores its own filter.
 
-    The API runs it inside a point in time (:func:`in_pit`); as it is, it runs on an index too.
+    The API runs the first page as it is, on the alias, and later pages inside a point in time
+    (:func:`in_pit`). ``exclude`` (the first page's ids) drops hits already shown: only from the hits
+    (``post_filter``), so the facets stay whole, and the ``shown`` count lets the total stay whole too.
     """
     text: dict[str, Any] = {"match_all": {}}
     if q:
@@ -85,6 +90,10 @@ def search_body(
         }
     if after is not None:
         body["search_after"] = after
+    if exclude:
+        shown = {"ids": {"values": list(exclude)}}
+        body["post_filter"]["bool"]["must_not"] = [shown]
+        body["aggs"][SHOWN] = {"filter": {"bool": {"filter": [*facet_filters.values(), shown]}}}
     return body
 
 

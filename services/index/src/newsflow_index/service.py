@@ -57,22 +57,38 @@ async def search(
     page: str | None,
     search_in: queries.SearchIn = "all",
 ) -> SearchPage:
-    """One page of results; every page of a query is read from one point in time (see _search_in_pit)."""
+    """One page of results. The first page is one plain search on the alias (most readers never ask
+    for a second); a second page opens a point in time and later pages stay in it (see _later_page)."""
     kind, key = f"search:{sort}", cursor.fingerprint(q, filters.key(), *([search_in] if search_in != "all" else []))
-    length = 4 if sort == "relevance" else 3  # the sort values, the point in time's tiebreaker last
-    after = cursor.decode(page, kind=kind, fingerprint=key, length=length, pit=True) if page else None
+    length = 3 if sort == "relevance" else 2  # the sort values: (score,) published_at, id
+    after = cursor.decode(page, kind=kind, fingerprint=key, length=length, search=True) if page else None
     as_of = _as_of(after)
-    values = after.after if after else None
     body = queries.search_body(
-        q=q, filters=filters, sort=sort, size=size, after=values, as_of=as_of, search_in=search_in
+        q=q,
+        filters=filters,
+        sort=sort,
+        size=size,
+        after=after.after if after else None,
+        as_of=as_of,
+        search_in=search_in,
+        exclude=after.shown if after else (),
     )
-    response, pit_id = await _search_in_pit(index, body, after.pit if after else None)
-    hits = _hits(response)
-    next_cursor = _next(hits, size, kind=kind, key=key, as_of=as_of, pit=pit_id)
-    if next_cursor is None:
-        await _close_pit(index, pit_id)
+    if after is None:
+        response = await _search(index, body)
+        hits = _hits(response)
+        shown = tuple(str(hit["_source"]["id"]) for hit in hits)
+        next_cursor = _next(hits, size, kind=kind, key=key, as_of=as_of, shown=shown)
+        total = response["hits"]["total"]["value"]
+    else:
+        response, pit_id = await _later_page(index, body, after)
+        hits = _hits(response)
+        next_cursor = _next(hits, size, kind=kind, key=key, as_of=as_of, pit=pit_id, shown=after.shown)
+        if next_cursor is None:
+            await _close_pit(index, pit_id)
+        # The first page's hits are excluded from the hits only: counted back, the total stays whole.
+        total = response["hits"]["total"]["value"] + response["aggregations"][queries.SHOWN]["doc_count"]
     return SearchPage(
-        total=response["hits"]["total"]["value"],
+        total=total,
         items=[article_item(hit) for hit in hits],
         facets=facets(response["aggregations"]),
         next_cursor=next_cursor,
@@ -185,12 +201,19 @@ def _as_of(after: cursor.Cursor | None) -> datetime:
 
 
 def _next(
-    hits: list[dict[str, Any]], size: int, *, kind: str, key: str, as_of: datetime, pit: str | None = None
+    hits: list[dict[str, Any]],
+    size: int,
+    *,
+    kind: str,
+    key: str,
+    as_of: datetime,
+    pit: str | None = None,
+    shown: tuple[str, ...] = (),
 ) -> str | None:
     if len(hits) < size:
         return None
     last = hits[-1]["sort"]
-    return cursor.encode(cursor.Cursor(kind, key, list(last), int(as_of.timestamp() * 1000), pit))
+    return cursor.encode(cursor.Cursor(kind, key, list(last), int(as_of.timestamp() * 1000), pit, shown))
 
 
 async def _published(index: SearchIndex, article_id: str) -> dict[str, Any]:
@@ -229,23 +252,28 @@ class PointInTimeGone(Exception):
     """The cursor's point in time expired, was closed, or its index was replaced by a reindex."""
 
 
-async def _search_in_pit(index: SearchIndex, body: dict[str, Any], pit_id: str | None) -> tuple[dict[str, Any], str]:
-    """A search page read from the cursor's point in time, or from a new one on the alias (first page).
+async def _later_page(index: SearchIndex, body: dict[str, Any], after: cursor.Cursor) -> tuple[dict[str, Any], str]:
+    """A second or later search page, read from the cursor's point in time or from a new one.
 
-    Inside one point in time the index does not change under the reader: the embedder rewriting
-    articles or new articles arriving cannot shift scores (BM25 statistics) between pages, so pages
-    neither repeat nor skip hits. When the cursor's point in time has gone (kept ``pit_keep_alive``
-    after each page) the next page is read from a new one, continuing after the cursor's sort values
-    (``id`` makes them unique outside the old point in time; the tiebreaker is set past any document so
-    the last hit is not repeated): the reader gets the next page rather than an error, and only hits
-    whose scores changed meanwhile can move across the page boundary.
+    The first page was read without a point in time (one Elasticsearch call, and no search context
+    kept open for the many readers who never page on), so the second page opens one on the alias and
+    continues after the first page's last sort values. Outside a point in time the index may have changed
+    between the two pages (the embedder rewriting articles, new ones arriving, BM25 statistics moving),
+    so every later page excludes the first page's ids: none of them is ever shown twice. From then on
+    the pages are read inside that point in time, where nothing changes under the reader, so they
+    neither repeat nor skip hits. ``id`` in the sort makes the sort values unique outside a point in time;
+    the tiebreaker of a new one is set past any document so the last hit is not repeated. When the
+    cursor's point in time has gone (kept ``pit_keep_alive`` after each page), the next page is read
+    from a new one in the same way: the reader gets the next page rather than an error.
     """
-    if pit_id is not None:
+    if after.pit is not None:
         try:
-            return await _pit_search(index, body, pit_id)
+            return await _pit_search(index, body, after.pit)
         except PointInTimeGone:
             log.info("a search cursor's point in time has gone; reading on from a new one")
             body = {**body, "search_after": [*body["search_after"][:-1], cursor.LONG_MAX]}
+    else:
+        body = {**body, "search_after": [*body["search_after"], cursor.LONG_MAX]}
     async with _translated_errors():
         opened = await index.es.open_point_in_time(index=index.alias, keep_alive=index.pit_keep_alive)
     new_id = str(opened.body["id"])
