@@ -43,7 +43,7 @@ class Cursor:
     fingerprint: str
     after: list[SortValue]
     as_of: int  # epoch milliseconds
-    pit: str | None = None  # the point-in-time id the pages are read from (search, after page 2)
+    pit: str | None = None  # the point-in-time id pages are read from (search, from page 2's cursor on)
     shown: tuple[str, ...] = ()  # the first page's ids, which later pages exclude (search only)
 
 
@@ -67,8 +67,8 @@ def encode(cursor: Cursor) -> str:
 
 def decode(token: str, *, kind: str, fingerprint: str, length: int, search: bool = False) -> Cursor:
     """Parses a cursor issued for this ``kind`` and ``fingerprint`` with ``length`` sort values, or
-    raises 422. A ``search`` cursor also carries the first page's ids, and after the second page a
-    point-in-time id and one more sort value (the point in time's tiebreaker)."""
+    raises 422. A ``search`` cursor also carries the first page's ids and, from the second page's
+    cursor on, a point-in-time id and one more sort value (the point in time's ``_shard_doc``)."""
     payload = _payload(token)
     after = payload.get("a")
     as_of = payload.get("t")
