@@ -144,6 +144,15 @@ class ArticlesRepo:
                 [UpdateOne({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}}) for seq in seqs], ordered=False
             )
 
+    async def pending(self, changed_before: datetime, limit: int) -> list[Doc]:
+        """Up to ``limit`` changes still ``pending`` that changed before the cutoff, in ``seq`` order."""
+        return await (
+            self.versions.find({"bus": "pending", "changed_at": {"$lte": changed_before}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
+
     async def since(self, seq: int, *, source: str | None, tag: str | None, lang: str | None, limit: int) -> ChangePage:
         """Changes after ``seq`` matching the filters, in ``seq`` order, never past a position not yet committed."""
         items: list[Doc] = []

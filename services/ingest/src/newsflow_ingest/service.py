@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from newsflow_contracts import EventType
 from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
-from newsflow_ingest.repository import ArticlesRepo, Doc, VersionTaken
-from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
+from newsflow_ingest.repository import ArticlesRepo, Doc, SourcesRepo, VersionTaken
+from newsflow_ingest.schemas import ArticleBatch, ArticleIn, ArticleWrite, BatchItem, BatchResult, WriteStatus
 from newsflow_kit.context import traceparent_var
-from newsflow_kit.errors import NewsflowError, NotFound
+from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound, error_body
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
@@ -231,3 +233,46 @@ def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
         "published_at": normalize.sane_time(article.published_at, now=now),
         "updated_at": now,
     }
+
+
+async def push_source(sources: SourcesRepo, source_id: str) -> Doc:
+    """The source a push names, or :class:`InvalidInput` when there is none."""
+    source = await sources.cached(source_id)
+    if source is None:
+        raise InvalidInput(f"unknown source {source_id!r}", errors=[{"field": "body.source_id", "message": "unknown"}])
+    return source
+
+
+async def push_batch(ingestor: Ingestor, sources: SourcesRepo, batch: ArticleBatch) -> BatchResult:
+    """Validates each item on its own, writes the valid ones in one batch; answers in the batch's order."""
+    results: list[BatchItem | None] = []
+    valid: list[tuple[int, ArticleIn, Doc]] = []
+    known: dict[str, Doc] = {}
+    for index, raw in enumerate(batch.items):
+        try:
+            source_id = raw.get("source_id", batch.source_id)
+            if not source_id:
+                raise InvalidInput(
+                    "source_id is required", errors=[{"field": f"items.{index}.source_id", "message": "missing"}]
+                )
+            item = ArticleIn.model_validate({k: v for k, v in raw.items() if k != "source_id"})
+            if source_id not in known:
+                known[source_id] = await push_source(sources, str(source_id))
+            valid.append((index, item, known[source_id]))
+            results.append(None)
+        except ValidationError as exc:
+            errors = [
+                {"field": f"items.{index}." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            results.append(BatchItem(error=error_body(InvalidInput("invalid article", errors=errors))))
+        except NewsflowError as exc:
+            results.append(BatchItem(error=error_body(exc)))
+    written = await ingestor.ingest_many([(item, source) for _, item, source in valid])
+    for (index, _, _), write in zip(valid, written, strict=True):
+        results[index] = (
+            BatchItem(error=error_body(write))
+            if isinstance(write, NewsflowError)
+            else BatchItem(id=write.id, version=write.version, status=write.status)
+        )
+    return BatchResult(items=[r for r in results if r is not None])

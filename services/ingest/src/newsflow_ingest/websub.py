@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 from prometheus_client import Counter
+from pymongo.asynchronous.database import AsyncDatabase
 
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
@@ -90,7 +91,7 @@ def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
 class WebSubIn:
     """Subscriptions of ingest's feed sources to hubs (collection ``websub_subscriptions``)."""
 
-    def __init__(self, settings: WebSubInSettings, db: Any) -> None:
+    def __init__(self, settings: WebSubInSettings, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.settings = settings
         self.subs = db[COLLECTION]
 

@@ -1,0 +1,113 @@
+"""The composition root of ingest: the only module that builds clients and wires them into the roles.
+
+``cli.py`` maps each role to a ``run_*`` function here; ``main.py`` (the api) takes its state from
+:func:`api_state`. Everything below receives what it needs (repositories, a publisher, a fetcher).
+"""
+
+import argparse
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from newsflow_ingest import demo
+from newsflow_ingest.deps import State
+from newsflow_ingest.fetch import SafeFetcher
+from newsflow_ingest.poller import Poller
+from newsflow_ingest.relay import Relay
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases, SourcesRepo
+from newsflow_ingest.service import Ingestor
+from newsflow_ingest.settings import Settings
+from newsflow_ingest.websub import WebSubIn
+from newsflow_kit.app import serve
+from newsflow_kit.kafka import AsyncPublisher, kafka_check
+from newsflow_kit.mongo import async_mongo, mongo_check
+from newsflow_kit.outbox import relay_forever
+from newsflow_kit.roles import run_until_stopped
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def api_state(settings: Settings) -> AsyncIterator[State]:
+    """The api's clients and repositories, open for the app's lifespan."""
+    mongo = async_mongo(settings.mongo)
+    db = mongo[settings.database]
+    articles, sources = ArticlesRepo(db), SourcesRepo(db)
+    await articles.ensure_indexes()
+    await sources.ensure_indexes()
+    publisher = AsyncPublisher(settings.kafka, client_id="ingest-api") if settings.fast_path else None
+    try:
+        yield State(
+            settings=settings,
+            articles=articles,
+            sources=sources,
+            ingestor=Ingestor(articles, publisher, settings.kafka.articles_topic),
+            websub=WebSubIn(settings.websub, db),
+            checks={"mongodb": mongo_check(mongo), "kafka": kafka_check(settings.kafka)},
+        )
+    finally:
+        if publisher is not None:
+            await publisher.close()
+        await mongo.close()
+
+
+def run_api(settings: Settings, _args: argparse.Namespace) -> None:
+    serve("newsflow_ingest.main:create_app", settings)
+
+
+def run_relay(settings: Settings, _args: argparse.Namespace) -> None:
+    """Sweeps pending changes until SIGTERM/SIGINT; each pass's acknowledged changes are flipped first."""
+
+    async def main(stop: asyncio.Event) -> None:
+        mongo = async_mongo(settings.mongo)
+        publisher = AsyncPublisher(settings.kafka, client_id="ingest-relay")
+        relay = Relay(
+            ArticlesRepo(mongo[settings.database]),
+            publisher,
+            topic=settings.kafka.articles_topic,
+            grace_s=settings.relay_grace_s,
+        )
+        log.info("relay: sweeping %s every %.1fs", settings.database, settings.relay_interval_s)
+        try:
+            await relay_forever(relay, stop, period_s=settings.relay_interval_s, name="ingest relay")
+        finally:
+            await publisher.close()
+            await mongo.close()
+            log.info("relay: stopped")
+
+    run_until_stopped(main)
+
+
+def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
+    async def main(stop: asyncio.Event) -> None:
+        mongo = async_mongo(settings.mongo)
+        db = mongo[settings.database]
+        publisher = AsyncPublisher(settings.kafka, client_id="ingest-poller")
+        fetcher = SafeFetcher(settings.fetch)
+        ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
+        websub = WebSubIn(settings.websub, db) if settings.websub.callback_url else None  # docs/compat.md
+        log.info("poller: started")
+        try:
+            await Poller(settings, SourceLeases(db), ingestor, fetcher, websub).run(stop)
+        finally:
+            await fetcher.aclose()
+            await publisher.close()
+            await mongo.close()
+            log.info("poller: stopped")
+
+    run_until_stopped(main)
+
+
+def run_demo(settings: Settings, _args: argparse.Namespace) -> None:
+    async def main(stop: asyncio.Event) -> None:
+        if not settings.demo.enabled:  # idle rather than exit: a process manager stops all when one exits
+            log.info("demo: disabled")
+            await stop.wait()
+            return
+        async with httpx.AsyncClient(base_url=settings.demo.ingest_url, timeout=10) as client:
+            await demo.serve(settings, client)
+
+    run_until_stopped(main)
