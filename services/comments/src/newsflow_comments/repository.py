@@ -29,10 +29,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from newsflow_contracts import ArticleData
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
@@ -261,3 +264,43 @@ class Store:
             {"$group": {"_id": "$article_id", "n": {"$sum": 1}}},
         ]
         return {row["_id"]: int(row["n"]) async for row in await self.comments.aggregate(pipeline)}
+
+
+class ArticleRefs:
+    """``article_refs`` as the projection role writes it (synchronous: the consumer loop is a thread)."""
+
+    def __init__(self, db: Database[Doc]) -> None:
+        self.refs = db["article_refs"]
+
+    def apply(self, articles: list[ArticleData]) -> None:
+        """Records each article's {status, version}; an older or equal version never overwrites a newer one.
+
+        New articles are inserted (a duplicate means we hold it already), known ones updated only from an
+        older version. No upsert that collides: FerretDB answers such a bulk write with a reply pymongo
+        cannot read, which would stall the projection on a replayed or reordered event.
+        """
+        latest: dict[str, ArticleData] = {}
+        for a in articles:
+            if a.id not in latest or a.version > latest[a.id].version:
+                latest[a.id] = a
+        if not latest:
+            return
+        docs = [{"_id": a.id, "status": a.status.value, "version": a.version} for a in latest.values()]
+        try:
+            self.refs.insert_many(docs, ordered=False)
+            return
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            known = [docs[e["index"]] for e in errors]
+        self.refs.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"], "version": {"$lt": d["version"]}},
+                    {"$set": {k: d[k] for k in ("status", "version")}},
+                )
+                for d in known
+            ],
+            ordered=False,
+        )
