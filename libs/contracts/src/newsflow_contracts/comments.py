@@ -1,6 +1,8 @@
-"""A comment as it travels on ``comments.v1`` (key = article id)."""
+"""A comment as it travels on ``comments.v1`` (key = article id), and the comment-count models the
+gateway and the comments service share (declared once, so both refuse the same requests)."""
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -28,3 +30,19 @@ class CommentData(BaseModel):
     score: int = 0
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+COUNTS_IDS_MAX = 200  # article ids of one counts request: a page of a list is at most 100
+ArticleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+
+
+class CountsRequest(BaseModel):
+    """``POST /comments/counts`` (gateway ``/v1/comments/counts``): 1 to ``COUNTS_IDS_MAX`` article ids."""
+
+    article_ids: list[ArticleId] = Field(min_length=1, max_length=COUNTS_IDS_MAX)
+
+
+class CountsPage(BaseModel):
+    """The visible comment count of each requested article (0 when it has none)."""
+
+    counts: dict[str, int]

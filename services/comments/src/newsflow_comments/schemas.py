@@ -72,14 +72,6 @@ class CountRead(BaseModel):
     count: int
 
 
-class CountsRequest(Strict):
-    article_ids: list[Id] = Field(min_length=1, max_length=500)
-
-
-class CountsRead(BaseModel):
-    counts: dict[str, int]
-
-
 class HeldComment(CommentRead):
     """A comment as moderators see it: who wrote it (as a fingerprint) and why it was held."""
 

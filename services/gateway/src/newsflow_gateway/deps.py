@@ -3,15 +3,21 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Query, Request
 from starlette.requests import HTTPConnection
 
+from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.keys import KeyStore, Principal, Role
 from newsflow_gateway.ratelimit import Rate, RateLimiter
 from newsflow_gateway.settings import Settings
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
+Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
+Token = Annotated[str | None, Query(max_length=100)]
+Cursor = Annotated[str | None, Query(max_length=1000)]
 
 
 @dataclass
@@ -56,6 +62,11 @@ async def caller(conn: HTTPConnection, gw: GatewayDep) -> Principal | None:
         raise Unauthorized("missing, unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     gw.limiter.hit(f"key:{principal.key_id}", Rate(limits.key_per_s, limits.key_burst))
     return principal
+
+
+def reader(request: Request) -> dict[str, str]:
+    """The headers that tell the comments service who reads (it keys rate limits and bans on them)."""
+    return {"X-Client-IP": client_address(request), "User-Agent": request.headers.get("user-agent", "")[:500]}
 
 
 CallerDep = Annotated[Principal | None, Depends(caller)]

@@ -175,14 +175,6 @@ class CommentCount(Open):
     count: int
 
 
-class CountsRequest(BaseModel):
-    article_ids: list[Id] = Field(min_length=1, max_length=200)
-
-
-class CountsPage(Open):
-    counts: dict[str, int]
-
-
 # -- publishing --------------------------------------------------------------------------------
 
 

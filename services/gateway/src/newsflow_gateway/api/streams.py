@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query
 
-from newsflow_gateway.api import IdPath, Text, Token, v1_router
-from newsflow_gateway.deps import GatewayDep
+from newsflow_gateway.api import v1_router
+from newsflow_gateway.deps import GatewayDep, IdPath, Text, Token
 from newsflow_gateway.streams.events import StreamEvent, control
 from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import ArticleSubscription, CommentSubscription

@@ -13,10 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from newsflow_gateway.api import Cursor, IdPath, Text, Token
-from newsflow_gateway.api.comments import reader
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import GatewayDep, SmallBody, caller
+from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, SmallBody, Text, Token, caller, reader
 from newsflow_gateway.schemas import CommentCreated
 from newsflow_gateway.web import pages
 from newsflow_gateway.web.forms import CommentForm, check_same_origin, read_comment_form
