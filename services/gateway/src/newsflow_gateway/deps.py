@@ -1,13 +1,16 @@
 """What handlers depend on: the gateway's clients, the caller (after rate limiting) and role checks."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Annotated
 
+import httpx
 from fastapi import Depends, Header, Path, Query, Request
 from starlette.requests import HTTPConnection
 
 from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.backends import Backends
+from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.keys import KeyStore, Principal, Role
 from newsflow_gateway.ratelimit import Rate, RateLimiter
 from newsflow_gateway.settings import Settings
@@ -29,6 +32,15 @@ class Gateway:
     keys: KeyStore
     limiter: RateLimiter
     hub: Hub
+
+
+@dataclass
+class HubState:
+    """What the WebSub hub endpoint needs, on ``app.state.websub``."""
+
+    subscriptions: Subscriptions
+    client: httpx.AsyncClient
+    pending: set[asyncio.Task[bool]] = field(default_factory=set)
 
 
 def gateway(conn: HTTPConnection) -> Gateway:
