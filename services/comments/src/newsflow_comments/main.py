@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure
 
 from newsflow_comments import bootstrap
 from newsflow_comments.api import comments, moderation, threads
+from newsflow_comments.repository import StoreUnavailable
 from newsflow_comments.responses import InertJSONResponse
 from newsflow_comments.settings import Settings
 from newsflow_kit.app import build_app
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http=settings.http,
         default_response_class=InertJSONResponse,
     )
-    app.add_exception_handler(ConnectionFailure, _mongo_unavailable)
+    app.add_exception_handler(StoreUnavailable, _mongo_unavailable)
     return app
 
 

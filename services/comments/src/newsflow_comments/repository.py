@@ -25,21 +25,62 @@ Scores are folded from the votes by the single worker; counts and visibility are
 """
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from newsflow_contracts import ArticleData
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
 SHOWN_STATUSES = ["visible", "removed"]
+
+
+StoreUnavailable = ConnectionFailure  # the store does not answer (the api maps it to 503)
+
+
+class StoreBusy(Exception):
+    """The store did not answer within the deadline of :func:`deadline`."""
+
+
+@asynccontextmanager
+async def deadline(seconds: float) -> AsyncIterator[None]:
+    """Every store command inside shares one deadline; running out raises :class:`StoreBusy`."""
+    try:
+        with pymongo.timeout(seconds):
+            yield
+    except PyMongoError as exc:
+        if not exc.timeout:
+            raise
+        raise StoreBusy(str(exc)) from exc
+
+
+Order = list[tuple[str, int]]
+# The sort keys of each kind of page (the last key is unique, so a cursor names one position).
+ORDERS: dict[str, Order] = {
+    "oldest": [("created_at", ASCENDING), ("_id", ASCENDING)],
+    "newest": [("created_at", DESCENDING), ("_id", DESCENDING)],
+    "top": [("score", DESCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+    "queue": [("created_at", ASCENDING), ("_id", ASCENDING)],
+}
+
+
+def keyset_after(order: Order, keys: list[Any]) -> list[Doc]:
+    """The keyset condition "strictly after ``keys`` in ``order``" as a list of ``$or`` branches."""
+    branches = []
+    for i, (field, direction) in enumerate(order):
+        branch: Doc = {f: keys[j] for j, (f, _) in enumerate(order[:i])}
+        branch[field] = {"$gt" if direction == ASCENDING else "$lt": keys[i]}
+        branches.append(branch)
+    return branches
 
 
 def revision_id(comment_id: str, version: int) -> str:
@@ -251,7 +292,18 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def find(self, query: Doc, order: list[tuple[str, int]], limit: int) -> list[Doc]:
+    async def shown_roots(self, article_id: str, order: str, after: list[Any] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` shown top-level comments of an article after the keys ``after`` in ``ORDERS[order]``."""
+        query = {"article_id": article_id, "depth": 0, "status": {"$in": SHOWN_STATUSES}}
+        return await self._page(query, ORDERS[order], after, limit)
+
+    async def held(self, after: list[Any] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` comments held for moderation, oldest first, after the keys ``after``."""
+        return await self._page({"status": "pending"}, ORDERS["queue"], after, limit)
+
+    async def _page(self, query: Doc, order: Order, after: list[Any] | None, limit: int) -> list[Doc]:
+        if after is not None:
+            query = {**query, "$or": keyset_after(order, after)}
         return await self.comments.find(query).sort(order).limit(limit).to_list()
 
     async def replies(self, root_ids: list[str]) -> list[Doc]:

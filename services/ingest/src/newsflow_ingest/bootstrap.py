@@ -17,7 +17,7 @@ from newsflow_ingest.deps import State
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
 from newsflow_ingest.relay import Relay
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases, SourcesRepo
+from newsflow_ingest.repository import ArticlesRepo, HubSubscriptions, SourceLeases, SourcesRepo
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
 from newsflow_ingest.websub import WebSubIn
@@ -45,7 +45,7 @@ async def api_state(settings: Settings) -> AsyncIterator[State]:
             articles=articles,
             sources=sources,
             ingestor=Ingestor(articles, publisher, settings.kafka.articles_topic),
-            websub=WebSubIn(settings.websub, db),
+            websub=WebSubIn(settings.websub, HubSubscriptions(db)),
             checks={"mongodb": mongo_check(mongo), "kafka": kafka_check(settings.kafka)},
         )
     finally:
@@ -88,7 +88,9 @@ def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
         publisher = AsyncPublisher(settings.kafka, client_id="ingest-poller")
         fetcher = SafeFetcher(settings.fetch)
         ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
-        websub = WebSubIn(settings.websub, db) if settings.websub.callback_url else None  # docs/compat.md
+        websub = (
+            WebSubIn(settings.websub, HubSubscriptions(db)) if settings.websub.callback_url else None
+        )  # docs/compat.md
         log.info("poller: started")
         try:
             await Poller(settings, SourceLeases(db), ingestor, fetcher, websub).run(stop)

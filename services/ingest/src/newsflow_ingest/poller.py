@@ -341,27 +341,21 @@ class Poller:
         if delay is None:  # exponential back-off with full jitter, capped
             cap = min(self.settings.poller.max_backoff_s, float(source["min_interval_s"]) * 2**errors)
             delay = random.uniform(float(source["min_interval_s"]), max(cap, float(source["min_interval_s"])))
-        update: Doc = {
-            "$set": {
-                "last_fetch_at": now,
-                "last_status": status,
-                "last_error": error,
-                "consecutive_errors": errors,
-                "last_error_kind": kind if failed else None,
-                "last_problems": (problems or [])[:20],
-                "next_poll_at": now + timedelta(seconds=delay),
-                "lease_until": now,
-                "lease_owner": None,
-                "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
-                **(extra or {}),
-            }
+        fields: Doc = {
+            "last_fetch_at": now,
+            "last_status": status,
+            "last_error": error,
+            "consecutive_errors": errors,
+            "last_error_kind": kind if failed else None,
+            "last_problems": (problems or [])[:20],
+            "next_poll_at": now + timedelta(seconds=delay),
+            "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
+            **(extra or {}),
         }
-        inc = {"error_count": 1} if failed else {}
-        inc |= {k: v for k, v in (counts or {}).items() if v}
-        if inc:
-            update["$inc"] = inc
+        added = {"error_count": 1} if failed else {}
+        added |= {k: v for k, v in (counts or {}).items() if v}
         self.held.pop(source["_id"], None)
-        await self.leases.finish(source["_id"], owner=self.owner, update=update)
+        await self.leases.finish(source["_id"], owner=self.owner, fields=fields, added=added, now=now)
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from cachetools import TTLCache
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
 BUCKET = 64  # changes per bucket of the change log
@@ -196,6 +196,14 @@ SOURCE_CACHE_SIZE = 10_000
 SOURCE_CACHE_TTL_S = 30.0
 
 
+class NameTaken(Exception):
+    """Another source has this name (names are unique)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class SourcesRepo:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.sources = db["sources"]
@@ -218,7 +226,11 @@ class SourcesRepo:
         await SourceLeases(self.sources.database).ensure_indexes()
 
     async def create(self, doc: Doc) -> Doc:
-        await self.sources.insert_one(doc)
+        """Stores a new source; :class:`NameTaken` when another source has its name."""
+        try:
+            await self.sources.insert_one(doc)
+        except DuplicateKeyError:
+            raise NameTaken(doc["name"]) from None
         return doc
 
     async def get(self, source_id: str) -> Doc | None:
@@ -231,10 +243,14 @@ class SourcesRepo:
         return await self.sources.find({}).sort("created_at", ASCENDING).to_list()
 
     async def update(self, source_id: str, changes: Doc) -> Doc | None:
+        """The source after the change (None if gone); :class:`NameTaken` when the new name is another's."""
         self._cache.pop(source_id, None)
-        return await self.sources.find_one_and_update(
-            {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
+        try:
+            return await self.sources.find_one_and_update(
+                {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise NameTaken(str(changes.get("name"))) from None
 
     async def delete(self, source_id: str) -> bool:
         self._cache.pop(source_id, None)
@@ -323,13 +339,34 @@ class SourceLeases:
                 {"$set": {"lease_until": now, "next_poll_at": now}},
             )
 
-    async def finish(self, source_id: str, *, owner: str, update: Doc) -> None:
-        """Records a poll's outcome and ends the lease, unless the lease was lost meanwhile."""
+    async def finish(self, source_id: str, *, owner: str, fields: Doc, added: dict[str, int], now: datetime) -> None:
+        """Records a poll's outcome (``fields`` set, ``added`` counted up) and ends this owner's lease now."""
+        update: Doc = {"$set": {**fields, "lease_until": now, "lease_owner": None}}
+        if added:
+            update["$inc"] = added
         await self.sources.update_one({"_id": source_id, "lease_owner": owner}, update)
 
     async def prune_claims(self) -> None:
         """Claims only matter while a lease can still be contended; a day later they are history."""
         await self.claims.delete_many({"at": {"$lt": datetime.now(UTC) - timedelta(days=1)}})
+
+
+class HubSubscriptions:
+    """``websub_subscriptions``: one record per feed source subscribed to a WebSub hub (docs/compat.md)."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.subs = db["websub_subscriptions"]
+
+    async def get(self, source_id: str) -> Doc | None:
+        return await self.subs.find_one({"_id": source_id})
+
+    async def save(self, source_id: str, fields: Doc) -> None:
+        """Creates or updates the source's subscription record with ``fields``."""
+        await self.subs.update_one({"_id": source_id}, {"$set": fields}, upsert=True)
+
+    async def activate(self, source_id: str, lease_until: datetime) -> None:
+        """The hub confirmed: the subscription is active until ``lease_until``."""
+        await self.subs.update_one({"_id": source_id}, {"$set": {"state": "active", "lease_until": lease_until}})
 
 
 def database(client: AsyncMongoClient[Doc], name: str) -> AsyncDatabase[Doc]:
