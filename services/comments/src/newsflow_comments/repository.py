@@ -37,7 +37,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from newsflow_contracts import ArticleData
+from newsflow_contracts import ArticleData, CommentData
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
@@ -81,6 +81,23 @@ def keyset_after(order: Order, keys: list[Any]) -> list[Doc]:
         branch[field] = {"$gt" if direction == ASCENDING else "$lt": keys[i]}
         branches.append(branch)
     return branches
+
+
+def comment_of(doc: Doc) -> CommentData:
+    """The one mapping of a stored comment document (its secrets stay behind)."""
+    return CommentData(
+        id=doc["_id"],
+        article_id=doc["article_id"],
+        parent_id=doc.get("parent_id"),
+        depth=doc["depth"],
+        author_name=doc["author_name"],
+        body=doc["body"],
+        status=doc["status"],
+        version=doc["version"],
+        score=doc.get("score", 0),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+    )
 
 
 def revision_id(comment_id: str, version: int) -> str:

@@ -246,15 +246,4 @@ class KeysPage(BaseModel):
     items: list[KeyRead]
 
 
-class BanCreate(BaseModel):
-    fingerprint: str | None = Field(default=None, min_length=1, max_length=200)
-    comment_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> "BanCreate":
-        if (self.fingerprint is None) == (self.comment_id is None):
-            raise ValueError("give exactly one of fingerprint or comment_id")
-        return self
-
-
 JSONObject = dict[str, Any]

@@ -17,7 +17,7 @@ from newsflow_ingest.deps import State
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
 from newsflow_ingest.relay import Relay
-from newsflow_ingest.repository import ArticlesRepo, HubSubscriptions, SourceLeases, SourcesRepo
+from newsflow_ingest.repository import ArticlesRepo, Database, HubSubscriptions, SourceLeases, SourcesRepo
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
 from newsflow_ingest.websub import WebSubIn
@@ -58,47 +58,46 @@ def run_api(settings: Settings, _args: argparse.Namespace) -> None:
     serve("newsflow_ingest.main:create_app", settings)
 
 
+@asynccontextmanager
+async def _store_and_publisher(settings: Settings, client_id: str) -> AsyncIterator[tuple[Database, AsyncPublisher]]:
+    """A background role's database and publisher, closed when the role stops."""
+    mongo = async_mongo(settings.mongo)
+    publisher = AsyncPublisher(settings.kafka, client_id=client_id)
+    try:
+        yield mongo[settings.database], publisher
+    finally:
+        await publisher.close()
+        await mongo.close()
+
+
 def run_relay(settings: Settings, _args: argparse.Namespace) -> None:
     """Sweeps pending changes until SIGTERM/SIGINT; each pass's acknowledged changes are flipped first."""
 
     async def main(stop: asyncio.Event) -> None:
-        mongo = async_mongo(settings.mongo)
-        publisher = AsyncPublisher(settings.kafka, client_id="ingest-relay")
-        relay = Relay(
-            ArticlesRepo(mongo[settings.database]),
-            publisher,
-            topic=settings.kafka.articles_topic,
-            grace_s=settings.relay_grace_s,
-        )
-        log.info("relay: sweeping %s every %.1fs", settings.database, settings.relay_interval_s)
-        try:
+        async with _store_and_publisher(settings, "ingest-relay") as (db, publisher):
+            relay = Relay(
+                ArticlesRepo(db), publisher, topic=settings.kafka.articles_topic, grace_s=settings.relay_grace_s
+            )
+            log.info("relay: sweeping %s every %.1fs", settings.database, settings.relay_interval_s)
             await relay_forever(relay, stop, period_s=settings.relay_interval_s, name="ingest relay")
-        finally:
-            await publisher.close()
-            await mongo.close()
-            log.info("relay: stopped")
+        log.info("relay: stopped")
 
     run_until_stopped(main)
 
 
 def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
     async def main(stop: asyncio.Event) -> None:
-        mongo = async_mongo(settings.mongo)
-        db = mongo[settings.database]
-        publisher = AsyncPublisher(settings.kafka, client_id="ingest-poller")
-        fetcher = SafeFetcher(settings.fetch)
-        ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
-        websub = (
-            WebSubIn(settings.websub, HubSubscriptions(db)) if settings.websub.callback_url else None
-        )  # docs/compat.md
-        log.info("poller: started")
-        try:
-            await Poller(settings, SourceLeases(db), ingestor, fetcher, websub).run(stop)
-        finally:
-            await fetcher.aclose()
-            await publisher.close()
-            await mongo.close()
-            log.info("poller: stopped")
+        async with _store_and_publisher(settings, "ingest-poller") as (db, publisher):
+            fetcher = SafeFetcher(settings.fetch)
+            ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
+            # subscribes the feeds that name a hub (docs/compat.md); off without a callback URL
+            websub = WebSubIn(settings.websub, HubSubscriptions(db)) if settings.websub.callback_url else None
+            log.info("poller: started")
+            try:
+                await Poller(settings, SourceLeases(db), ingestor, fetcher, websub).run(stop)
+            finally:
+                await fetcher.aclose()
+        log.info("poller: stopped")
 
     run_until_stopped(main)
 

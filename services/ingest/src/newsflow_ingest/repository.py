@@ -26,6 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
+Database = AsyncDatabase[Doc]
 BUCKET = 64  # changes per bucket of the change log
 SEQ_COUNTER = "article_seq"  # a lower bound of the head, moved at bucket boundaries: where a walk starts
 SCAN_LIMIT = 2_000  # changes one page read looks at when a filter matches few of them

@@ -126,22 +126,32 @@ def _text(value: Any, detail: Any, html: bool = False) -> str:
     return normalize.markup_to_text(raw) if html or kind in _HTML_TYPES else raw
 
 
+def _link_or_id(
+    feed: ParsedFeed, link: str, item_id: str, fallback: str, *, id_is_url: bool
+) -> tuple[str, str | None] | None:
+    """The item's link and external id: its link; without one its id (the link when it is a URL, else
+    the feed's ``fallback``), kept as the external id; None (noted as skipped) when neither works."""
+    if link:
+        return link, None
+    if not item_id:
+        feed.skip("no-link-or-id")
+        return None
+    feed.note("id-as-link")
+    link = item_id if item_id.startswith(HTTP) and id_is_url else fallback
+    if not link.startswith(HTTP):
+        feed.skip("no-link")
+        return None
+    return link, item_id[:200]
+
+
 def _rss_item(
     entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: datetime, html_text: bool
 ) -> FeedItem | None:
-    link = _link(entry, base_url)
     entry_id = str(entry.get("id") or "").strip()
-    external_id: str | None = None
-    if not link:
-        if not entry_id:
-            feed.skip("no-link-or-id")
-            return None
-        external_id = entry_id[:200]
-        feed.note("id-as-link")
-        link = entry_id if entry_id.startswith(HTTP) and " " not in entry_id else fallback
-        if not link.startswith(HTTP):
-            feed.skip("no-link")
-            return None
+    found = _link_or_id(feed, _link(entry, base_url), entry_id, fallback, id_is_url=" " not in entry_id)
+    if found is None:
+        return None
+    link, external_id = found
     content = entry.get("content") or []
     body = str(content[0].get("value", "")) if content else ""
     summary_html = str(entry.get("summary") or "")
@@ -263,17 +273,10 @@ def _json_item(raw: dict[str, Any], feed: ParsedFeed, base: str, fallback: str, 
             link = candidate
             break
     item_id = str(raw.get("id") or "").strip()
-    external_id: str | None = None
-    if not link:
-        if not item_id:
-            feed.skip("no-link-or-id")
-            return None
-        external_id = item_id[:200]
-        feed.note("id-as-link")
-        link = item_id if item_id.startswith(HTTP) else fallback
-        if not link.startswith(HTTP):
-            feed.skip("no-link")
-            return None
+    found = _link_or_id(feed, link, item_id, fallback, id_is_url=True)
+    if found is None:
+        return None
+    link, external_id = found
     body = str(raw.get("content_html") or "")
     body = _as_html(body, None) if body else str(raw.get("content_text") or raw.get("summary") or "")
     title = " ".join(str(raw.get("title") or "").split())
