@@ -79,7 +79,7 @@ def config(procfile: Path) -> str:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines (shell quoting allowed), as compose reads them."""
+    """``KEY=VALUE`` lines (shell quoting allowed), as honcho and compose read them."""
     env: dict[str, str] = {}
     for line in path.read_text().splitlines():
         line = line.strip()
