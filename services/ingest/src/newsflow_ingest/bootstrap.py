@@ -7,6 +7,7 @@
 import argparse
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -103,12 +104,14 @@ def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def run_demo(settings: Settings, _args: argparse.Namespace) -> None:
-    async def main(stop: asyncio.Event) -> None:
-        if not settings.demo.enabled:  # idle rather than exit: a process manager stops all when one exits
-            log.info("demo: disabled")
-            await stop.wait()
-            return
+    """Serves the demo feeds and pushes; SIGTERM ends it as it ends uvicorn (no stop event of ours)."""
+    if not settings.demo.enabled:  # idle rather than exit: a process manager stops all when one exits
+        log.info("demo: disabled")
+        while True:
+            time.sleep(3600)
+
+    async def main() -> None:
         async with httpx.AsyncClient(base_url=settings.demo.ingest_url, timeout=10) as client:
             await demo.serve(settings, client)
 
-    run_until_stopped(main)
+    asyncio.run(main())
