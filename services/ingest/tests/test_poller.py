@@ -86,7 +86,7 @@ def _source(client: TestClient, url: str, name: str = "feed", **extra: object) -
 
 
 async def _poll(rig: Rig, source_id: str) -> dict[str, object]:
-    await rig.poller.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
+    await rig.poller.leases.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
     source = await rig.poller.claim()
     assert source is not None and source["_id"] == source_id
     await rig.poller.poll(source)

@@ -2,6 +2,8 @@
 
 ``cli.py`` maps each role to a ``run_*`` function here; ``main.py`` (the api) takes its state from
 :func:`api_state`. Everything below receives what it needs (repositories, a publisher, a fetcher).
+Each function imports its role's modules itself, so a process loads only its own role's code (the
+relay does not pay for the poller's HTML extraction or the api's language model at start).
 """
 
 import argparse
@@ -10,30 +12,29 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import httpx
-
-from newsflow_ingest import demo
-from newsflow_ingest.deps import State
-from newsflow_ingest.fetch import SafeFetcher
-from newsflow_ingest.poller import Poller
-from newsflow_ingest.relay import Relay
 from newsflow_ingest.repository import ArticlesRepo, Database, HubSubscriptions, SourceLeases, SourcesRepo
-from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
-from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.app import serve
 from newsflow_kit.kafka import AsyncPublisher, kafka_check
 from newsflow_kit.mongo import async_mongo, mongo_check
 from newsflow_kit.outbox import relay_forever
 from newsflow_kit.roles import run_until_stopped
 
+if TYPE_CHECKING:
+    from newsflow_ingest.deps import State
+
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def api_state(settings: Settings) -> AsyncIterator[State]:
+async def api_state(settings: Settings) -> AsyncIterator["State"]:
     """The api's clients and repositories, open for the app's lifespan."""
+    from newsflow_ingest.deps import State
+    from newsflow_ingest.service import Ingestor
+    from newsflow_ingest.websub import WebSubIn
+
     mongo = async_mongo(settings.mongo)
     db = mongo[settings.database]
     articles, sources = ArticlesRepo(db), SourcesRepo(db)
@@ -73,6 +74,7 @@ async def _store_and_publisher(settings: Settings, client_id: str) -> AsyncItera
 
 def run_relay(settings: Settings, _args: argparse.Namespace) -> None:
     """Sweeps pending changes until SIGTERM/SIGINT; each pass's acknowledged changes are flipped first."""
+    from newsflow_ingest.relay import Relay
 
     async def main(stop: asyncio.Event) -> None:
         async with _store_and_publisher(settings, "ingest-relay") as (db, publisher):
@@ -87,6 +89,11 @@ def run_relay(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
+    from newsflow_ingest.fetch import SafeFetcher
+    from newsflow_ingest.poller import Poller
+    from newsflow_ingest.service import Ingestor
+    from newsflow_ingest.websub import WebSubIn
+
     async def main(stop: asyncio.Event) -> None:
         async with _store_and_publisher(settings, "ingest-poller") as (db, publisher):
             fetcher = SafeFetcher(settings.fetch)
@@ -105,6 +112,10 @@ def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
 
 def run_demo(settings: Settings, _args: argparse.Namespace) -> None:
     """Serves the demo feeds and pushes; SIGTERM ends it as it ends uvicorn (no stop event of ours)."""
+    import httpx
+
+    from newsflow_ingest import demo
+
     if not settings.demo.enabled:  # idle rather than exit: a process manager stops all when one exits
         log.info("demo: disabled")
         while True:
