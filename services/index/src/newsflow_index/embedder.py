@@ -38,8 +38,7 @@ from newsflow_index.indices import current_mapping_version, ensure_alias_with_re
 from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_ai
 from newsflow_index.settings import Settings
 from newsflow_index.summaries import digest
-from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
-from newsflow_kit.search import sync_elasticsearch
+from newsflow_kit.consumer import ConsumerLoop, Poison
 
 log = logging.getLogger(__name__)
 
@@ -216,22 +215,6 @@ def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:
             MAPPING_VERSION,
         )
         time.sleep(30)
-
-
-def run(settings: Settings) -> None:
-    """Loads the model, waits for an index with the vector field, then consumes until SIGTERM/SIGINT."""
-    from newsflow_index.embedding import E5Embedder
-
-    embedder = E5Embedder(threads=settings.embedder.threads)
-    es = sync_elasticsearch(settings.elasticsearch)
-    try:
-        index = wait_for_current_mapping(es, settings)
-        log.info(
-            "embedder writing through alias %s (now %s) with %s", settings.elasticsearch.alias, index, embedder.name
-        )
-        run_until_signalled(build_loop(settings, es, embedder))
-    finally:
-        es.close()
 
 
 _ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}
