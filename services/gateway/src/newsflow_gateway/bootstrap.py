@@ -78,10 +78,12 @@ async def api_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     subscriptions = Subscriptions(mongo[settings.database])
     runtime = Runtime(gw, HubState(subscriptions, hub_client), consumer, mongo, kafka_check(settings.kafka))
     background: list[asyncio.Task[None]] = []
+    started = False
     try:
         await store.ensure_indexes()
         await subscriptions.ensure_indexes()
         consumer.start()
+        started = True
         background = [
             asyncio.create_task(hub.run(), name="stream-fan-out"),
             asyncio.create_task(follower.run(), name="stream-changes"),
@@ -93,7 +95,8 @@ async def api_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*background)
-        await asyncio.to_thread(consumer.stop)
+        if started:  # a start that failed earlier (the store down) leaves no thread to stop
+            await asyncio.to_thread(consumer.stop)
         await gw.backends.aclose()
         await hub_client.aclose()
         await mongo.close()
