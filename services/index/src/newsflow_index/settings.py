@@ -27,7 +27,14 @@ class EmbedderSettings(BaseModel):
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
 
 
+class StoriesSettings(BaseModel):
+    """Story clustering in the embedder's write path (``NEWSFLOW_STORIES__*``; docs/ai.md)."""
+
+    enabled: bool = Field(default=True, description="Cluster articles into stories as their vectors are stored.")
+
+
 class Settings(ServiceSettings):
     port: int = 8002
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
+    stories: StoriesSettings = StoriesSettings()
