@@ -1,15 +1,18 @@
 """``python -m bench [NAME...]`` (or ``make bench BENCH="NAME..."``): run benchmarks, print, save JSON.
 
 Every module ``bench/bench_<name>.py`` is a benchmark: it exposes ``NAME`` and ``run() -> Result``.
+The load average is printed before and after each one (a figure taken on a busy machine says so),
+and the exit status is 1 when any leg of any benchmark saw errors.
 """
 
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 from pathlib import Path
 
-from bench.common import Result
+from bench.common import Result, load_average
 
 
 def discover() -> dict[str, object]:
@@ -23,6 +26,7 @@ def discover() -> dict[str, object]:
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopping a run still stops what it started
     benches = discover()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("names", nargs="*", help=f"any of: {', '.join(sorted(benches))} (default: all)")
@@ -30,12 +34,19 @@ def main() -> int:
     unknown = set(args.names) - set(benches)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    failed = []
     for name in args.names or sorted(benches):
-        print(f"running {name} ...", file=sys.stderr, flush=True)
+        before = load_average()
+        print(f"running {name} (load average {before}) ...", file=sys.stderr, flush=True)
         result: Result = benches[name].run()  # type: ignore[attr-defined]
+        result.notes.append(f"load average before {before}, after {load_average()} (2 cores)")
         result.print()
         print(f"  saved {result.save()}")
-    return 0
+        if result.errors:
+            failed.append(name)
+    if failed:
+        print(f"\nbenchmarks with errors: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.bench_search import synthetic_articles
-from bench.common import Result, summary
+from bench.common import Result, summary, wait_ready
+from bench.corpus import push_payloads
 from newsflow_contracts import ARTICLES, TopicSpec
 from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import KafkaSettings
@@ -33,25 +33,6 @@ NAME = "ingest-push"
 REPS = 5
 BATCH = 250
 IN_FLIGHT = 2
-
-
-def _payloads(n: int) -> list[dict[str, Any]]:
-    out = []
-    for a in synthetic_articles(n, prefix="push"):
-        words = a.body_text.split(". ")
-        paragraphs = [". ".join(words[i : i + 4]) for i in range(0, len(words), 4)]
-        out.append(
-            {
-                "title": a.title,
-                "url": a.url,
-                "body": "".join(f"<p>{p}</p>" for p in paragraphs),
-                "summary": a.summary,
-                "tags": a.tags,
-                "language": a.language,
-                "published_at": a.published_at.isoformat(),
-            }
-        )
-    return out
 
 
 def _fresh(payloads: list[dict[str, Any]], rep: str) -> list[dict[str, Any]]:
@@ -89,20 +70,6 @@ def baseline(mongo: MongoClient[dict[str, Any]], db_name: str, payloads: list[di
     return len(docs) / elapsed
 
 
-def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("newsflow-ingest api exited")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("newsflow-ingest api not ready within 60 s")
-
-
 def run() -> Result:
     n = int(os.environ.get("NEWSFLOW_BENCH_PUSH_ARTICLES", "5000"))
     kafka = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
@@ -123,12 +90,12 @@ def run() -> Result:
     exe = str(Path(sys.executable).parent / "newsflow-ingest")
     api = subprocess.Popen([exe, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
-    payloads = _payloads(n)
+    payloads = push_payloads(n)
     base = f"http://127.0.0.1:{port}"
     ours_rates: list[float] = []
     base_rates: list[float] = []
     try:
-        _wait_ready(base, api)
+        wait_ready(f"{base}/readyz", proc=api)
         source = httpx.post(f"{base}/sources", json={"name": "bench-wire", "kind": "push"})
         source.raise_for_status()
         source_id = str(source.json()["id"])

@@ -1,42 +1,41 @@
-"""``ingest-throughput``: articles/s from publishing to searchable, against one process doing raw ``_bulk``.
+"""``ingest-throughput``: articles/s from the push API to searchable, against one process doing raw ``_bulk``.
 
-    ours       NEWSFLOW_BENCH_INGEST_ARTICLES synthetic article events (default 10,000; seeded, 2-5 KB
-               bodies) produced to a private articles topic (6 partitions) as fast as one producer
-               can; one `newsflow-index worker` process indexes them; the clock stops when a `_count`
-               on the alias (no forced refresh, i.e. what a search sees) reaches them all
-    baseline   one Python process sending the same documents with `_bulk` (500 per request, same
-               mapping, external versions) into a fresh index, until `_count` sees them all
-    5 reps each, alternating; medians with min/max.
-
-NOTE: the ingest service's push API and relay are not in this measurement yet (they did not exist
-when this was written): it measures Kafka → worker → Elasticsearch → searchable. When they exist,
-front the producer with `POST /articles:batch` to measure the whole path.
+ours       NEWSFLOW_BENCH_INGEST_ARTICLES synthetic articles (default 5,000; seeded, 2-5 KB bodies,
+           bench/corpus.py) pushed as `POST /articles:batch` of 500, two requests in flight, to one
+           `newsflow-ingest api` (sanitise, analyse, store in MongoDB, publish to a private articles
+           topic) with one `newsflow-index worker` indexing them; the clock stops when a `_count` on
+           the alias (no forced refresh, i.e. what a search sees) reaches them all
+baseline   one Python process sending the same articles' documents with `_bulk` (500 per request,
+           same mapping, external versions) into a fresh index, until `_count` sees them all
+5 reps each, alternating, fresh URLs per rep; medians with min/max.
+goal       ≥ 0.8× the baseline
 """
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 from elasticsearch import Elasticsearch
 
-from bench.bench_search import ES_URL, synthetic_articles
-from bench.common import Result, summary
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, EventType, TopicSpec, new_event
+from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
+from bench.corpus import push_payloads, synthetic_articles
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, TopicSpec
 from newsflow_index.bulk import write_bulk
 from newsflow_index.indices import ensure_alias
 from newsflow_index.mapping import to_document
 from newsflow_index.settings import IndexingSettings
 from newsflow_index.writes import Write
-from newsflow_kit.kafka import admin, encode, ensure_topics, producer_config
+from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import KafkaSettings
-from newsflow_kit.testing import unique
 
 NAME = "ingest-throughput"
 REPS = 5
-BULK = 500
+BATCH = 500
+IN_FLIGHT = 2
+GOAL = 0.8
 
 
 def _wait_count(es: Elasticsearch, alias: str, n: int, timeout: float = 600) -> None:
@@ -51,91 +50,94 @@ def _wait_count(es: Elasticsearch, alias: str, n: int, timeout: float = 600) -> 
     raise RuntimeError(f"{alias}: {n} documents not searchable within {timeout}s")
 
 
-def ours(es: Elasticsearch, kafka: KafkaSettings, events: list[tuple[bytes, bytes, Any]], n: int) -> float:
-    """Articles/s through Kafka and one worker process."""
-    from confluent_kafka import Producer
+def ours(es: Elasticsearch, ingest: str, source_id: str, alias: str, payloads: list[dict[str, Any]]) -> float:
+    """Articles/s from the first batch request to all of them counted in the alias."""
+    before = es.count(index=alias)["count"]
+    batches = [payloads[i : i + BATCH] for i in range(0, len(payloads), BATCH)]
+    with httpx.Client(base_url=ingest, timeout=300) as client:
 
-    suffix = unique("bench")
-    settings = kafka.model_copy(
-        update={"articles_topic": f"{ARTICLES.name}-{suffix}", "articles_dlq_topic": f"{ARTICLES_DLQ.name}-{suffix}"}
-    )
-    topics = [TopicSpec(settings.articles_topic, ARTICLES.partitions, ARTICLES.config),
-              TopicSpec(settings.articles_dlq_topic, 1, ARTICLES_DLQ.config)]  # fmt: skip
-    ensure_topics(settings, topics)
-    alias = f"bench-ingest-{suffix}"
-    env = {
-        **os.environ,
-        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": settings.articles_topic,
-        "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": settings.articles_dlq_topic,
-        "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
-        "NEWSFLOW_ELASTICSEARCH__URL": ES_URL,
-        "NEWSFLOW_LOG_LEVEL": "WARNING",
-    }
-    exe = Path(sys.executable).parent / "newsflow-index"
-    worker = subprocess.Popen([str(exe), "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    producer = Producer(producer_config(settings, client_id="bench-producer"))
+        def send(items: list[dict[str, Any]]) -> None:
+            resp = client.post("/articles:batch", json={"source_id": source_id, "items": items})
+            resp.raise_for_status()
+            created = sum(1 for r in resp.json()["items"] if r.get("status") == "created")
+            if created != len(items):
+                raise RuntimeError(f"{created} of {len(items)} articles created: {resp.text[:300]}")
 
-    def produce(batch: list[tuple[bytes, bytes, Any]]) -> None:
-        for key, value, headers in batch:
-            while True:
-                try:
-                    producer.produce(settings.articles_topic, key=key, value=value, headers=headers)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-        producer.flush(60)
-
-    try:
-        produce(events[:1])  # warm-up: the worker has joined the group and the alias exists
-        _wait_count(es, alias, 1, timeout=120)
         started = time.perf_counter()
-        produce(events[1 : n + 1])
-        _wait_count(es, alias, n + 1)
-        return n / (time.perf_counter() - started)
-    finally:
-        worker.terminate()
-        worker.wait(30)
-        admin(settings).delete_topics([t.name for t in topics], operation_timeout=10)
-        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            list(pool.map(send, batches))
+        _wait_count(es, alias, before + len(payloads))
+        return len(payloads) / (time.perf_counter() - started)
 
 
-def baseline(es: Elasticsearch, writes: list[Write], n: int) -> float:
+def baseline(es: Elasticsearch, writes: list[Write]) -> float:
     """Articles/s of one process doing `_bulk` of the same documents straight into Elasticsearch."""
-    alias = f"bench-bulk-{unique('b')}"
+    alias = f"bench-bulk-{uuid.uuid4().hex[:8]}"
     ensure_alias(es, alias, IndexingSettings())
     try:
         started = time.perf_counter()
-        for i in range(0, n, BULK):
-            assert not write_bulk(es, alias, writes[i : i + BULK], max_bytes=64 << 20)
-        _wait_count(es, alias, n)
-        return n / (time.perf_counter() - started)
+        for i in range(0, len(writes), BATCH):
+            if write_bulk(es, alias, writes[i : i + BATCH], max_bytes=64 << 20):
+                raise RuntimeError("the baseline's bulk request had failures")
+        _wait_count(es, alias, len(writes))
+        return len(writes) / (time.perf_counter() - started)
     finally:
         es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
 
 
 def run() -> Result:
-    n = int(os.environ.get("NEWSFLOW_BENCH_INGEST_ARTICLES", "10000"))
-    kafka = KafkaSettings(bootstrap_servers=os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    articles = list(synthetic_articles(n + 1, prefix="ingest"))
-    events = []
-    for article in articles:
-        value, headers = encode(new_event(EventType.ARTICLE_PUBLISHED, article, producer="bench"))
-        events.append((article.id.encode(), value, headers))
-    writes = [Write(a.id, a.version, False, to_document(a)) for a in articles[1:]]
+    n = int(os.environ.get("NEWSFLOW_BENCH_INGEST_ARTICLES", "5000"))
+    suffix = uuid.uuid4().hex[:8]
+    kafka = KafkaSettings(bootstrap_servers=KAFKA_SERVERS)
+    topics = [
+        TopicSpec(f"{ARTICLES.name}-bench-{suffix}", ARTICLES.partitions, ARTICLES.config),
+        TopicSpec(f"{ARTICLES_DLQ.name}-bench-{suffix}", 1, ARTICLES_DLQ.config),
+    ]
+    ensure_topics(kafka, topics)
+    alias, db_name = f"bench-ingest-{suffix}", f"bench_ingest_{suffix}"
+    env = {
+        "NEWSFLOW_MONGO__URI": MONGO_URI,
+        "NEWSFLOW_MONGO__DATABASE": db_name,
+        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": topics[0].name,
+        "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": topics[1].name,
+        "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
+        "NEWSFLOW_ELASTICSEARCH__URL": ES_URL,
+    }
+    payloads = push_payloads(n, prefix="throughput")
+    writes = [Write(a.id, a.version, False, to_document(a)) for a in synthetic_articles(n, prefix="throughput")]
     es = Elasticsearch(ES_URL, request_timeout=120)
     figures: dict[str, list[float]] = {"ours": [], "baseline": []}
+    roles: list[Role] = []
     try:
-        for _ in range(REPS):
-            figures["ours"].append(ours(es, kafka, events, n))
-            figures["baseline"].append(baseline(es, writes, n))
+        roles.append(ingest := Role.start("ingest", "api", env))
+        roles.append(Role.start("index", "worker", env, ready=False))
+        source = httpx.post(f"{ingest.url}/sources", json={"name": "bench-throughput", "kind": "push"})
+        source.raise_for_status()
+        source_id = str(source.json()["id"])
+        warm = [{**p, "url": f"{p['url']}-warm"} for p in payloads[:BATCH]]
+        ensure_alias(es, alias, IndexingSettings())  # the worker would create it; counting needs it first
+        ours(es, ingest.url, source_id, alias, warm)  # imports, indexes, connections, the worker's group
+        for rep in range(REPS):
+            fresh = [{**p, "url": f"{p['url']}-{rep}"} for p in payloads]
+            figures["ours"].append(ours(es, ingest.url, source_id, alias, fresh))
+            figures["baseline"].append(baseline(es, writes))
     finally:
+        for role in roles:
+            role.stop()
+        admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
         es.close()
+        from pymongo import MongoClient
+
+        with MongoClient(MONGO_URI) as mongo:
+            mongo.drop_database(db_name)
     o, b = summary(figures["ours"]), summary(figures["baseline"])
     result = Result(NAME)
-    result.add("Kafka → worker → searchable (median of 5)", o["median"], b["median"], "art/s", "≥ 0.8× baseline")
+    met = o["median"] >= GOAL * b["median"]
+    result.add("push API → searchable (median of 5)", o["median"], b["median"], "art/s", f"≥ {GOAL}× _bulk", met)
     result.notes.append(f"ours min/max {o['min']:.0f}/{o['max']:.0f}, baseline min/max {b['min']:.0f}/{b['max']:.0f}")
     result.notes.append(
-        f"{n} articles per rep, one worker process (batches of 500), 6 partitions; baseline = one process, "
-        f"_bulk of {BULK}; ingest push API + relay NOT included (not built yet): this is Kafka → searchable"
+        f"{n} articles per rep: one ingest api (batches of {BATCH}, {IN_FLIGHT} in flight, MongoDB + Kafka), "
+        f"one index worker; baseline = one process, _bulk of {BATCH} of the same documents"
     )
     return result

@@ -1,15 +1,21 @@
 """``stream-fanout``: SSE subscribers one gateway process holds, RSS per connection, time to deliver to all.
 
-ours       one `newsflow-gateway api` process on private Kafka topics; N SSE subscribers (raw sockets in
-           this process) on /v1/stream; one article produced to Kafka per round; delivery time = from
-           the produce call until the last subscriber has read the event
-baseline   a bare asyncio server (a child process) holding N sockets with the same response head, writing
-           the same event bytes to every socket on a trigger; timed the same way
-figures    RSS growth of the server process per connection; p50/p99/max delivery per round (5 rounds)
-knobs      NEWSFLOW_BENCH_SUBSCRIBERS (default 5000); RLIMIT_NOFILE is raised to its hard limit
+ours       one `newsflow-gateway api` process on private Kafka topics; N SSE subscribers on
+           /v1/stream (raw sockets, held by a client child process); one article produced to Kafka per
+           round; delivery time = from the produce call until the last subscriber has read the event
+replicas   two gateway processes on the same topics, N subscribers each (2N in all), timed the same way
+baseline   a bare asyncio server (a child process) holding N sockets with the same response head, fed
+           by a bare Kafka consumer: the same event bytes are produced to a private topic, consumed and
+           written to every socket; timed the same way (so both sides include the Kafka hop)
+figures    RSS growth of the server process per connection; p50/p99/max delivery over the rounds
+knobs      NEWSFLOW_BENCH_SUBSCRIBERS (default 10,000), NEWSFLOW_BENCH_FANOUT_ROUNDS (default 20)
+goals      ≥ 10,000 subscribers on one process at ≤ 30 KB each; delivery to all p99 ≤ 500 ms;
+           two replicas hold twice as many
 """
 
 import asyncio
+import multiprocessing
+import multiprocessing.connection
 import os
 import resource
 import secrets
@@ -20,24 +26,23 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from bench.common import Result, summary
+from bench.common import KAFKA_SERVERS, Result, Role, summary
 from newsflow_contracts import ARTICLES, COMMENTS, ArticleData, EventType, TopicSpec, new_event
 from newsflow_kit.kafka import ensure_topics
 from newsflow_kit.settings import KafkaSettings
-from newsflow_kit.testing import free_port
 
 NAME = "stream-fanout"
-ROUNDS = 5
 CONNECT_BATCH = 500
-KAFKA = os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+RSS_GOAL_KB = 30.0
+DELIVERY_GOAL_MS = 500.0
 
 BASELINE_SERVER = textwrap.dedent(
     """
-    import asyncio, sys
+    import asyncio, sys, threading
+    from confluent_kafka import Consumer
     HEAD = b"HTTP/1.1 200 OK\\r\\ncontent-type: text/event-stream; charset=utf-8\\r\\ncache-control: no-cache\\r\\n"
     HEAD += b"transfer-encoding: chunked\\r\\n\\r\\n"
     writers = []
@@ -45,22 +50,30 @@ BASELINE_SERVER = textwrap.dedent(
     def chunk(data):
         return b"%x\\r\\n" % len(data) + data + b"\\r\\n"
 
+    def broadcast(data):
+        frame = chunk(data)
+        for w in writers:
+            w.write(frame)
+
     async def subscriber(reader, writer):
         await reader.readuntil(b"\\r\\n\\r\\n")
         writer.write(HEAD + chunk(b"retry: 2000\\n\\n"))
         writers.append(writer)
         await reader.read()  # until the client goes
 
-    async def trigger(reader, writer):
-        while line := await reader.readline():
-            frame = chunk(bytes.fromhex(line.decode().strip()))
-            for w in writers:
-                w.write(frame)
-            writer.write(b"ok\\n")
+    def consume(loop, servers, topic):
+        consumer = Consumer({"bootstrap.servers": servers, "group.id": topic, "auto.offset.reset": "latest",
+                             "fetch.wait.max.ms": 10})
+        consumer.subscribe([topic])
+        while True:
+            message = consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                loop.call_soon_threadsafe(broadcast, message.value())
 
     async def main():
         await asyncio.start_server(subscriber, "127.0.0.1", int(sys.argv[1]), backlog=4096)
-        await asyncio.start_server(trigger, "127.0.0.1", int(sys.argv[2]))
+        threading.Thread(target=consume, args=(asyncio.get_running_loop(), sys.argv[2], sys.argv[3]),
+                         daemon=True).start()
         await asyncio.Event().wait()
 
     asyncio.run(main())
@@ -132,110 +145,201 @@ def _article(n: int) -> ArticleData:
     )  # fmt: skip
 
 
-async def _measure_gateway(n: int, kafka: KafkaSettings) -> tuple[float, list[float]]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "NEWSFLOW_PORT": str(port),
+def _clients(port: int, path: str, n: int, conn: multiprocessing.connection.Connection) -> None:
+    """A client child process: holds ``n`` subscribers; for each round number received, answers when all
+    have read that many events with the latest arrival (``time.perf_counter`` is system-wide)."""
+
+    async def main() -> None:
+        subs = Subscribers()
+        try:
+            await subs.connect(port, path, n)
+            conn.send("ready")
+            while (expected := await asyncio.to_thread(conn.recv)) is not None:
+                await subs.wait_all(expected)
+                conn.send(max(subs.arrivals))
+        finally:
+            await subs.close()
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    asyncio.run(main())
+
+
+class Fanout:
+    """Servers (by pid and port) with one client child process per server; times rounds of delivery."""
+
+    def __init__(self, servers: list[tuple[int, int]], n: int, path: str) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pids = [pid for pid, _ in servers]
+        self.rss_before = [_rss_kb(pid) for pid in self.pids]
+        self.pipes = []
+        self.children = []
+        for _, port in servers:
+            mine, theirs = context.Pipe()
+            child = context.Process(target=_clients, args=(port, path, n, theirs), daemon=True)
+            child.start()
+            self.pipes.append(mine)
+            self.children.append(child)
+        for pipe in self.pipes:
+            if not pipe.poll(600) or pipe.recv() != "ready":
+                raise RuntimeError("subscribers did not connect")
+        time.sleep(1)
+        self.rss_per_conn = [
+            (_rss_kb(pid) - before) / n for pid, before in zip(self.pids, self.rss_before, strict=True)
+        ]
+
+    def round(self, number: int, trigger: object) -> float:
+        started = time.perf_counter()
+        trigger()  # type: ignore[operator]
+        for pipe in self.pipes:
+            pipe.send(number)
+        arrivals = []
+        for pipe in self.pipes:
+            if not pipe.poll(60):
+                raise RuntimeError(f"round {number}: not every subscriber got the event within 60 s")
+            arrivals.append(pipe.recv())
+        return (max(arrivals) - started) * 1000
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(None)
+        for child in self.children:
+            child.join(30)
+            if child.is_alive():
+                child.kill()
+
+
+def _gateway_env(kafka: KafkaSettings, n: int, suffix: str) -> dict[str, str]:
+    return {
         "NEWSFLOW_KAFKA__ARTICLES_TOPIC": kafka.articles_topic,
         "NEWSFLOW_KAFKA__COMMENTS_TOPIC": kafka.comments_topic,
-        "NEWSFLOW_MONGO__DATABASE": f"bench_fanout_{os.getpid()}",
-        "NEWSFLOW_LIMITS__ANONYMOUS_BURST": str(n * 2),
-        "NEWSFLOW_LOG_LEVEL": "WARNING",
+        "NEWSFLOW_MONGO__DATABASE": f"bench_fanout_{suffix}",
+        "NEWSFLOW_LIMITS__ANONYMOUS_BURST": str(n * 4),
     }
-    exe = Path(sys.executable).parent / "newsflow-gateway"
-    proc = subprocess.Popen([str(exe), "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    subs = Subscribers()
+
+
+def _measure(
+    kafka: KafkaSettings, n: int, rounds: int, servers: list[tuple[int, int]], topic: str, frame: object
+) -> tuple[list[float], list[float]]:
     producer = Producer({"bootstrap.servers": kafka.bootstrap_servers, "linger.ms": 0})
+    fanout = Fanout(servers, n, "/v1/stream?tag=bench")
     try:
-        await _wait_ready(f"http://127.0.0.1:{port}/readyz")
-        rss_before = _rss_kb(proc.pid)
-        await subs.connect(port, "/v1/stream?tag=bench", n)
-        await asyncio.sleep(1)
-        rss_after = _rss_kb(proc.pid)
         delays = []
-        for r in range(1, ROUNDS + 1):
-            event = new_event(EventType.ARTICLE_PUBLISHED, _article(r), producer="bench")
-            started = time.perf_counter()
-            producer.produce(kafka.articles_topic, key=event.data.id, value=event.model_dump_json().encode())
-            producer.flush(10)
-            await subs.wait_all(r)
-            delays.append((max(subs.arrivals) - started) * 1000)
-        return (rss_after - rss_before) / n, delays
+        for r in range(1, rounds + 1):
+
+            def trigger(r: int = r) -> None:
+                key, value = frame(r)  # type: ignore[operator]
+                producer.produce(topic, key=key, value=value)
+                producer.flush(10)
+
+            delays.append(fanout.round(r, trigger))
+        return fanout.rss_per_conn, delays
     finally:
-        await subs.close()
-        proc.terminate()
-        proc.wait(20)
+        fanout.close()
 
 
-async def _measure_baseline(n: int) -> tuple[float, list[float]]:
-    port, control = free_port(), free_port()
-    proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port), str(control)])
-    subs = Subscribers()
-    try:
-        await asyncio.sleep(0.5)
-        rss_before = _rss_kb(proc.pid)
-        await subs.connect(port, "/v1/stream?tag=bench", n)
-        await asyncio.sleep(1)
-        rss_after = _rss_kb(proc.pid)
-        reader, writer = await asyncio.open_connection("127.0.0.1", control)
-        delays = []
-        for r in range(1, ROUNDS + 1):
-            from newsflow_gateway.streams.events import ArticleEvent  # the very same bytes the gateway sends
-
-            frame = ArticleEvent("article.published", _article(r)).sse
-            started = time.perf_counter()
-            writer.write(frame.hex().encode() + b"\n")
-            await reader.readline()
-            await subs.wait_all(r)
-            delays.append((max(subs.arrivals) - started) * 1000)
-        writer.close()
-        return (rss_after - rss_before) / n, delays
-    finally:
-        await subs.close()
-        proc.terminate()
-        proc.wait(20)
+def _event_bytes(r: int) -> tuple[bytes, bytes]:
+    event = new_event(EventType.ARTICLE_PUBLISHED, _article(r), producer="bench")
+    return event.data.id.encode(), event.model_dump_json().encode()
 
 
-async def _wait_ready(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url, timeout=2)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} not ready within {timeout}s")
+def _frame_bytes(r: int) -> tuple[bytes, bytes]:
+    from newsflow_gateway.streams.events import ArticleEvent  # the very same bytes the gateway sends
+
+    return b"baseline", ArticleEvent("article.published", _article(r)).sse
 
 
 def run() -> Result:
-    n = int(os.environ.get("NEWSFLOW_BENCH_SUBSCRIBERS", "5000"))
+    n = int(os.environ.get("NEWSFLOW_BENCH_SUBSCRIBERS", "10000"))
+    rounds = int(os.environ.get("NEWSFLOW_BENCH_FANOUT_ROUNDS", "20"))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
     if n + 200 > hard:
         raise RuntimeError(f"{n} subscribers need more file descriptors than the hard limit {hard}")
     suffix = secrets.token_hex(4)
     kafka = KafkaSettings(
-        bootstrap_servers=KAFKA, articles_topic=f"bench-articles-{suffix}", comments_topic=f"bench-comments-{suffix}"
+        bootstrap_servers=KAFKA_SERVERS,
+        articles_topic=f"bench-articles-{suffix}",
+        comments_topic=f"bench-comments-{suffix}",
     )
-    specs = [TopicSpec(kafka.articles_topic, ARTICLES.partitions), TopicSpec(kafka.comments_topic, COMMENTS.partitions)]
+    baseline_topic = f"bench-baseline-{suffix}"
+    specs = [
+        TopicSpec(kafka.articles_topic, ARTICLES.partitions),
+        TopicSpec(kafka.comments_topic, COMMENTS.partitions),
+        TopicSpec(baseline_topic, 1),
+    ]
     ensure_topics(kafka, specs)
-    try:
-        ours_rss, ours = asyncio.run(_measure_gateway(n, kafka))
-        base_rss, base = asyncio.run(_measure_baseline(n))
-    finally:
-        AdminClient({"bootstrap.servers": KAFKA}).delete_topics([s.name for s in specs])
-    o, b = summary(ours), summary(base)
+    env = _gateway_env(kafka, n, suffix)
     result = Result(NAME)
-    result.add("subscribers held", n, n, "conns", "≥ 5,000")
-    result.add("RSS per connection", ours_rss, base_rss, "KB", "≤ 40 KB")
-    result.add("deliver one article to all: median", o["median"], b["median"], "ms")
-    result.add("deliver one article to all: p99 (max)", o["p99"], b["p99"], "ms", "≤ 500 ms")
-    result.notes.append(
-        f"{ROUNDS} rounds; ours min/max {o['min']:.0f}/{o['max']:.0f} ms, baseline {b['min']:.0f}/{b['max']:.0f} ms; "
-        "ours includes the Kafka hop (produce → broker → gateway consumer)"
+    try:
+        one = Role.start("gateway", "api", env)
+        try:
+            ours_rss, ours = _measure(
+                kafka, n, rounds, [(one.proc.pid, _port(one))], kafka.articles_topic, _event_bytes
+            )
+        finally:
+            one.stop()
+        replicas = [Role.start("gateway", "api", env) for _ in range(2)]
+        try:
+            servers = [(r.proc.pid, _port(r)) for r in replicas]
+            two_rss, two = _measure(kafka, n, rounds, servers, kafka.articles_topic, _event_bytes)
+        finally:
+            for replica in replicas:
+                replica.stop()
+        port = _free_port()
+        base_proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port), KAFKA_SERVERS, baseline_topic])
+        try:
+            time.sleep(3)  # the bare consumer joins its group
+            base_rss, base = _measure(kafka, n, rounds, [(base_proc.pid, port)], baseline_topic, _frame_bytes)
+        finally:
+            base_proc.terminate()
+            base_proc.wait(20)
+    finally:
+        AdminClient({"bootstrap.servers": KAFKA_SERVERS}).delete_topics([s.name for s in specs])
+    o, t, b = summary(ours), summary(two), summary(base)
+    result.add("subscribers held, one process", n, n, "conns", "≥ 10,000", n >= 10_000)
+    result.add(
+        "RSS per connection", ours_rss[0], base_rss[0], "KB", f"≤ {RSS_GOAL_KB:.0f} KB", ours_rss[0] <= RSS_GOAL_KB
     )
-    result.notes.append(f"RLIMIT_NOFILE raised from {soft} to {hard}; clients share this machine's 2 cores")
+    result.add("deliver one article to all: p50", o["median"], b["median"], "ms")
+    result.add(
+        "deliver one article to all: p99",
+        o["p99"],
+        b["p99"],
+        "ms",
+        f"≤ {DELIVERY_GOAL_MS:.0f} ms",
+        o["p99"] <= DELIVERY_GOAL_MS,
+    )
+    result.add("two replicas: subscribers held", 2 * n, n, "conns", "2× one process", True)
+    result.add(
+        "two replicas: RSS per connection (worst)",
+        max(two_rss),
+        base_rss[0],
+        "KB",
+        f"≤ {RSS_GOAL_KB:.0f} KB",
+        max(two_rss) <= RSS_GOAL_KB,
+    )
+    result.add(
+        "two replicas: deliver to all 2N p99",
+        t["p99"],
+        b["p99"],
+        "ms",
+        f"≤ {DELIVERY_GOAL_MS:.0f} ms",
+        t["p99"] <= DELIVERY_GOAL_MS,
+    )
+    result.notes.append(
+        f"{rounds} rounds; one process min/max {o['min']:.0f}/{o['max']:.0f} ms, two replicas "
+        f"{t['min']:.0f}/{t['max']:.0f} ms, baseline {b['min']:.0f}/{b['max']:.0f} ms; every side includes the "
+        "Kafka hop (produce → broker → consumer → sockets)"
+    )
+    result.notes.append(f"RLIMIT_NOFILE raised from {soft} to {hard}; clients are child processes on the same 2 cores")
     return result
+
+
+def _port(role: Role) -> int:
+    return int(role.url.rsplit(":", 1)[1])
+
+
+def _free_port() -> int:
+    from newsflow_kit.testing import free_port
+
+    return free_port()

@@ -1,16 +1,34 @@
-"""What every benchmark shares: repeated measurement, summary statistics, the report and its JSON."""
+"""What every benchmark shares: load generators, role processes, statistics, the report and its JSON.
 
+Every leg counts its non-2xx answers (and failed requests); a benchmark whose legs saw any records
+them with :meth:`Result.error`, and ``python -m bench`` then exits non-zero. Goals are checked, not
+just printed: :meth:`Result.add` takes ``met`` (True / False / None when there is no goal).
+"""
+
+import asyncio
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from newsflow_kit.testing import free_port
+
 RESULTS = Path(__file__).resolve().parent / "results"
+ES_URL = os.environ.get("NEWSFLOW_ELASTICSEARCH__URL", "http://127.0.0.1:9200")
+MONGO_URI = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
+KAFKA_SERVERS = os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -35,6 +53,149 @@ def repeat(fn: Callable[[], float], times: int = 5) -> dict[str, float]:
     return summary([fn() for _ in range(times)])
 
 
+def load_average() -> str:
+    """The 1/5/15-minute load averages, as `uptime` shows them: a benchmark's proof of a quiet machine."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+@dataclass
+class Load:
+    """What one load run saw: latencies (ms) of every request and the status of each answer."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        """Answers outside 2xx, plus requests that failed or timed out."""
+        return sum(n for status, n in self.statuses.items() if not status.startswith("2"))
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def record(self, started: float, status: str) -> None:
+        self.latencies.append((time.perf_counter() - started) * 1000)
+        self.statuses[status] += 1
+
+    def describe_errors(self) -> str:
+        return ", ".join(f"{n}× {s}" for s, n in sorted(self.statuses.items()) if not s.startswith("2"))
+
+
+async def _one(send: Send, client: httpx.AsyncClient, i: int, load: Load) -> None:
+    started = time.perf_counter()
+    try:
+        status = str((await send(client, i)).status_code)
+    except httpx.HTTPError as exc:  # a timeout or a refused connection is a failed request, not a crash
+        status = type(exc).__name__
+    load.record(started, status)
+
+
+async def closed_loop(send: Send, *, seconds: float, concurrency: int, timeout: float = 30) -> Load:
+    """``concurrency`` clients sending back to back for ``seconds``."""
+    load = Load()
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def client_loop(client: httpx.AsyncClient, worker: int) -> None:
+        i = worker
+        while time.perf_counter() < deadline:
+            await _one(send, client, i, load)
+            i += concurrency
+
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(client_loop(client, w) for w in range(concurrency)))
+        load.seconds = time.perf_counter() - started
+    return load
+
+
+async def open_loop(send: Send, *, rate: float, seconds: float, timeout: float = 10) -> Load:
+    """Open loop: one request every 1/rate s whatever the answers' speed (no coordinated omission)."""
+    load = Load()
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(_one(send, client, i, load)))
+        await asyncio.gather(*tasks)
+        load.seconds = time.perf_counter() - start
+    return load
+
+
+async def open_loop_calls(op: Callable[[int], Awaitable[Any]], *, rate: float, seconds: float) -> Load:
+    """:func:`open_loop` for a baseline that is not HTTP (an async pymongo call, say): an exception is an error."""
+    load = Load()
+
+    async def one(i: int) -> None:
+        started = time.perf_counter()
+        try:
+            await op(i)
+            status = "200"
+        except Exception as exc:  # counted as an error of the baseline, reported, never hidden
+            status = type(exc).__name__
+        load.record(started, status)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    load.seconds = time.perf_counter() - start
+    return load
+
+
+def wait_ready(url: str, timeout: float = 90, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Polls ``url`` until it answers 200; fails early when ``proc`` has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before {url} was ready")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready within {timeout}s")
+
+
+@dataclass
+class Role:
+    """One ``newsflow-<service> <role>`` process the benchmark started, on its own port."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+
+    @classmethod
+    def start(cls, service: str, role: str, env: dict[str, str], *, ready: bool = True) -> "Role":
+        port = free_port()
+        full = {**os.environ, "NEWSFLOW_LOG_LEVEL": "WARNING", **env, "NEWSFLOW_PORT": str(port)}
+        exe = Path(sys.executable).parent / f"newsflow-{service}"
+        proc = subprocess.Popen([str(exe), role], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = cls(proc, f"http://127.0.0.1:{port}")
+        if ready:
+            try:
+                wait_ready(f"{started.url}/readyz", proc=proc)
+            except RuntimeError:
+                started.stop()
+                raise
+        return started
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
 @dataclass
 class Result:
     """One benchmark's figures: ``rows`` are (metric, ours, baseline, unit) and ``ratio`` = ours/baseline."""
@@ -42,39 +203,51 @@ class Result:
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
-    def add(self, metric: str, ours: float, baseline: float | None, unit: str, goal: str = "") -> None:
+    def add(
+        self, metric: str, ours: float, baseline: float | None, unit: str, goal: str = "", met: bool | None = None
+    ) -> None:
         ratio = ours / baseline if baseline else None
         self.rows.append(
-            {"metric": metric, "ours": ours, "baseline": baseline, "ratio": ratio, "unit": unit, "goal": goal}
-        )
+            {"metric": metric, "ours": ours, "baseline": baseline, "ratio": ratio, "unit": unit, "goal": goal,
+             "met": met}
+        )  # fmt: skip
+
+    def error(self, leg: str, load: Load | None = None, detail: str = "") -> None:
+        """Records that ``leg`` saw errors (non-2xx answers or failed calls): the run then fails."""
+        if load is not None and load.errors:
+            self.errors.append(f"{leg}: {load.errors} of {len(load.latencies)} failed ({load.describe_errors()})")
+        elif detail:
+            self.errors.append(f"{leg}: {detail}")
 
     def print(self) -> None:
         print(f"\n== {self.name} ==")
-        print(f"{'metric':<44} {'ours':>12} {'baseline':>12} {'ratio':>7} {'unit':<8} goal")
+        print(f"{'metric':<46} {'ours':>10} {'baseline':>10} {'ratio':>6} {'unit':<9} {'goal':<28} verdict")
         for r in self.rows:
             base = f"{r['baseline']:.2f}" if r["baseline"] is not None else "-"
             ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
-            print(f"{r['metric']:<44} {r['ours']:>12.2f} {base:>12} {ratio:>7} {r['unit']:<8} {r['goal']}")
+            verdict = {True: "met", False: "MISSED", None: ""}[r["met"]]
+            print(
+                f"{r['metric']:<46} {r['ours']:>10.2f} {base:>10} {ratio:>6} {r['unit']:<9} {r['goal']:<28} {verdict}"
+            )
         for note in self.notes:
             print(f"  note: {note}")
+        for error in self.errors:
+            print(f"  ERROR: {error}")
 
     def save(self) -> Path:
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{self.name}.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "name": self.name,
-                    "at": datetime.now(UTC).isoformat(),
-                    "host": platform.node(),
-                    "rows": self.rows,
-                    "notes": self.notes,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        document = {
+            "name": self.name,
+            "at": datetime.now(UTC).isoformat(),
+            "host": platform.node(),
+            "rows": self.rows,
+            "notes": self.notes,
+            "errors": self.errors,
+        }
+        path.write_text(json.dumps(document, indent=2) + "\n")
         return path
 
 

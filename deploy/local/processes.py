@@ -165,6 +165,7 @@ def revive(names: list[str]) -> None:
             if hung[name] >= 3 and REVIVING.is_set():
                 log(f"{name}: up but not answering for three checks; restarting it")
                 hung[name] = 0
+                server.post_mortem()
                 with contextlib.suppress(SystemExit, Exception):
                     stop([name])
                     start([name])

@@ -5,6 +5,7 @@ only, so it runs before any virtualenv exists."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -12,6 +13,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +80,9 @@ class Server:
     def hung(self) -> bool:
         """Up but not answering (a server that can deadlock overrides this)."""
         return False
+
+    def post_mortem(self) -> None:
+        """Keeps what explains a hang before the server is restarted (nothing by default)."""
 
     @property
     def pidfile(self) -> Path:
@@ -411,6 +416,12 @@ class FerretDB(Server):
         # FerretDB 1.24 can deadlock (a metadata write lock waiting for a pool connection while the
         # pool's holders wait for that lock); its process and port stay up, but nothing answers.
         return port_open(self.port) and not mongo_ping(self.port, timeout=20)
+
+    def post_mortem(self) -> None:
+        """Saves the goroutine dump of a hung FerretDB under the logs (who holds which lock)."""
+        url = f"http://127.0.0.1:{OFFSET + 8088}/debug/pprof/goroutine?debug=2"
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=10) as response:
+            (LOGS / f"ferretdb-hung-{int(time.time())}.txt").write_bytes(response.read())
 
 
 def mongo_ping(port: int, *, timeout: float) -> bool:
