@@ -258,7 +258,12 @@ def run() -> Result:
         es.close()
     result = Result(NAME)
     result.add(
-        "precision@5 hybrid cross_language vs BM25", f["hybrid_cross_p5"] * 100, f["bm25_p5"] * 100, "%", "≥ BM25 + 20"
+        "precision@5 hybrid cross_language vs BM25",
+        f["hybrid_cross_p5"] * 100,
+        f["bm25_p5"] * 100,
+        "%",
+        "≥ BM25 + 20",
+        met=f["hybrid_cross_p5"] - f["bm25_p5"] >= 0.20,
     )
     result.add("precision@5 hybrid same-language-first vs BM25", f["hybrid_p5"] * 100, f["bm25_p5"] * 100, "%")
     result.add(
@@ -266,12 +271,12 @@ def run() -> Result:
     )
     for key in ("rouge1", "rouge2", "rougeL"):
         result.add(f"summary {key} F1 (vs first 2 sentences)", f[f"summary_{key}"], f[f"first_{key}"], "F1")
-    for i, name in enumerate(("precision", "recall", "F1")):
-        goal = "≥ 0.85" if name == "F1" else ""
-        result.add(f"stories pairwise {name} (vs BM25 mutual top-k)", clusters[i], bm25_baseline[i], "", goal)
-        result.add(f"stories pairwise {name} (vs vectors only)", clusters[i], baseline[i], "")
+    for i, name in enumerate(("precision", "recall", "F1")):  # pairwise, against the gold stories
+        goal, met = ("≥ 0.85", clusters[i] >= 0.85) if name == "F1" else ("", None)
+        result.add(f"stories {name} (vs BM25 mutual top-k)", clusters[i], bm25_baseline[i], "", goal, met=met)
+        result.add(f"stories {name} (vs vectors only)", clusters[i], baseline[i], "")
     result.add("embedding cost per article (title+lead+sentences)", ms, None, "ms")
-    result.add("clustering cost per article (ES round trips)", cluster_ms, None, "ms")
+    result.add("clustering cost per article (ES calls)", cluster_ms, None, "ms")
     result.notes.append(
         f"{len(labelled.articles)} articles, {len(labelled.stories())} stories+distractors; "
         f"hybrid answers {f['hybrid_is_hybrid'] * 100:.0f}% hybrid; key points unique "
