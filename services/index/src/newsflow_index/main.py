@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         es = async_elasticsearch(settings.elasticsearch)
-        app.state.index = SearchIndex(es, settings.elasticsearch.alias)
+        app.state.index = SearchIndex(es, settings.elasticsearch.alias, settings.search.pit_keep_alive)
         app.state.kafka_check = kafka_check(settings.kafka)
         stop = threading.Event()
         preparing = asyncio.create_task(asyncio.to_thread(_prepare_alias, settings, stop))

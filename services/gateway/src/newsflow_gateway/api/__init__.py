@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
+from newsflow_contracts import CURSOR_MAX_CHARS, SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.deps import caller
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
 Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
 Token = Annotated[str | None, Query(max_length=100)]
-Cursor = Annotated[str | None, Query(max_length=1000)]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
 
 # RFC 9457 problem details, inline so every error response documents its shape.
 PROBLEM_SCHEMA: dict[str, Any] = {
