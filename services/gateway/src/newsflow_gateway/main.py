@@ -11,7 +11,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from newsflow_gateway import web
-from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, opml, publishing, reading, streams, websub, ws
+from newsflow_gateway.api import (
+    admin,
+    comments,
+    feeds,
+    keys,
+    newsapi,
+    opml,
+    publishing,
+    reading,
+    stories,
+    streams,
+    websub,
+    ws,
+)
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.deps import Gateway
@@ -22,6 +35,7 @@ from newsflow_gateway.settings import Settings
 from newsflow_gateway.streams.changes import ChangeFollower
 from newsflow_gateway.streams.consumer import BroadcastConsumer
 from newsflow_gateway.streams.hub import Hub
+from newsflow_gateway.streams.stories import StoryFollower
 from newsflow_kit.app import build_app
 from newsflow_kit.health import Check
 from newsflow_kit.http import SECURITY_HEADERS
@@ -53,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_comments=hub.submit,
         )
         app.state.gateway, app.state.mongo, app.state.consumer = gw, mongo, consumer
+        app.state.stories = StoryFollower(backends=gw.backends, poll_s=settings.streams.stories_poll_s)
         app.state.kafka_check = kafka_check(settings.kafka)
         await store.ensure_indexes()
         subscriptions = Subscriptions(mongo[settings.database])
@@ -64,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(hub.run(), name="stream-fan-out"),
             asyncio.create_task(follower.run(), name="stream-changes"),
             asyncio.create_task(hub.heartbeat(settings.streams.heartbeat_s), name="stream-heartbeat"),
+            asyncio.create_task(app.state.stories.run(), name="stream-stories"),
         ]
         try:
             yield
@@ -98,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[
             reading.router,
+            stories.router,
             comments.router,
             publishing.router,
             opml.router,
