@@ -6,10 +6,12 @@ platform   private topics, databases and alias; one process each of `newsflow-in
 load       NEWSFLOW_BENCH_PUBLISH_ARTICLES articles (default 500) pushed one by one through the
            gateway at NEWSFLOW_BENCH_PUBLISH_RATE per second (default 20, open loop); all titles
            carry one marker word
-observers  (a) searchable: `GET /v1/search?q=<marker>&sort=newest` every 50 ms, an article counts
-           when it first appears; (b) one SSE client on `/v1/stream?source=<the source>`;
+observers  (a) searchable: `GET /v1/search?source=<the source>&sort=newest` every 50 ms, an article
+           counts when it first appears; (b) one SSE client on `/v1/stream?source=<the source>`;
            (c) one WebSocket client on `/v1/ws` subscribed with the same filter
-latency    from the moment the POST returned (an event that beats the answer counts 0 ms)
+latency    from the moment the POST returned (an event that beats the answer counts 0 ms: the ingest
+           fast path publishes before it answers); for SSE and WebSocket also from the moment the POST
+           was sent, which includes the whole write path
 baselines  (a) Elasticsearch's own index → searchable: the same documents indexed one by one at
            the same rate into an index with the same refresh interval (1 s), polled the same way;
            (b, c) a bare Kafka produce → consume of the same event bytes, same rate, one consumer
@@ -50,15 +52,16 @@ class Clock:
     """When each article's POST returned, and when each observer first saw it (perf_counter seconds)."""
 
     posted: dict[str, float] = field(default_factory=dict)
+    sent: dict[str, float] = field(default_factory=dict)
     seen: dict[str, dict[str, float]] = field(default_factory=lambda: {"search": {}, "sse": {}, "ws": {}})
     errors: list[str] = field(default_factory=list)
 
     def see(self, observer: str, article_id: str) -> None:
         self.seen[observer].setdefault(article_id, time.perf_counter())
 
-    def latencies(self, observer: str) -> list[float]:
-        seen = self.seen[observer]
-        return [max(0.0, (seen[a] - t) * 1000) for a, t in self.posted.items() if a in seen]
+    def latencies(self, observer: str, *, from_sent: bool = False) -> list[float]:
+        seen, start = self.seen[observer], self.sent if from_sent else self.posted
+        return [max(0.0, (seen[a] - t) * 1000) for a, t in start.items() if a in seen]
 
 
 @dataclass
@@ -114,8 +117,8 @@ async def _ws(url: str, source_id: str, clock: Clock, ready: asyncio.Event) -> N
                 clock.see("ws", message["data"]["id"])
 
 
-async def _search(base: str, marker: str, clock: Clock, stop: asyncio.Event) -> None:
-    params = {"q": marker, "sort": "newest", "size": 50}
+async def _search(base: str, source_id: str, clock: Clock, stop: asyncio.Event) -> None:
+    params: dict[str, str | int] = {"source": source_id, "sort": "newest", "size": 50}
     async with httpx.AsyncClient(timeout=10) as client:
         while not stop.is_set():
             response = await client.get(f"{base}/v1/search", params=params)
@@ -132,11 +135,13 @@ async def _publish(p: Platform, payloads: list[dict[str, Any]], rate: float, clo
     async with httpx.AsyncClient(base_url=p.gateway, timeout=30, headers=headers) as client:
 
         async def one(payload: dict[str, Any]) -> None:
+            sent = time.perf_counter()
             response = await client.post("/v1/articles", json=payload)
             if response.status_code >= 300:
                 clock.errors.append(f"POST /v1/articles answered {response.status_code}")
                 return
             clock.posted[response.json()["id"]] = time.perf_counter()
+            clock.sent[response.json()["id"]] = sent
 
         tasks, start = [], time.perf_counter()
         for i, payload in enumerate(payloads):
@@ -145,14 +150,14 @@ async def _publish(p: Platform, payloads: list[dict[str, Any]], rate: float, clo
         await asyncio.gather(*tasks)
 
 
-async def _measure_ours(p: Platform, payloads: list[dict[str, Any]], rate: float, marker: str) -> Clock:
+async def _measure_ours(p: Platform, payloads: list[dict[str, Any]], rate: float) -> Clock:
     clock = Clock()
     sse_ready, ws_ready, stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
     ws_url = p.gateway.replace("http://", "ws://") + "/v1/ws"
     observers = [
         asyncio.create_task(_sse(f"{p.gateway}/v1/stream?source={p.source_id}", clock, sse_ready)),
         asyncio.create_task(_ws(ws_url, p.source_id, clock, ws_ready)),
-        asyncio.create_task(_search(p.gateway, marker, clock, stop)),
+        asyncio.create_task(_search(p.gateway, p.source_id, clock, stop)),
     ]
     try:
         await asyncio.wait_for(asyncio.gather(sse_ready.wait(), ws_ready.wait()), 30)
@@ -277,8 +282,8 @@ def run() -> Result:
             headers=admin_headers,
         ).json()["key"]
         platform = Platform(gateway.url, key, source_id, env["NEWSFLOW_ELASTICSEARCH__ALIAS"])
-        asyncio.run(_measure_ours(platform, payloads[:5], rate, marker))  # warm-up: the worker joined, alias exists
-        clock = asyncio.run(_measure_ours(platform, payloads[5:], rate, marker))
+        asyncio.run(_measure_ours(platform, payloads[:5], rate))  # warm-up: the worker joined, alias exists
+        clock = asyncio.run(_measure_ours(platform, payloads[5:], rate))
         ensure_alias_sync(es_alias)
         es_latencies = asyncio.run(_measure_es(es_alias, n - 5, rate, marker))
         kafka_latencies = _measure_kafka(topics[2].name, payloads[5:], rate)
@@ -336,6 +341,10 @@ def _report(result: Result, clock: Clock, es: list[float], kafka: list[float], n
                 goal, met = f"≤ {SSE_P99_GOAL_MS:.0f} ms", ours["p99"] <= SSE_P99_GOAL_MS
             name = "p50" if stat == "median" else stat
             result.add(f"POST returned → {label} {name}", ours[stat], base[stat], "ms", goal, met)
+    for label, observer in (("SSE", "sse"), ("WebSocket", "ws")):
+        sent = summary(clock.latencies(observer, from_sent=True) or [0.0])
+        result.add(f"POST sent → {label} p50", sent["median"], base_kafka["median"], "ms")
+        result.add(f"POST sent → {label} p99", sent["p99"], base_kafka["p99"], "ms")
     result.notes.append(
         f"{n} articles at {rate:.0f}/s through the gateway; searchable polled every {POLL_S * 1000:.0f} ms "
         "(both sides); baselines: ES index → searchable (1 s refresh) for search, bare Kafka produce → consume "

@@ -10,8 +10,9 @@ calls of each operation, each next to raw pymongo doing the same store operation
 article push         POST /articles (a new article)       find latest + insert + update, same collection
 read by id           GET /articles/{id}                   find latest version
 since page           GET /articles?since=&limit=100       find two buckets
-comment POST         POST /articles/{id}/comments          insert one comment (raw collection, same size)
-thread GET           GET /articles/{id}/comments           find the article's comments, sorted
+comment POST         POST /articles/{id}/comments          ordered insert of claim + hit, the client's marks,
+                                                           insert the comment (same collections, same sizes)
+thread GET           GET /articles/{id}/comments           the page's roots, then their replies
 batch count of 50    POST /comments/counts (50 ids)        aggregate $match/$group over 50 ids
 keyed gateway req.   POST /v1/articles (unchanged, key     find latest version
                      cached: 0 key-store commands)
@@ -30,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -142,15 +143,30 @@ def seed_comments(base: str, article_ids: list[str], rng: random.Random) -> None
 
 
 def seed_raw_comments(raw: Any, commented: list[str], rng: random.Random) -> None:
-    """The baseline's comments: the same number, in one bulk insert (once)."""
-    if raw.estimated_document_count() == 0 and commented:
-        now = datetime.now(UTC)
-        docs = [
-            {"article_id": a, **comment_body(rng), "status": "visible", "created_at": now}
-            for a in commented
-            for _ in range(COMMENTS_PER_ARTICLE)
-        ]
-        raw.insert_many(docs)
+    """The baseline's comments, and the per-post marks (claim, rate-limit hit) the service keeps beside
+    each: the same numbers as the service holds, in bulk inserts (once per size)."""
+    have = raw.estimated_document_count()
+    want = len(commented) * COMMENTS_PER_ARTICLE
+    if have >= want:
+        return
+    now = datetime.now(UTC)
+    docs, marks = [], []
+    for i in range(have, want):
+        cid = uuid.uuid4().hex
+        docs.append({"_id": cid, "article_id": commented[i // COMMENTS_PER_ARTICLE], **comment_body(rng),
+                     "status": "visible", "depth": 0, "root_id": cid, "created_at": now})  # fmt: skip
+        marks += raw_marks(f"reader{i}", f"10.0.{i // 256 % 256}.{i % 256}", now)
+    for start in range(0, len(docs), 1000):
+        raw.insert_many(docs[start : start + 1000])
+        raw.database["marks"].insert_many(marks[start * 2 : (start + 1000) * 2])
+
+
+def raw_marks(fingerprint: str, address: str, at: datetime) -> list[dict[str, Any]]:
+    """A post's claim and its rate-limit hit, as the comments service writes them."""
+    return [
+        {"_id": f"claim:{uuid.uuid4().hex}", "kind": "claim", "at": at},
+        {"_id": f"hit:{uuid.uuid4().hex}", "kind": "hit", "fp": fingerprint, "addr": address, "at": at},
+    ]
 
 
 def sample(fn: Callable[[int], Any], n: int) -> dict[str, float]:
@@ -178,6 +194,7 @@ def measure(
     db = env["mongo"][env["dbs"]["ingest"]]
     versions = db["article_versions"]
     raw = env["mongo"][env["dbs"]["raw"]]["comments"]
+    marks = env["mongo"][env["dbs"]["raw"]]["marks"]
     ing = httpx.Client(base_url=env["ingest"].url, timeout=60)
     com = httpx.Client(base_url=env["comments"].url, timeout=60)
     gw = httpx.Client(base_url=env["gateway"].url, timeout=60)
@@ -209,15 +226,28 @@ def measure(
     def comment(_: int) -> None:
         com.post(f"/articles/{rng.choice(commented)}/comments", json=comment_body(rng)).raise_for_status()
 
-    def raw_comment(_: int) -> None:
-        doc = {"article_id": rng.choice(commented), **comment_body(rng), "status": "visible"}
-        raw.insert_one({**doc, "created_at": datetime.now(UTC)})
+    def raw_comment(i: int) -> None:
+        # the service's store operations for a post: claim + hit (one ordered insert), the client's
+        # marks, the comment
+        now = datetime.now(UTC)
+        fingerprint, address = f"raw{size}-{i}", f"10.9.{i // 256 % 256}.{i % 256}"
+        marks.insert_many(raw_marks(fingerprint, address, now), ordered=True)
+        since = now - timedelta(hours=1)
+        query = {"$or": [{"_id": {"$in": [f"ban:{fingerprint}", f"known:{fingerprint}"]}},
+                         {"kind": "hit", "at": {"$gte": since}, "fp": fingerprint},
+                         {"kind": "hit", "at": {"$gte": since}, "addr": address}]}  # fmt: skip
+        list(marks.find(query).sort("at", DESCENDING).limit(50))
+        cid = uuid.uuid4().hex
+        doc = {"_id": cid, "article_id": rng.choice(commented), **comment_body(rng), "status": "visible"}
+        raw.insert_one({**doc, "depth": 0, "root_id": cid, "created_at": now})
 
     def thread(_: int) -> None:
         com.get(f"/articles/{rng.choice(commented)}/comments").raise_for_status()
 
     def raw_thread(_: int) -> None:
-        list(raw.find({"article_id": rng.choice(commented)}).sort("created_at", 1).limit(50))
+        # the service's two reads: the page's roots, then their replies
+        roots = list(raw.find({"article_id": rng.choice(commented), "depth": 0}).sort("created_at", 1).limit(20))
+        list(raw.find({"root_id": {"$in": [r["_id"] for r in roots]}, "depth": {"$gt": 0}}))
 
     def counts(_: int) -> None:
         com.post("/comments/counts", json={"article_ids": rng.sample(ids, 50)}).raise_for_status()

@@ -310,12 +310,6 @@ def test_a_hostile_article_stays_inert_and_inside_the_page(
         look(t, "article-hostile")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: relevance pages use search_after on _score without a point in time; the embedder rewrites "
-    "each article soon after it is indexed, so BM25 statistics move between page 1 and 2 and page 2 repeats "
-    "the first 20 (fix: page relevance results in an Elasticsearch point in time)",
-)
 def test_search_with_facets_filters_and_paging(
     platform: Any, new_publisher: Callable[[], Any], tab: Callable[[int], Tab], word: str
 ) -> None:

@@ -186,7 +186,7 @@ def test_absurd_dates(client: httpx.Client, helpers: Any, params: dict[str, str]
 def test_a_tampered_cursor_on_the_web_page_is_a_client_error(client: httpx.Client) -> None:
     # The cursor the index would give out for this query, with its instant pushed past any datetime.
     key = fingerprint("x", Filters().key())
-    token = encode(Cursor("search:relevance", key, [1.0, 1, "x"], 2**63))
+    token = encode(Cursor("search:relevance", key, [1.0, 1, "x", 1], 2**63, "AAAA"))
     page = client.get("/search", params={"q": "x", "cursor": token})
     assert page.status_code == 422, page.status_code
     assert "unavailable" not in page.text.lower()

@@ -27,6 +27,7 @@ from newsflow_gateway.settings import Settings
 from newsflow_gateway.streams.changes import ChangeFollower
 from newsflow_gateway.streams.consumer import BroadcastConsumer
 from newsflow_gateway.streams.hub import Hub
+from newsflow_gateway.streams.stories import StoryFollower
 from newsflow_kit.app import serve
 from newsflow_kit.health import Check
 from newsflow_kit.kafka import kafka_check
@@ -40,6 +41,7 @@ class Runtime:
     gateway: Gateway
     websub: HubState
     consumer: BroadcastConsumer
+    stories: StoryFollower
     mongo: AsyncMongoClient[dict[str, object]]
     kafka: Check
 
@@ -74,9 +76,10 @@ async def api_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         on_articles=follower.offer,
         on_comments=hub.submit,
     )
+    stories = StoryFollower(backends=gw.backends, poll_s=settings.streams.stories_poll_s)
     hub_client = httpx.AsyncClient(timeout=settings.websub.timeout_s, follow_redirects=False)
     subscriptions = Subscriptions(mongo[settings.database])
-    runtime = Runtime(gw, HubState(subscriptions, hub_client), consumer, mongo, kafka_check(settings.kafka))
+    runtime = Runtime(gw, HubState(subscriptions, hub_client), consumer, stories, mongo, kafka_check(settings.kafka))
     background: list[asyncio.Task[None]] = []
     started = False
     try:
@@ -88,6 +91,7 @@ async def api_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             asyncio.create_task(hub.run(), name="stream-fan-out"),
             asyncio.create_task(follower.run(), name="stream-changes"),
             asyncio.create_task(hub.heartbeat(settings.streams.heartbeat_s), name="stream-heartbeat"),
+            asyncio.create_task(stories.run(), name="stream-stories"),
         ]
         yield runtime
     finally:

@@ -8,7 +8,7 @@ import httpx
 from fastapi import Depends, Header, Path, Query, Request
 from starlette.requests import HTTPConnection
 
-from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
+from newsflow_contracts import CURSOR_MAX_CHARS, SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.backends import Backends
 from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.keys import KeyStore, Principal, Role
@@ -18,9 +18,10 @@ from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
 
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
+StoryId = Annotated[str, Path(pattern=r"^st-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=131)]
 Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
 Token = Annotated[str | None, Query(max_length=100)]
-Cursor = Annotated[str | None, Query(max_length=1000)]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
 
 
 @dataclass

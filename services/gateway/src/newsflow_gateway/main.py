@@ -8,7 +8,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from newsflow_gateway import bootstrap, web
-from newsflow_gateway.api import admin, comments, feeds, keys, newsapi, opml, publishing, reading, streams, websub, ws
+from newsflow_gateway.api import (
+    admin,
+    comments,
+    feeds,
+    keys,
+    newsapi,
+    opml,
+    publishing,
+    reading,
+    stories,
+    streams,
+    websub,
+    ws,
+)
 from newsflow_gateway.deps import admin as admin_key
 from newsflow_gateway.settings import Settings
 from newsflow_kit.app import build_app
@@ -24,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap.api_runtime(settings) as runtime:
             app.state.gateway, app.state.websub, app.state.runtime = runtime.gateway, runtime.websub, runtime
+            app.state.stories = runtime.stories
             yield
 
     def checks(request: Request) -> Mapping[str, Check]:
@@ -37,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         routers=[
             reading.router,
+            stories.router,
             comments.router,
             publishing.router,
             opml.router,

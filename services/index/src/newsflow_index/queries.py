@@ -31,6 +31,8 @@ FACET_SIZE = 20
 SNIPPET_CHARS = 180
 PUBLISHED_ONLY = {"term": {"status": PUBLISHED}}
 NEWEST_FIRST: list[Any] = [{"published_at": "desc"}, {"id": "asc"}]
+# A point in time's own tiebreaker, which ends the sort of every search page read inside one.
+PIT_TIEBREAKER = {"_shard_doc": "asc"}
 
 
 def search_body(
@@ -43,7 +45,10 @@ def search_body(
     as_of: datetime,
     search_in: SearchIn = "all",
 ) -> dict[str, Any]:
-    """Full-text search with facets counted like a multi-select UI: each facet ignores its own filter."""
+    """Full-text search with facets counted like a multi-select UI: each facet ignores its own filter.
+
+    The API runs it inside a point in time (:func:`in_pit`); as it is, it runs on an index too.
+    """
     text: dict[str, Any] = {"match_all": {}}
     if q:
         text = {
@@ -81,6 +86,13 @@ def search_body(
     if after is not None:
         body["search_after"] = after
     return body
+
+
+def in_pit(body: dict[str, Any], *, pit_id: str, keep_alive: str) -> dict[str, Any]:
+    """``body`` read from a point in time (searched without an index in the path), renewing it for
+    ``keep_alive``; ``_shard_doc`` ends the sort. ``id`` before it already makes the sort values unique,
+    so they stay meaningful in another point in time (a re-opened one: see service.py)."""
+    return {**body, "pit": {"id": pit_id, "keep_alive": keep_alive}, "sort": [*body["sort"], PIT_TIEBREAKER]}
 
 
 def latest_body(*, filters: Filters, size: int, after: list[Any] | None) -> dict[str, Any]:

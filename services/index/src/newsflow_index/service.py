@@ -44,6 +44,7 @@ class SearchIndex:
 
     es: AsyncElasticsearch
     alias: str
+    pit_keep_alive: str = "2m"  # how long a search's point in time outlives its last page
 
 
 async def search(
@@ -56,21 +57,25 @@ async def search(
     page: str | None,
     search_in: queries.SearchIn = "all",
 ) -> SearchPage:
+    """One page of results; every page of a query is read from one point in time (see _search_in_pit)."""
     kind, key = f"search:{sort}", cursor.fingerprint(q, filters.key(), *([search_in] if search_in != "all" else []))
-    length = 3 if sort == "relevance" else 2
-    after = cursor.decode(page, kind=kind, fingerprint=key, length=length) if page else None
+    length = 4 if sort == "relevance" else 3  # the sort values, the point in time's tiebreaker last
+    after = cursor.decode(page, kind=kind, fingerprint=key, length=length, pit=True) if page else None
     as_of = _as_of(after)
     values = after.after if after else None
     body = queries.search_body(
         q=q, filters=filters, sort=sort, size=size, after=values, as_of=as_of, search_in=search_in
     )
-    response = await _search(index, body)
+    response, pit_id = await _search_in_pit(index, body, after.pit if after else None)
     hits = _hits(response)
+    next_cursor = _next(hits, size, kind=kind, key=key, as_of=as_of, pit=pit_id)
+    if next_cursor is None:
+        await _close_pit(index, pit_id)
     return SearchPage(
         total=response["hits"]["total"]["value"],
         items=[article_item(hit) for hit in hits],
         facets=facets(response["aggregations"]),
-        next_cursor=_next(hits, size, kind=kind, key=key, as_of=as_of),
+        next_cursor=next_cursor,
     )
 
 
@@ -179,11 +184,13 @@ def _as_of(after: cursor.Cursor | None) -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _next(hits: list[dict[str, Any]], size: int, *, kind: str, key: str, as_of: datetime) -> str | None:
+def _next(
+    hits: list[dict[str, Any]], size: int, *, kind: str, key: str, as_of: datetime, pit: str | None = None
+) -> str | None:
     if len(hits) < size:
         return None
     last = hits[-1]["sort"]
-    return cursor.encode(cursor.Cursor(kind, key, list(last), int(as_of.timestamp() * 1000)))
+    return cursor.encode(cursor.Cursor(kind, key, list(last), int(as_of.timestamp() * 1000), pit))
 
 
 async def _published(index: SearchIndex, article_id: str) -> dict[str, Any]:
@@ -215,6 +222,60 @@ async def _with_vector(index: SearchIndex, article_id: str) -> dict[str, Any]:
 
 # Only what the answers use: a smaller response is decoded faster.
 HITS_ONLY = "hits.total.value,hits.hits._source,hits.hits.highlight,hits.hits.sort,aggregations"
+PAGE_ONLY = f"{HITS_ONLY},pit_id"
+
+
+class PointInTimeGone(Exception):
+    """The cursor's point in time expired, was closed, or its index was replaced by a reindex."""
+
+
+async def _search_in_pit(index: SearchIndex, body: dict[str, Any], pit_id: str | None) -> tuple[dict[str, Any], str]:
+    """A search page read from the cursor's point in time, or from a new one on the alias (first page).
+
+    Inside one point in time the index does not change under the reader: the embedder rewriting
+    articles or new articles arriving cannot shift scores (BM25 statistics) between pages, so pages
+    neither repeat nor skip hits. When the cursor's point in time has gone (kept ``pit_keep_alive``
+    after each page) the next page is read from a new one, continuing after the cursor's sort values
+    (``id`` makes them unique outside the old point in time; the tiebreaker is set past any document so
+    the last hit is not repeated): the reader gets the next page rather than an error, and only hits
+    whose scores changed meanwhile can move across the page boundary.
+    """
+    if pit_id is not None:
+        try:
+            return await _pit_search(index, body, pit_id)
+        except PointInTimeGone:
+            log.info("a search cursor's point in time has gone; reading on from a new one")
+            body = {**body, "search_after": [*body["search_after"][:-1], cursor.LONG_MAX]}
+    async with _translated_errors():
+        opened = await index.es.open_point_in_time(index=index.alias, keep_alive=index.pit_keep_alive)
+    new_id = str(opened.body["id"])
+    try:
+        return await _pit_search(index, body, new_id)
+    except Exception:
+        await _close_pit(index, new_id)
+        raise
+
+
+async def _pit_search(index: SearchIndex, body: dict[str, Any], pit_id: str) -> tuple[dict[str, Any], str]:
+    """The page and the point-in-time id to hand on (Elasticsearch may give a new one)."""
+    in_pit = queries.in_pit(body, pit_id=pit_id, keep_alive=index.pit_keep_alive)
+    async with _translated_errors():
+        try:
+            response = await index.es.search(body=in_pit, filter_path=PAGE_ONLY)
+        except NotFoundError as exc:  # no search context for this id (or its index was deleted)
+            raise PointInTimeGone(str(exc)) from None
+        except BadRequestError as exc:
+            if "search context id" in str(exc):  # an id Elasticsearch cannot even parse: a forged cursor
+                raise cursor.invalid("malformed cursor") from None
+            raise
+    result: dict[str, Any] = response.body
+    return result, str(result.get("pit_id", pit_id))
+
+
+async def _close_pit(index: SearchIndex, pit_id: str) -> None:
+    """Frees a point in time no cursor refers to (one that cannot be freed expires by itself)."""
+    with suppress(ApiError, TransportError):
+        await index.es.close_point_in_time(id=pit_id)
 
 
 async def _search(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any]:

@@ -27,7 +27,25 @@ class EmbedderSettings(BaseModel):
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
 
 
+class SearchSettings(BaseModel):
+    """How search pages are read (``NEWSFLOW_SEARCH__*``)."""
+
+    pit_keep_alive: str = Field(
+        default="2m",
+        pattern=r"^[1-9][0-9]{0,3}[smh]$",
+        description="How long a search's point in time outlives its last page (each next page renews it).",
+    )
+
+
+class StoriesSettings(BaseModel):
+    """Story clustering in the embedder's write path (``NEWSFLOW_STORIES__*``; docs/ai.md)."""
+
+    enabled: bool = Field(default=True, description="Cluster articles into stories as their vectors are stored.")
+
+
 class Settings(ServiceSettings):
     port: int = 8002
+    search: SearchSettings = SearchSettings()
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
+    stories: StoriesSettings = StoriesSettings()

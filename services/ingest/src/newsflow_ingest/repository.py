@@ -16,6 +16,7 @@ equality filters down to its backend; ranges and sorts it answers by reading the
 Each version also carries its outbox state: ``bus`` is ``pending`` until Kafka acknowledged it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,6 +87,16 @@ class ArticlesRepo:
         """The newest version of an article (one command)."""
         docs = await self.versions.find({"article_id": article_id}).sort("version", DESCENDING).limit(1).to_list()
         return docs[0] if docs else None
+
+    async def latest_many(self, article_ids: Sequence[str]) -> dict[str, Doc]:
+        """The newest version of each of these articles that exists (one command for the whole batch:
+        on a store that answers filters by scanning, one scan instead of one per article)."""
+        newest: dict[str, Doc] = {}
+        async for doc in self.versions.find({"article_id": {"$in": list(article_ids)}}):
+            held = newest.get(doc["article_id"])
+            if held is None or doc["version"] > held["version"]:
+                newest[doc["article_id"]] = doc
+        return newest
 
     async def append(self, docs: list[Doc]) -> list[Doc]:
         """Stores new versions at the next positions of the change log, in order, as few inserts as possible.

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 # Well under the gateway's 5 s backend time-out: with Kafka down, a push is still answered (stored,
 # left to the relay) instead of timing out as a 503 although it was stored.
 PUBLISH_TIMEOUT_S = 1.5
-READ_CONCURRENCY = 16  # latest-version reads of one batch in flight at once
 MAX_ROUNDS = 500  # lost races on one write before giving up (each round, one contender wins)
 STATUS = {
     EventType.ARTICLE_PUBLISHED: WriteStatus.CREATED,
@@ -53,7 +52,7 @@ class Ingestor:
     async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
         """Ingests a batch, answers in its order; repeats of one article apply in order (the last one wins).
 
-        One read of each distinct article's latest version, then every new version in one ordered
+        One read of the latest versions of all its distinct articles, then every new version in one ordered
         insert (consecutive ``seq``s); a version another writer took meanwhile sends the items from
         there on round again. The changes are published together afterwards.
         """
@@ -63,7 +62,8 @@ class Ingestor:
         todo = list(range(len(fields)))
         for round_ in range(MAX_ROUNDS):
             ids = list(dict.fromkeys(fields[i]["_id"] for i in todo))
-            current = dict(zip(ids, await _bounded(self.repo.latest, ids), strict=True))
+            found = await self.repo.latest_many(ids)
+            current: dict[str, Doc | None] = {article_id: found.get(article_id) for article_id in ids}
             pending: list[tuple[int, Doc]] = []
             for index in todo:
                 item = fields[index]
@@ -169,17 +169,6 @@ def _fields_doc(fields: Doc) -> Doc:
     doc = {k: v for k, v in fields.items() if k != "_id"}
     doc["article_id"] = fields["_id"]
     return doc
-
-
-async def _bounded(read: Callable[[str], Awaitable[Doc | None]], ids: Sequence[str]) -> list[Doc | None]:
-    """``read`` of every id, ``READ_CONCURRENCY`` at a time."""
-    slots = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(article_id: str) -> Doc | None:
-        async with slots:
-            return await read(article_id)
-
-    return list(await asyncio.gather(*(one(article_id) for article_id in ids)))
 
 
 async def _back_off(round_: int) -> None:
