@@ -1,11 +1,11 @@
 """``ingest-throughput``: articles/s from the push API to searchable, against one process doing raw ``_bulk``.
 
 ours       NEWSFLOW_BENCH_INGEST_ARTICLES synthetic articles (default 5,000; seeded, 2-5 KB bodies,
-           bench/corpus.py) pushed as `POST /articles:batch` of 500, two requests in flight, to one
+           bench/corpus.py) pushed as `POST /articles:batch` of 250, two requests in flight, to one
            `newsflow-ingest api` (sanitise, analyse, store in MongoDB, publish to a private articles
            topic) with one `newsflow-index worker` indexing them; the clock stops when a `_count` on
            the alias (no forced refresh, i.e. what a search sees) reaches them all
-baseline   one Python process sending the same articles' documents with `_bulk` (500 per request,
+baseline   one Python process sending the same articles' documents with `_bulk` (250 per request,
            same mapping, external versions) into a fresh index, until `_count` sees them all
 5 reps each, alternating, fresh URLs per rep; medians with min/max.
 goal       ≥ 0.8× the baseline
@@ -33,7 +33,7 @@ from newsflow_kit.settings import KafkaSettings
 
 NAME = "ingest-throughput"
 REPS = 5
-BATCH = 500
+BATCH = 250
 IN_FLIGHT = 2
 GOAL = 0.8
 

@@ -12,7 +12,7 @@ from pymongo import MongoClient
 
 from newsflow_comments.context import utcnow
 from newsflow_comments.main import create_app
-from newsflow_comments.projection import apply_articles
+from newsflow_comments.repository import ArticleRefs
 from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import CommentsSettings, Settings
 from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event
@@ -64,7 +64,7 @@ class Api:
 
     def known(self, *article_ids: str, status: ArticleStatus = ArticleStatus.PUBLISHED) -> None:
         """Makes articles known through the projection function (what the consumer thread calls)."""
-        apply_articles(self.db["article_refs"], [article(a, status=status) for a in article_ids])
+        ArticleRefs(self.db).apply([article(a, status=status) for a in article_ids])
 
     def produce(self, article_id: str, *, version: int = 1, status: ArticleStatus = ArticleStatus.PUBLISHED) -> None:
         """Publishes an article event to the private articles topic (the consumer thread projects it)."""

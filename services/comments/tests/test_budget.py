@@ -80,7 +80,7 @@ def test_40_concurrent_posts_answer_stored_or_not_stored_and_retries_return_the_
 ) -> None:
     from pymongo import MongoClient
 
-    from newsflow_comments.projection import apply_articles
+    from newsflow_comments.repository import ArticleRefs
 
     # A tight deadline so that some posts do hit it on this busy machine.
     url = comments_role(
@@ -92,7 +92,7 @@ def test_40_concurrent_posts_answer_stored_or_not_stored_and_retries_return_the_
     client: MongoClient[dict[str, Any]] = MongoClient(mongo_database.uri, tz_aware=True)
     db = client[mongo_database.database]
     try:
-        apply_articles(db["article_refs"], [article("a1")])
+        ArticleRefs(db).apply([article("a1")])
         assert httpx.put(f"{url}/moderation/policy", json=OPEN_POLICY, timeout=10).status_code == 200
         keys = [str(uuid.uuid4()) for _ in range(40)]
 

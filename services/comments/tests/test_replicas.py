@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from newsflow_comments.projection import apply_articles
+from newsflow_comments.repository import ArticleRefs
 from newsflow_kit.settings import MongoSettings
 from newsflow_kit.testing import ServiceProcess, eventually
 
@@ -41,7 +41,7 @@ def db(mongo_database: MongoSettings) -> Any:
 @pytest.fixture
 def replicas(comments_role: Callable[..., ServiceProcess], db: Any) -> list[str]:
     urls = [comments_role("api", **LIMITS).url for _ in range(2)]
-    apply_articles(db["article_refs"], [article("a1")])
+    ArticleRefs(db).apply([article("a1")])
     assert httpx.put(f"{urls[0]}/moderation/policy", json=OPEN_POLICY, timeout=10).status_code == 200
     return urls
 

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from newsflow_contracts import COUNTS_IDS_MAX
 from newsflow_kit.testing import eventually
 
 Api = Any  # the conftest helper (fixtures `api`, `make_api`)
@@ -187,6 +188,9 @@ def test_counts_single_and_batch(api: Api) -> None:
     r = api.client.post("/comments/counts", json={"article_ids": ["a1", "a2", "unknown"]})
     assert r.json() == {"counts": {"a1": 3, "a2": 1, "unknown": 0}}
     assert api.client.post("/comments/counts", json={"article_ids": []}).status_code == 422
+    most = [f"x{n}" for n in range(COUNTS_IDS_MAX)]  # the limit the gateway applies too (libs/contracts)
+    assert api.client.post("/comments/counts", json={"article_ids": most}).status_code == 200
+    assert api.client.post("/comments/counts", json={"article_ids": [*most, "one-more"]}).status_code == 422
 
 
 def test_rate_limits_per_author_and_per_address(make_api: Callable[..., Api]) -> None:

@@ -5,7 +5,7 @@ import pytest
 from newsflow_comments import cursors
 from newsflow_comments.identity import Identity, token_hash, token_matches
 from newsflow_comments.policy import Policy, hold_reasons, looks_like_spam
-from newsflow_comments.reading import ORDERS, after
+from newsflow_comments.repository import ORDERS, keyset_after
 from newsflow_comments.text import clean_body, clean_name
 from newsflow_kit.errors import InvalidInput
 
@@ -48,7 +48,7 @@ def test_cursors_round_trip_and_refuse_tampering() -> None:
 
 
 def test_keyset_condition() -> None:
-    assert after(ORDERS["top"], [2, "t", "id"]) == [
+    assert keyset_after(ORDERS["top"], [2, "t", "id"]) == [
         {"score": {"$lt": 2}},
         {"score": 2, "created_at": {"$gt": "t"}},
         {"score": 2, "created_at": "t", "_id": {"$gt": "id"}},

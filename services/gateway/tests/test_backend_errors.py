@@ -116,4 +116,4 @@ def test_the_article_page_answers_with_what_it_has(gateway: TestClient) -> None:
     page = answer.json()
     assert page["article"]["id"] == "a1"
     assert page["comment_count"] is None and page["related"] is None
-    assert sorted(page["missing"]) == ["ai", "comment_count", "related"]
+    assert sorted(page["missing"]) == ["ai", "comment_count", "related", "story"]

@@ -20,7 +20,7 @@ def event(seq: int, *, source: str = "s1") -> ArticleEvent:
 
 
 async def drain(sub: ArticleSubscription) -> list[int]:
-    items = await asyncio.wait_for(sub.outbox.take(), 1)
+    items = await asyncio.wait_for(sub.send_queue.take(), 1)
     return [int(e.id or 0) for e, _ in items]
 
 
@@ -50,16 +50,16 @@ async def test_resume_hand_over_has_no_gap_and_no_duplicate() -> None:
 
 async def test_a_full_queue_closes_the_subscriber_and_cancels_its_writer() -> None:
     hub = Hub(queue_size=2)
-    outbox = hub.open()
-    sub = ArticleSubscription(ArticleFilter(), outbox)
+    send_queue = hub.open()
+    sub = ArticleSubscription(ArticleFilter(), send_queue)
     hub.add(sub)
     stuck = asyncio.create_task(asyncio.sleep(60))
-    outbox.writer = stuck
+    send_queue.writer = stuck
     hub.publish_articles([event(1), event(2), event(3)])
-    assert outbox.closed == OVERFLOW
+    assert send_queue.closed == OVERFLOW
     await asyncio.sleep(0)
     assert stuck.cancelled()
-    hub.release(outbox, [sub])
+    hub.release(send_queue, [sub])
     assert hub.connections == 0
 
 
@@ -76,6 +76,6 @@ async def test_comments_go_to_their_article_and_hidden_ones_lose_their_text() ->
         return CommentEvent("comment.posted", data)
 
     hub.publish_comments([comment(CommentStatus.VISIBLE), comment(CommentStatus.PENDING)])
-    visible, pending = [e for e, _ in await asyncio.wait_for(sub.outbox.take(), 1)]
+    visible, pending = [e for e, _ in await asyncio.wait_for(sub.send_queue.take(), 1)]
     assert "secret words" in visible.data and "secret words" not in pending.data
-    assert not other.outbox._items
+    assert not other.send_queue._items

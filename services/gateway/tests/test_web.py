@@ -70,6 +70,19 @@ def problem(status: int, detail: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
+STORY = {
+    "id": "st-hostile",
+    "title": f"{XSS} Story",
+    "size": 3,
+    "sources_count": 3,
+    "sources": [{"id": "s1", "name": f"{IMG} Wire"}, {"id": "s2", "name": "Вести"}, {"id": "s3", "name": "Post"}],
+    "languages": ["en", "ru"],
+    "first_published_at": NOW,
+    "last_published_at": NOW,
+    "updated_at": NOW,
+}
+
+
 class StandIn:
     """Ingest, index and comments on one port, with the comments posted during a test."""
 
@@ -86,6 +99,8 @@ class StandIn:
                 Route("/articles/{id}/related", self.related),
                 Route("/articles/{id}/comments", self.thread, methods=["GET", "POST"]),
                 Route("/articles/{id}/comments/count", self.count),
+                Route("/articles/{id}/story", self.article_story),
+                Route("/stories/{id}", self.story),
             ]
         )
 
@@ -131,6 +146,18 @@ class StandIn:
                 self.comments.setdefault(article_id, []).append(comment)
             return JSONResponse({"comment": comment, "edit_token": "secret-token"}, status_code=201)
         return JSONResponse({"items": self.comments.get(article_id, []), "next_cursor": None})
+
+    async def article_story(self, request: Request) -> Response:
+        article_id = request.path_params["id"]
+        story = STORY if article_id == "hostile" else None
+        return JSONResponse({"article_id": article_id, "story": story})
+
+    async def story(self, request: Request) -> Response:
+        story_id = request.path_params["id"]
+        if story_id not in ("st-hostile", "st-merged"):
+            return problem(404, "no such story")
+        articles = [summary("hostile"), {**summary("a1"), "language": "ru"}]
+        return JSONResponse({**STORY, "articles": articles, "requested_id": story_id})
 
     async def count(self, request: Request) -> Response:
         article_id = request.path_params["id"]
@@ -224,6 +251,25 @@ def test_an_article_page_renders_hostile_content_inert(site: TestClient) -> None
     assert "&lt;img src=x onerror=alert(1)&gt;" in page  # comment author (and article author) as text
     assert "Comments (1)" in page and "No comments yet" not in page
     assert "Read at the source" not in page  # a javascript: URL is not linked at all
+
+
+def test_a_story_page_and_the_article_line_that_links_it(site: TestClient) -> None:
+    article = site.get("/articles/hostile").text
+    assert '<a href="/stories/st-hostile">Covered by 3 sources</a>' in article
+    assert "Covered by" not in site.get("/articles/a1").text  # not clustered (story: null)
+    answer = site.get("/stories/st-hostile")
+    assert answer.status_code == 200, answer.text
+    page = answer.text
+    assert_inert(page)
+    levels = [int(tag[1]) for tag, _ in Tags(page).tags if tag in ("h1", "h2", "h3", "h4")]
+    assert levels[0] == 1 and all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False))  # headings nest
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Story" in page and "3 articles" in page and "3 sources" in page
+    assert "<bdi>Вести</bdi>" in page and "&lt;img src=x onerror=alert(1)&gt; Wire" in page
+    assert "<time datetime=" in page and 'href="/articles/a1"' in page and 'lang="ru"' in page
+    merged = site.get("/stories/st-merged", follow_redirects=False)
+    assert merged.status_code == 301 and merged.headers["location"] == "/stories/st-hostile"
+    assert site.get("/stories/st-unknown").status_code == 404
+    assert site.get("/stories/not-a-story-id").status_code == 404
 
 
 def test_an_article_without_comments_says_so_and_offers_the_form(site: TestClient) -> None:

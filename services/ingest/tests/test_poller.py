@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -66,7 +66,10 @@ async def rig(settings: Settings, local_fetch: FetchSettings, client: TestClient
     fetcher = SafeFetcher(local_fetch)
     repo = ArticlesRepo(db)
     yield Rig(
-        settings, Poller(settings, db, Ingestor(repo, publisher, settings.kafka.articles_topic), fetcher), repo, client
+        settings,
+        Poller(settings, SourceLeases(db), Ingestor(repo, publisher, settings.kafka.articles_topic), fetcher),
+        repo,
+        client,
     )
     await fetcher.aclose()
     await publisher.close()
@@ -83,7 +86,7 @@ def _source(client: TestClient, url: str, name: str = "feed", **extra: object) -
 
 
 async def _poll(rig: Rig, source_id: str) -> dict[str, object]:
-    await rig.poller.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
+    await rig.poller.leases.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
     source = await rig.poller.claim()
     assert source is not None and source["_id"] == source_id
     await rig.poller.poll(source)
@@ -234,7 +237,7 @@ async def test_two_pollers_never_fetch_one_source_at_once(rig: Rig, feed_server:
     for n in range(4):
         feed_server.routes[f"/f{n}"] = Route(body=RSS091.format(long=LONG).replace("old", f"old{n}").encode())
         _source(rig.client, feed_server.url(f"/f{n}"), name=f"f{n}")
-    other = Poller(rig.settings, rig.poller.sources.database, rig.poller.ingestor, rig.poller.fetcher)
+    other = Poller(rig.settings, rig.poller.leases, rig.poller.ingestor, rig.poller.fetcher)
     stop = asyncio.Event()
     runs = [asyncio.create_task(p.run(stop)) for p in (rig.poller, other)]
     await asyncio.sleep(2.0)

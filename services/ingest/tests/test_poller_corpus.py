@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from newsflow_ingest.domain import identity
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -60,7 +60,9 @@ async def poller(settings: Settings, local_fetch: FetchSettings) -> AsyncIterato
     publisher = AsyncPublisher(settings.kafka, client_id="test-poller-corpus")
     fetcher = SafeFetcher(local_fetch)
     db = mongo[settings.database]
-    yield Poller(settings, db, Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic), fetcher)
+    yield Poller(
+        settings, SourceLeases(db), Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic), fetcher
+    )
     await fetcher.aclose()
     await publisher.close()
     await mongo.close()

@@ -78,7 +78,7 @@ async def scale(settings: Settings, local_fetch: FetchSettings) -> AsyncIterator
         fetcher = SafeFetcher(local_fetch)
         fetchers.append(fetcher)
         repo = ArticlesRepo(db)
-        return Poller(tuned, db, Ingestor(repo, publisher, settings.kafka.articles_topic), fetcher)
+        return Poller(tuned, SourceLeases(db), Ingestor(repo, publisher, settings.kafka.articles_topic), fetcher)
 
     yield Scale(settings, db, commands, make)
     for fetcher in fetchers:

@@ -1,7 +1,7 @@
 """Event contracts shared by every Newsflow service: one envelope, typed payloads, topic names."""
 
 from newsflow_contracts.articles import ArticleData, ArticleStatus
-from newsflow_contracts.comments import CommentData, CommentStatus
+from newsflow_contracts.comments import COUNTS_IDS_MAX, BanCreate, CommentData, CommentStatus, CountsPage, CountsRequest
 from newsflow_contracts.envelope import Envelope, EventType, new_event
 from newsflow_contracts.limits import (
     CURSOR_MAX_CHARS,
@@ -15,14 +15,18 @@ __all__ = [
     "ARTICLES",
     "ARTICLES_DLQ",
     "COMMENTS",
+    "COUNTS_IDS_MAX",
     "CURSOR_MAX_CHARS",
     "PAGE_SIZE_MAX",
     "SEARCH_QUERY_MAX_CHARS",
     "SUGGEST_QUERY_MAX_CHARS",
     "ArticleData",
     "ArticleStatus",
+    "BanCreate",
     "CommentData",
     "CommentStatus",
+    "CountsPage",
+    "CountsRequest",
     "Envelope",
     "EventType",
     "TopicSpec",

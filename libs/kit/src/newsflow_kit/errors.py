@@ -128,6 +128,21 @@ _STATUS_CODES = {
 }
 
 
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 fields of a problem (also used for per-item errors inside a batch answer)."""
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_body(exc: NewsflowError) -> dict[str, Any]:
+    """:func:`problem_body` of a raised error."""
+    return problem_body(status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors)
+
+
 def problem(
     request: Request | None,
     *,
@@ -139,16 +154,9 @@ def problem(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """Builds a problem-details response."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_body(status=status, code=code, title=title, detail=detail, errors=errors)
     if request is not None:
         body["instance"] = request.url.path
-    if errors:
-        body["errors"] = errors
     if (rid := request_id_var.get()) is not None:
         body["request_id"] = rid
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
 from newsflow_kit.errors import problem
 
@@ -66,7 +65,3 @@ async def _run(check: Check) -> str | None:
     except Exception as exc:  # any failure means "not ready"; the message says which
         return f"{type(exc).__name__}: {exc}"[:300]
     return None
-
-
-def ok_response() -> JSONResponse:
-    return JSONResponse({"status": "ok"})

@@ -7,7 +7,6 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
-from pydantic import BaseModel
 
 from newsflow_contracts import Envelope, TopicSpec
 from newsflow_kit.metrics import PUBLISHED
@@ -138,7 +137,3 @@ def _settle(future: "asyncio.Future[Message]", msg: Message) -> None:
 def _settle_error(future: "asyncio.Future[Message]", exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
-
-
-def model_value(model: BaseModel) -> bytes:
-    return model.model_dump_json().encode()

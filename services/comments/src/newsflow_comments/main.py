@@ -1,4 +1,4 @@
-"""Wires the comments API: settings, clients in the lifespan, routers, health and metrics.
+"""Wires the comments API: settings, the context ``bootstrap`` builds for the lifespan, routers, health, metrics.
 
 The API answers HTTP only: it reads and writes MongoDB and nothing else, so its readiness names
 MongoDB alone. Events, scores and the articles projection are the ``worker`` and ``projection``
@@ -11,20 +11,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure
 
+from newsflow_comments import bootstrap
 from newsflow_comments.api import comments, moderation, threads
-from newsflow_comments.articles import Articles
-from newsflow_comments.context import Context
-from newsflow_comments.identity import Identity
-from newsflow_comments.moderation_policy import Policies
-from newsflow_comments.repository import Store
+from newsflow_comments.repository import StoreUnavailable
 from newsflow_comments.responses import InertJSONResponse
 from newsflow_comments.settings import Settings
 from newsflow_kit.app import build_app
 from newsflow_kit.errors import problem
 from newsflow_kit.health import Check
-from newsflow_kit.mongo import async_mongo, mongo_check
+from newsflow_kit.mongo import mongo_check
 
 log = logging.getLogger(__name__)
 
@@ -32,25 +28,12 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Builds the app; nothing connects until the lifespan starts."""
     settings = settings or Settings()
-    config = settings.comments
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = async_mongo(settings.mongo)
-        store = Store(mongo, settings.database)
-        await store.ensure_indexes()
-        app.state.mongo = mongo
-        app.state.context = Context(
-            store=store,
-            articles=Articles(store, cache_s=config.article_cache_s),
-            identity=Identity(config.secret.get_secret_value()),
-            policies=Policies(store, cache_s=config.policy_cache_s),
-            config=config,
-        )
-        try:
+        async with bootstrap.api_context(settings) as (context, mongo):
+            app.state.context, app.state.mongo = context, mongo
             yield
-        finally:
-            await mongo.close()
 
     def checks(request: Request) -> Mapping[str, Check]:
         return {"mongodb": mongo_check(request.app.state.mongo)}
@@ -63,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http=settings.http,
         default_response_class=InertJSONResponse,
     )
-    app.add_exception_handler(ConnectionFailure, _mongo_unavailable)
+    app.add_exception_handler(StoreUnavailable, _mongo_unavailable)
     return app
 
 

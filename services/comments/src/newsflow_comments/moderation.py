@@ -2,8 +2,6 @@
 
 from datetime import datetime
 
-from pymongo import ASCENDING
-
 from newsflow_comments import changes, reading
 from newsflow_comments.context import Context
 from newsflow_comments.posting import removal
@@ -11,12 +9,10 @@ from newsflow_comments.repository import Doc
 from newsflow_contracts import CommentStatus, EventType
 from newsflow_kit.errors import Conflict, InvalidInput
 
-QUEUE_ORDER = [("created_at", ASCENDING), ("_id", ASCENDING)]
-
 
 async def queue(ctx: Context, *, cursor: str | None, limit: int) -> tuple[list[Doc], str | None]:
     """Held comments, oldest first."""
-    return await reading.page(ctx, {"status": CommentStatus.PENDING.value}, "queue", QUEUE_ORDER, cursor, limit)
+    return await reading.paged("queue", "queue", cursor, limit, ctx.store.held)
 
 
 async def approve(ctx: Context, comment_id: str) -> Doc:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsflow_comments.repository import Doc, Store
+from newsflow_comments.repository import Doc, Store, comment_of
 from newsflow_contracts import CommentData, Envelope, EventType, new_event
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.kafka import AsyncPublisher
@@ -36,22 +36,6 @@ def event_id(comment_id: str, version: int) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{comment_id}:{version}")
 
 
-def comment_data(doc: Doc) -> CommentData:
-    return CommentData(
-        id=doc["_id"],
-        article_id=doc["article_id"],
-        parent_id=doc.get("parent_id"),
-        depth=doc["depth"],
-        author_name=doc["author_name"],
-        body=doc["body"],
-        status=doc["status"],
-        version=doc["version"],
-        score=doc.get("score", 0),
-        created_at=doc["created_at"],
-        updated_at=doc["updated_at"],
-    )
-
-
 def entry(event_type: EventType, doc: Doc) -> Doc:
     """The queued event of ``doc``'s current version (``doc`` already holds the new state)."""
     return {
@@ -60,7 +44,7 @@ def entry(event_type: EventType, doc: Doc) -> Doc:
         "version": doc["version"],
         "occurred_at": doc["updated_at"],
         "trace": traceparent_var.get(),
-        "data": comment_data(doc).model_dump(mode="json"),
+        "data": comment_of(doc).model_dump(mode="json"),
     }
 
 

@@ -12,15 +12,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pymongo
-from pymongo.errors import PyMongoError
-
 from newsflow_comments import changes, ratelimit
 from newsflow_comments.context import Context
 from newsflow_comments.identity import Client, token_hash, token_matches
 from newsflow_comments.outbox import entry
 from newsflow_comments.policy import hold_reasons
-from newsflow_comments.repository import Doc
+from newsflow_comments.repository import Doc, StoreBusy, deadline
 from newsflow_comments.schemas import CommentCreate
 from newsflow_contracts import CommentStatus, EventType
 from newsflow_kit.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput, NotFound, RateLimited
@@ -118,11 +115,9 @@ async def _prepare(
 async def _deadline(seconds: float) -> AsyncIterator[None]:
     """Store commands inside share one deadline; running out is 503 "not stored", never a queue."""
     try:
-        with pymongo.timeout(seconds):
+        async with deadline(seconds):
             yield
-    except PyMongoError as exc:
-        if not exc.timeout:
-            raise
+    except StoreBusy as exc:
         raise DependencyUnavailable(
             "the comment store is busy: the comment was not stored; try again shortly",
             headers={"Retry-After": "2"},

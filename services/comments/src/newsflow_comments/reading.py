@@ -10,22 +10,17 @@ score crosses the cursor between two pages may be seen twice or missed (the usua
 rankings; ``oldest`` and ``newest`` are exact).
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-
 from newsflow_comments import cursors
 from newsflow_comments.context import Context
-from newsflow_comments.repository import SHOWN_STATUSES, Doc
+from newsflow_comments.repository import ORDERS, Doc
 from newsflow_comments.schemas import CommentRead, Sort
 from newsflow_comments.views import tree
 
-ORDERS: dict[str, list[tuple[str, int]]] = {
-    "oldest": [("created_at", ASCENDING), ("_id", ASCENDING)],
-    "newest": [("created_at", DESCENDING), ("_id", DESCENDING)],
-    "top": [("score", DESCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
-}
+Fetch = Callable[[list[Any] | None, int], Awaitable[list[Doc]]]
 
 
 @dataclass(frozen=True)
@@ -37,35 +32,25 @@ class Page:
 
 async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | None, limit: int) -> Page:
     """One page of an article's shown top-level comments, each with its replies (oldest first)."""
-    base = {"article_id": article_id, "depth": 0, "status": {"$in": SHOWN_STATUSES}}
     is_open = await ctx.articles.known(article_id)
-    roots, next_cursor = await page(ctx, base, f"thread:{sort}", ORDERS[sort], cursor, limit)
+
+    async def fetch(after: list[Any] | None, n: int) -> list[Doc]:
+        return await ctx.store.shown_roots(article_id, sort, after, n)
+
+    roots, next_cursor = await paged(f"thread:{sort}", sort, cursor, limit, fetch)
     replies = await ctx.store.replies([r["_id"] for r in roots]) if roots else []
     return Page(tree(roots, replies), next_cursor, closed=not is_open)
 
 
-async def page(
-    ctx: Context, base: Doc, kind: str, order: list[tuple[str, int]], cursor: str | None, limit: int
-) -> tuple[list[Doc], str | None]:
-    """Documents matching ``base`` after ``cursor`` in ``order``, and the cursor of the next page."""
-    query = dict(base)
-    if cursor is not None:
-        query["$or"] = after(order, cursors.decode(kind, cursor, size=len(order)))
-    docs = await ctx.store.find(query, order, limit + 1)
+async def paged(kind: str, order: str, cursor: str | None, limit: int, fetch: Fetch) -> tuple[list[Doc], str | None]:
+    """A page from ``fetch`` after ``cursor`` (of this ``kind``) in ``ORDERS[order]``, and the next page's cursor."""
+    keys = ORDERS[order]
+    after = cursors.decode(kind, cursor, size=len(keys)) if cursor is not None else None
+    docs = await fetch(after, limit + 1)
     if len(docs) <= limit:
         return docs, None
     docs = docs[:limit]
-    return docs, cursors.encode(kind, [docs[-1][field] for field, _ in order])
-
-
-def after(order: list[tuple[str, int]], keys: list[Any]) -> list[Doc]:
-    """The keyset condition "strictly after ``keys`` in ``order``" as a list of ``$or`` branches."""
-    branches = []
-    for i, (field, direction) in enumerate(order):
-        branch: Doc = {f: keys[j] for j, (f, _) in enumerate(order[:i])}
-        branch[field] = {"$gt" if direction == ASCENDING else "$lt": keys[i]}
-        branches.append(branch)
-    return branches
+    return docs, cursors.encode(kind, [docs[-1][field] for field, _ in keys])
 
 
 async def count(ctx: Context, article_id: str) -> int:

@@ -25,18 +25,79 @@ Scores are folded from the votes by the single worker; counts and visibility are
 """
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+import pymongo
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.database import Database
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
+
+from newsflow_contracts import ArticleData, CommentData
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
 SHOWN_STATUSES = ["visible", "removed"]
+
+
+StoreUnavailable = ConnectionFailure  # the store does not answer (the api maps it to 503)
+
+
+class StoreBusy(Exception):
+    """The store did not answer within the deadline of :func:`deadline`."""
+
+
+@asynccontextmanager
+async def deadline(seconds: float) -> AsyncIterator[None]:
+    """Every store command inside shares one deadline; running out raises :class:`StoreBusy`."""
+    try:
+        with pymongo.timeout(seconds):
+            yield
+    except PyMongoError as exc:
+        if not exc.timeout:
+            raise
+        raise StoreBusy(str(exc)) from exc
+
+
+Order = list[tuple[str, int]]
+# The sort keys of each kind of page (the last key is unique, so a cursor names one position).
+ORDERS: dict[str, Order] = {
+    "oldest": [("created_at", ASCENDING), ("_id", ASCENDING)],
+    "newest": [("created_at", DESCENDING), ("_id", DESCENDING)],
+    "top": [("score", DESCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+    "queue": [("created_at", ASCENDING), ("_id", ASCENDING)],
+}
+
+
+def keyset_after(order: Order, keys: list[Any]) -> list[Doc]:
+    """The keyset condition "strictly after ``keys`` in ``order``" as a list of ``$or`` branches."""
+    branches = []
+    for i, (field, direction) in enumerate(order):
+        branch: Doc = {f: keys[j] for j, (f, _) in enumerate(order[:i])}
+        branch[field] = {"$gt" if direction == ASCENDING else "$lt": keys[i]}
+        branches.append(branch)
+    return branches
+
+
+def comment_of(doc: Doc) -> CommentData:
+    """The one mapping of a stored comment document (its secrets stay behind)."""
+    return CommentData(
+        id=doc["_id"],
+        article_id=doc["article_id"],
+        parent_id=doc.get("parent_id"),
+        depth=doc["depth"],
+        author_name=doc["author_name"],
+        body=doc["body"],
+        status=doc["status"],
+        version=doc["version"],
+        score=doc.get("score", 0),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+    )
 
 
 def revision_id(comment_id: str, version: int) -> str:
@@ -248,7 +309,18 @@ class Store:
 
     # -- reading -------------------------------------------------------------------------------
 
-    async def find(self, query: Doc, order: list[tuple[str, int]], limit: int) -> list[Doc]:
+    async def shown_roots(self, article_id: str, order: str, after: list[Any] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` shown top-level comments of an article after the keys ``after`` in ``ORDERS[order]``."""
+        query = {"article_id": article_id, "depth": 0, "status": {"$in": SHOWN_STATUSES}}
+        return await self._page(query, ORDERS[order], after, limit)
+
+    async def held(self, after: list[Any] | None, limit: int) -> list[Doc]:
+        """Up to ``limit`` comments held for moderation, oldest first, after the keys ``after``."""
+        return await self._page({"status": "pending"}, ORDERS["queue"], after, limit)
+
+    async def _page(self, query: Doc, order: Order, after: list[Any] | None, limit: int) -> list[Doc]:
+        if after is not None:
+            query = {**query, "$or": keyset_after(order, after)}
         return await self.comments.find(query).sort(order).limit(limit).to_list()
 
     async def replies(self, root_ids: list[str]) -> list[Doc]:
@@ -261,3 +333,43 @@ class Store:
             {"$group": {"_id": "$article_id", "n": {"$sum": 1}}},
         ]
         return {row["_id"]: int(row["n"]) async for row in await self.comments.aggregate(pipeline)}
+
+
+class ArticleRefs:
+    """``article_refs`` as the projection role writes it (synchronous: the consumer loop is a thread)."""
+
+    def __init__(self, db: Database[Doc]) -> None:
+        self.refs = db["article_refs"]
+
+    def apply(self, articles: list[ArticleData]) -> None:
+        """Records each article's {status, version}; an older or equal version never overwrites a newer one.
+
+        New articles are inserted (a duplicate means we hold it already), known ones updated only from an
+        older version. No upsert that collides: FerretDB answers such a bulk write with a reply pymongo
+        cannot read, which would stall the projection on a replayed or reordered event.
+        """
+        latest: dict[str, ArticleData] = {}
+        for a in articles:
+            if a.id not in latest or a.version > latest[a.id].version:
+                latest[a.id] = a
+        if not latest:
+            return
+        docs = [{"_id": a.id, "status": a.status.value, "version": a.version} for a in latest.values()]
+        try:
+            self.refs.insert_many(docs, ordered=False)
+            return
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            known = [docs[e["index"]] for e in errors]
+        self.refs.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"], "version": {"$lt": d["version"]}},
+                    {"$set": {k: d[k] for k in ("status", "version")}},
+                )
+                for d in known
+            ],
+            ordered=False,
+        )

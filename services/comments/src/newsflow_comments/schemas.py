@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from newsflow_comments.text import clean_body, clean_name
 from newsflow_contracts import CommentStatus
@@ -72,14 +72,6 @@ class CountRead(BaseModel):
     count: int
 
 
-class CountsRequest(Strict):
-    article_ids: list[Id] = Field(min_length=1, max_length=500)
-
-
-class CountsRead(BaseModel):
-    counts: dict[str, int]
-
-
 class HeldComment(CommentRead):
     """A comment as moderators see it: who wrote it (as a fingerprint) and why it was held."""
 
@@ -90,17 +82,6 @@ class HeldComment(CommentRead):
 class QueuePage(BaseModel):
     items: list[HeldComment]
     next_cursor: str | None
-
-
-class BanCreate(Strict):
-    fingerprint: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    comment_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> "BanCreate":
-        if (self.fingerprint is None) == (self.comment_id is None):
-            raise ValueError("give exactly one of fingerprint or comment_id")
-        return self
 
 
 class BanRead(BaseModel):

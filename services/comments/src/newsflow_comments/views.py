@@ -1,24 +1,12 @@
-"""Stored documents → API models (secrets such as token hashes and fingerprints stay behind)."""
+"""Stored documents → API models, through ``repository.comment_of`` (secrets such as token hashes stay behind)."""
 
-from newsflow_comments.repository import Doc
+from newsflow_comments.repository import Doc, comment_of
 from newsflow_comments.schemas import CommentRead, HeldComment
 
 
 def comment_read(doc: Doc, replies: list[CommentRead] | None = None) -> CommentRead:
-    return CommentRead(
-        id=doc["_id"],
-        article_id=doc["article_id"],
-        parent_id=doc.get("parent_id"),
-        depth=doc["depth"],
-        author_name=doc["author_name"],
-        body=doc["body"],
-        status=doc["status"],
-        score=doc.get("score", 0),
-        created_at=doc["created_at"],
-        updated_at=doc["updated_at"],
-        edited_at=doc.get("edited_at"),
-        replies=replies or [],
-    )
+    comment = comment_of(doc).model_dump(exclude={"version"})
+    return CommentRead(**comment, edited_at=doc.get("edited_at"), replies=replies or [])
 
 
 def held_comment(doc: Doc) -> HeldComment:

@@ -1,17 +1,27 @@
 """What handlers depend on: the gateway's clients, the caller (after rate limiting) and role checks."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+import httpx
+from fastapi import Depends, Header, Path, Query, Request
 from starlette.requests import HTTPConnection
 
+from newsflow_contracts import CURSOR_MAX_CHARS, SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.backends import Backends
+from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.keys import KeyStore, Principal, Role
 from newsflow_gateway.ratelimit import Rate, RateLimiter
 from newsflow_gateway.settings import Settings
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
+
+IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
+StoryId = Annotated[str, Path(pattern=r"^st-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=131)]
+Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
+Token = Annotated[str | None, Query(max_length=100)]
+Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
 
 
 @dataclass
@@ -23,6 +33,15 @@ class Gateway:
     keys: KeyStore
     limiter: RateLimiter
     hub: Hub
+
+
+@dataclass
+class HubState:
+    """What the WebSub hub endpoint needs, on ``app.state.websub``."""
+
+    subscriptions: Subscriptions
+    client: httpx.AsyncClient
+    pending: set[asyncio.Task[bool]] = field(default_factory=set)
 
 
 def gateway(conn: HTTPConnection) -> Gateway:
@@ -56,6 +75,11 @@ async def caller(conn: HTTPConnection, gw: GatewayDep) -> Principal | None:
         raise Unauthorized("missing, unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     gw.limiter.hit(f"key:{principal.key_id}", Rate(limits.key_per_s, limits.key_burst))
     return principal
+
+
+def reader(request: Request) -> dict[str, str]:
+    """The headers that tell the comments service who reads (it keys rate limits and bans on them)."""
+    return {"X-Client-IP": client_address(request), "User-Agent": request.headers.get("user-agent", "")[:500]}
 
 
 CallerDep = Annotated[Principal | None, Depends(caller)]

@@ -127,7 +127,45 @@ class ArticleDetail(BaseModel):
     related_method: str | None = Field(default=None, description="hybrid, or bm25 when vectors are missing.")
     related_note: str | None = Field(default=None, description="Why related fell back to BM25, when it did.")
     ai: ArticleAI | None = Field(default=None, description="Summary and key points; null when unavailable.")
-    missing: list[str] = Field(description="Parts not available now: comment_count, related, ai.")
+    story: "StorySummary | None" = Field(
+        default=None, description="The story (same event, other sources) of the article; null when not clustered."
+    )
+    missing: list[str] = Field(description="Parts not available now: comment_count, related, ai, story.")
+
+
+# -- stories -----------------------------------------------------------------------------------
+
+
+class StorySource(Open):
+    id: str
+    name: str = ""
+
+
+class StorySummary(Open):
+    """Articles about one event from several sources, grouped by the index service (docs/ai.md)."""
+
+    id: str = Field(description="st-<founding article id>; a merged story's id answers the story it joined.")
+    title: str
+    size: int = Field(description="How many articles the story has.")
+    sources_count: int
+    sources: list[StorySource] = []
+    languages: list[str] = []
+    first_published_at: datetime
+    last_published_at: datetime
+    updated_at: datetime
+
+
+class StoriesPage(Open):
+    items: list[StorySummary]
+    next_cursor: str | None = None
+
+
+class StoryDetail(StorySummary):
+    articles: list[ArticleSummary] = Field(description="Its published articles, oldest first.")
+    requested_id: str = Field(description="The id asked for; differs from id when that story was merged into it.")
+
+
+ArticleDetail.model_rebuild()  # its story field names StorySummary, defined after it
 
 
 # -- comments ----------------------------------------------------------------------------------
@@ -173,14 +211,6 @@ class VoteCreate(BaseModel):
 class CommentCount(Open):
     article_id: str
     count: int
-
-
-class CountsRequest(BaseModel):
-    article_ids: list[Id] = Field(min_length=1, max_length=200)
-
-
-class CountsPage(Open):
-    counts: dict[str, int]
 
 
 # -- publishing --------------------------------------------------------------------------------
@@ -252,17 +282,6 @@ class KeyCreated(KeyRead):
 
 class KeysPage(BaseModel):
     items: list[KeyRead]
-
-
-class BanCreate(BaseModel):
-    fingerprint: str | None = Field(default=None, min_length=1, max_length=200)
-    comment_id: Id | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> "BanCreate":
-        if (self.fingerprint is None) == (self.comment_id is None):
-            raise ValueError("give exactly one of fingerprint or comment_id")
-        return self
 
 
 JSONObject = dict[str, Any]

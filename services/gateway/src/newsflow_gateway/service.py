@@ -9,7 +9,7 @@ from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_gateway.backends import Backends, Service, segment
 from newsflow_gateway.keys import Principal
 from newsflow_gateway.metrics import PARTIAL_ANSWERS
-from newsflow_gateway.schemas import ArticleAI, ArticleDetail, ArticlePublish, ArticleSummary
+from newsflow_gateway.schemas import ArticleAI, ArticleDetail, ArticlePublish, ArticleSummary, StorySummary
 from newsflow_kit.errors import Forbidden, NewsflowError, NotFound
 
 log = logging.getLogger(__name__)
@@ -21,13 +21,13 @@ PUBLIC_SOURCE_FIELDS = ("id", "name", "site_url", "homepage", "url", "language",
 
 
 async def article_page(*, backends: Backends, article_id: str, part_timeout: float) -> ArticleDetail:
-    """The article with its comment count, related articles and AI block, fetched in parallel.
+    """The article with its comment count, related articles, AI block and story, fetched in parallel.
 
     The article itself is required; the other parts each get ``part_timeout`` and are reported in
     ``missing`` when their service fails or is slow.
     """
     path = f"/articles/{segment(article_id)}"
-    raw, count, related, ai = await asyncio.gather(
+    raw, count, related, ai, story = await asyncio.gather(
         backends.call(Service.INGEST, "GET", path),
         _part("comment_count", backends.call(Service.COMMENTS, "GET", f"{path}/comments/count"), part_timeout),
         _part(
@@ -36,11 +36,12 @@ async def article_page(*, backends: Backends, article_id: str, part_timeout: flo
             part_timeout,
         ),
         _part("ai", backends.call(Service.INDEX, "GET", f"{path}/ai"), part_timeout),
+        _part("story", backends.call(Service.INDEX, "GET", f"{path}/story"), part_timeout),
     )
     article = ArticleData.model_validate(raw)
     if article.status is ArticleStatus.RETRACTED:
         raise NotFound(f"article {article_id} was retracted")
-    parts = (("comment_count", count), ("related", related), ("ai", ai))
+    parts = (("comment_count", count), ("related", related), ("ai", ai), ("story", story))
     missing = [name for name, part in parts if part is None]
     return ArticleDetail(
         article=article,
@@ -49,6 +50,7 @@ async def article_page(*, backends: Backends, article_id: str, part_timeout: flo
         related_method=related.get("method") if related is not None else None,
         related_note=related.get("note") if related is not None else None,
         ai=ArticleAI.model_validate(ai) if ai is not None else None,
+        story=StorySummary.model_validate(story["story"]) if story is not None and story.get("story") else None,
         missing=missing,
     )
 

@@ -37,6 +37,9 @@ class StreamSettings(BaseModel):
     poll_s: float = Field(
         default=2.0, gt=0, description="Longest wait before reading ingest's change cursor without a Kafka wake-up."
     )
+    stories_poll_s: float = Field(
+        default=1.0, gt=0, description="How often story.updated streams read the index service's story changes."
+    )
 
 
 class CompatSettings(BaseModel):

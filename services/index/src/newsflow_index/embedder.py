@@ -26,20 +26,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from confluent_kafka import Message
 from elasticsearch import Elasticsearch
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
+from newsflow_index import clusterer
 from newsflow_index.bulk import TransientBulkError, is_transient
 from newsflow_index.embedding import Embedder, document_text, sentences
 from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
 from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_ai
 from newsflow_index.settings import Settings
 from newsflow_index.summaries import digest
-from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
-from newsflow_kit.search import sync_elasticsearch
+from newsflow_kit.consumer import ConsumerLoop, Poison
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,40 @@ def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -
     return won
 
 
+def cluster_batch(
+    es: Elasticsearch,
+    alias: str,
+    decoded: list[tuple[ArticleData, bool]],
+    embedded: list[ArticleData],
+    docs: list[dict[str, Any]],
+    *,
+    done: list[ArticleData],
+) -> None:
+    """Story clustering of the batch (clusterer.py), after its vectors are durable; replays are no-ops.
+
+    ``done`` are the batch's articles the embedder skipped (already embedded, superseded): those not
+    clustered yet (a crash between the two steps) are clustered from the vectors the alias holds.
+    """
+    latest: dict[str, tuple[int, bool]] = {}
+    for article, retracted in decoded:
+        held = latest.get(article.id)
+        if held is None or (article.version, retracted) >= held:
+            latest[article.id] = (article.version, retracted)
+    retracted_ids = [(i, version) for i, (version, gone) in latest.items() if gone]
+    vectors = {doc["id"]: np.asarray(doc["embedding"], dtype=np.float32) for doc in docs}
+    pending = clusterer.without_done(es, alias, [(a.id, a.version) for a in done])
+    if pending:
+        vectors |= clusterer.stored_vectors(es, alias, [i for i, _ in pending])
+        wanted = {i for i, _ in pending}
+        embedded = embedded + [a for a in done if a.id in wanted]
+    published = [(a, vectors[a.id]) for a in embedded if a.id in vectors]
+    outcome = clusterer.apply(es, alias, published=published, retracted=retracted_ids)
+    if outcome.updated:
+        log.info("stories updated", extra={"stories": len(outcome.updated), "redirected": len(outcome.redirected)})
+
+
 def batch_handler(
-    es: Elasticsearch, index: str, embedder: Embedder, *, max_sentences: int
+    es: Elasticsearch, index: str, embedder: Embedder, *, max_sentences: int, cluster: bool = True
 ) -> Callable[[list[Message]], list[Poison]]:
     def handle(batch: list[Message]) -> list[Poison]:
         decoded = [d for d in (decode_article(m) for m in batch) if d is not None]
@@ -180,6 +213,8 @@ def batch_handler(
             "embedded batch",
             extra={"messages": len(batch), "embedded": len(docs), "stored": won, "embed_ms": round(elapsed * 1000)},
         )
+        if cluster:
+            cluster_batch(es, index, decoded, todo, docs, done=[a for a in articles if a not in todo])
         return []
 
     return handle
@@ -194,7 +229,13 @@ def build_loop(
         name=name,
         group_id=GROUP_ID,
         topics=[settings.kafka.articles_topic],
-        handler=batch_handler(es, settings.elasticsearch.alias, embedder, max_sentences=config.max_sentences),
+        handler=batch_handler(
+            es,
+            settings.elasticsearch.alias,
+            embedder,
+            max_sentences=config.max_sentences,
+            cluster=settings.stories.enabled,
+        ),
         is_transient=is_transient,
         batch_size=config.batch_size,
         batch_timeout=config.batch_timeout_s,
@@ -216,22 +257,6 @@ def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:
             MAPPING_VERSION,
         )
         time.sleep(30)
-
-
-def run(settings: Settings) -> None:
-    """Loads the model, waits for an index with the vector field, then consumes until SIGTERM/SIGINT."""
-    from newsflow_index.embedding import E5Embedder
-
-    embedder = E5Embedder(threads=settings.embedder.threads)
-    es = sync_elasticsearch(settings.elasticsearch)
-    try:
-        index = wait_for_current_mapping(es, settings)
-        log.info(
-            "embedder writing through alias %s (now %s) with %s", settings.elasticsearch.alias, index, embedder.name
-        )
-        run_until_signalled(build_loop(settings, es, embedder))
-    finally:
-        es.close()
 
 
 _ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 
-from newsflow_index.api import articles, search, tags
+from newsflow_index.api import articles, search, stories, tags
 from newsflow_index.indices import ensure_alias_with_retry
 from newsflow_index.service import SearchIndex
 from newsflow_index.settings import Settings
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return build_app(
         title="Newsflow index",
         lifespan=lifespan,
-        routers=[search.router, articles.router, tags.router],
+        routers=[search.router, articles.router, tags.router, stories.router],
         checks=checks,
         http=settings.http,
     )

@@ -87,3 +87,45 @@ class TrendingTag(BaseModel):
 
 class TrendingPage(BaseModel):
     items: list[TrendingTag]
+
+
+class StorySource(BaseModel):
+    id: str
+    name: str
+
+
+class StorySummary(BaseModel):
+    """A story: articles about one event from several sources (docs/ai.md "Story clusters")."""
+
+    id: str = Field(description="st-<founding article id>; stable while the founder stays in the story.")
+    title: str = Field(description="The founding (earliest) article's title.")
+    size: int = Field(description="How many articles the story has.")
+    sources_count: int
+    sources: list[StorySource]
+    languages: list[str]
+    first_published_at: AwareDatetime
+    last_published_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class StoriesPage(BaseModel):
+    items: list[StorySummary]
+    next_cursor: str | None
+
+
+class StoryDetail(StorySummary):
+    articles: list[ArticleItem] = Field(description="The published articles of the story, oldest first.")
+    requested_id: str = Field(description="The id asked for; differs from id when that story was merged into this.")
+
+
+class ArticleStory(BaseModel):
+    article_id: str
+    story: StorySummary | None = Field(description="null while the article is not clustered yet.")
+
+
+class StoryUpdates(BaseModel):
+    """Stories changed after a point in time, oldest change first (the gateway's story.updated stream)."""
+
+    items: list[StorySummary]
+    removed: list[str] = Field(description="Ids that stopped naming a story (merged away or emptied) in the span.")
+    next_after: str = Field(description="Pass as after= to continue.")

@@ -37,8 +37,15 @@ class SearchSettings(BaseModel):
     )
 
 
+class StoriesSettings(BaseModel):
+    """Story clustering in the embedder's write path (``NEWSFLOW_STORIES__*``; docs/ai.md)."""
+
+    enabled: bool = Field(default=True, description="Cluster articles into stories as their vectors are stored.")
+
+
 class Settings(ServiceSettings):
     port: int = 8002
     search: SearchSettings = SearchSettings()
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
+    stories: StoriesSettings = StoriesSettings()

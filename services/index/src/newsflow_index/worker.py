@@ -13,11 +13,9 @@ from confluent_kafka import Message
 from elasticsearch import Elasticsearch
 
 from newsflow_index.bulk import is_transient, write_bulk
-from newsflow_index.indices import ensure_alias_with_retry
 from newsflow_index.settings import Settings
 from newsflow_index.writes import Undecodable, Write, decode, latest_per_article
-from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
-from newsflow_kit.search import sync_elasticsearch
+from newsflow_kit.consumer import ConsumerLoop, Poison
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +56,3 @@ def build_loop(settings: Settings, es: Elasticsearch, *, name: str = "index-work
         batch_timeout=indexing.batch_timeout_s,
         max_backoff=indexing.max_backoff_s,
     )
-
-
-def run(settings: Settings) -> None:
-    """Prepares the alias, then consumes until SIGTERM/SIGINT."""
-    es = sync_elasticsearch(settings.elasticsearch)
-    try:
-        index = ensure_alias_with_retry(es, settings.elasticsearch.alias, settings.indexing)
-        log.info("worker writing through alias %s (now %s)", settings.elasticsearch.alias, index)
-        run_until_signalled(build_loop(settings, es))
-    finally:
-        es.close()

@@ -178,7 +178,8 @@ async def publish_forever(client: httpx.AsyncClient, source_id: str, every_s: fl
         await asyncio.sleep(every_s)
 
 
-async def _main(settings: Settings) -> None:
+async def serve(settings: Settings, client: httpx.AsyncClient) -> None:
+    """Serves the demo feeds, registers them through ``client`` (the ingest api), then pushes forever."""
     base = f"http://127.0.0.1:{settings.demo.feeds_port}"
     server = uvicorn.Server(
         uvicorn.Config(
@@ -186,24 +187,15 @@ async def _main(settings: Settings) -> None:
         )
     )
     serving = asyncio.create_task(server.serve())
-    async with httpx.AsyncClient(base_url=settings.demo.ingest_url, timeout=10) as client:
-        source_id = None
-        for _ in range(120):  # the ingest api may still be starting
-            try:
-                source_id = await register(client, base)
-                break
-            except httpx.HTTPError:
-                await asyncio.sleep(1)
-        log.info("demo: feeds on %s, push source %s", base, source_id)
-        tasks = [serving]
-        if source_id and settings.demo.publish_every_s > 0:
-            tasks.append(asyncio.create_task(publish_forever(client, source_id, settings.demo.publish_every_s)))
-        await asyncio.gather(*tasks)
-
-
-def run(settings: Settings) -> None:
-    if not settings.demo.enabled:  # idle rather than exit: a process manager stops all when one exits
-        log.info("demo: disabled")
-        while True:
-            time.sleep(3600)
-    asyncio.run(_main(settings))
+    source_id = None
+    for _ in range(120):  # the ingest api may still be starting
+        try:
+            source_id = await register(client, base)
+            break
+        except httpx.HTTPError:
+            await asyncio.sleep(1)
+    log.info("demo: feeds on %s, push source %s", base, source_id)
+    tasks = [serving]
+    if source_id and settings.demo.publish_every_s > 0:
+        tasks.append(asyncio.create_task(publish_forever(client, source_id, settings.demo.publish_every_s)))
+    await asyncio.gather(*tasks)

@@ -96,23 +96,18 @@ class DemoArticle:
 
 def article(seed: str, language: str = "en") -> DemoArticle:
     rng = random.Random(seed)
-    if language == "ru":
-        actor, action, obj, place = (
-            rng.choice(RU_ACTORS),
-            rng.choice(RU_ACTIONS),
-            rng.choice(RU_OBJECTS),
-            rng.choice(RU_PLACES),
+    ru = language == "ru"
+    actor, action, obj, place = (
+        rng.choice(words)
+        for words in (
+            (RU_ACTORS, RU_ACTIONS, RU_OBJECTS, RU_PLACES) if ru else (EN_ACTORS, EN_ACTIONS, EN_OBJECTS, EN_PLACES)
         )
+    )
+    if ru:
         title = f"{place}: {actor.lower()} {action} {obj}"
         lead = f"{actor} в {place} {action} {obj}."
         details, tags, author = RU_DETAILS, RU_TAGS, rng.choice(["Анна Петрова", "Илья Соколов"])
     else:
-        actor, action, obj, place = (
-            rng.choice(EN_ACTORS),
-            rng.choice(EN_ACTIONS),
-            rng.choice(EN_OBJECTS),
-            rng.choice(EN_PLACES),
-        )
         title = f"{actor} in {place} {action} {obj}"
         lead = f"{actor} in {place} {action} {obj}, according to documents released this week."
         details, tags, author = EN_DETAILS, EN_TAGS, rng.choice(["Mara Lind", "Tom Okafor", "Jia Chen"])

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -27,14 +26,12 @@ from newsflow_ingest.domain.articles import NotTheOwner
 from newsflow_ingest.domain.feeds import FeedItem, ParsedFeed, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
-from newsflow_ingest.repository import ArticlesRepo, Doc, SourceLeases
+from newsflow_ingest.repository import Doc, SourceLeases
 from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
 from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.errors import Conflict, NewsflowError, NotFound
-from newsflow_kit.kafka import AsyncPublisher
-from newsflow_kit.mongo import async_mongo
 
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 10.0
@@ -50,15 +47,21 @@ class Poller:
     lease to another poller; a stopping poller gives its queued, untouched sources back.
     """
 
-    def __init__(self, settings: Settings, db: Any, ingestor: Ingestor, fetcher: SafeFetcher) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        leases: SourceLeases,
+        ingestor: Ingestor,
+        fetcher: SafeFetcher,
+        websub: WebSubIn | None = None,
+    ) -> None:
         self.settings = settings
-        self.sources = db["sources"]
-        self.leases = SourceLeases(db)
+        self.leases = leases
         self.ingestor = ingestor
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
         self.held: dict[str, Doc] = {}
-        self.websub = WebSubIn(settings.websub, db) if settings.websub.callback_url else None  # docs/compat.md
+        self.websub = websub  # subscribes feeds that name a hub (docs/compat.md); None when WebSub is off
 
     async def claim(self) -> Doc | None:
         """Takes the lease of one due source, or None when none is due."""
@@ -338,27 +341,21 @@ class Poller:
         if delay is None:  # exponential back-off with full jitter, capped
             cap = min(self.settings.poller.max_backoff_s, float(source["min_interval_s"]) * 2**errors)
             delay = random.uniform(float(source["min_interval_s"]), max(cap, float(source["min_interval_s"])))
-        update: Doc = {
-            "$set": {
-                "last_fetch_at": now,
-                "last_status": status,
-                "last_error": error,
-                "consecutive_errors": errors,
-                "last_error_kind": kind if failed else None,
-                "last_problems": (problems or [])[:20],
-                "next_poll_at": now + timedelta(seconds=delay),
-                "lease_until": now,
-                "lease_owner": None,
-                "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
-                **(extra or {}),
-            }
+        fields: Doc = {
+            "last_fetch_at": now,
+            "last_status": status,
+            "last_error": error,
+            "consecutive_errors": errors,
+            "last_error_kind": kind if failed else None,
+            "last_problems": (problems or [])[:20],
+            "next_poll_at": now + timedelta(seconds=delay),
+            "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
+            **(extra or {}),
         }
-        inc = {"error_count": 1} if failed else {}
-        inc |= {k: v for k, v in (counts or {}).items() if v}
-        if inc:
-            update["$inc"] = inc
+        added = {"error_count": 1} if failed else {}
+        added |= {k: v for k, v in (counts or {}).items() if v}
         self.held.pop(source["_id"], None)
-        await self.leases.finish(source["_id"], owner=self.owner, update=update)
+        await self.leases.finish(source["_id"], owner=self.owner, fields=fields, added=added, now=now)
 
 
 async def _first(*events: asyncio.Event) -> None:
@@ -417,27 +414,3 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return None
-
-
-async def _main(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    mongo = async_mongo(settings.mongo)
-    db = mongo[settings.database]
-    publisher = AsyncPublisher(settings.kafka, client_id="ingest-poller")
-    fetcher = SafeFetcher(settings.fetch)
-    ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
-    log.info("poller: started")
-    try:
-        await Poller(settings, db, ingestor, fetcher).run(stop)
-    finally:
-        await fetcher.aclose()
-        await publisher.close()
-        await mongo.close()
-        log.info("poller: stopped")
-
-
-def run(settings: Settings) -> None:
-    asyncio.run(_main(settings))

@@ -16,6 +16,7 @@ equality filters down to its backend; ranges and sorts it answers by reading the
 Each version also carries its outbox state: ``bus`` is ``pending`` until Kafka acknowledged it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,9 +24,10 @@ from typing import Any
 from cachetools import TTLCache
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Doc = dict[str, Any]
+Database = AsyncDatabase[Doc]
 BUCKET = 64  # changes per bucket of the change log
 SEQ_COUNTER = "article_seq"  # a lower bound of the head, moved at bucket boundaries: where a walk starts
 SCAN_LIMIT = 2_000  # changes one page read looks at when a filter matches few of them
@@ -86,6 +88,16 @@ class ArticlesRepo:
         docs = await self.versions.find({"article_id": article_id}).sort("version", DESCENDING).limit(1).to_list()
         return docs[0] if docs else None
 
+    async def latest_many(self, article_ids: Sequence[str]) -> dict[str, Doc]:
+        """The newest version of each of these articles that exists (one command for the whole batch:
+        on a store that answers filters by scanning, one scan instead of one per article)."""
+        newest: dict[str, Doc] = {}
+        async for doc in self.versions.find({"article_id": {"$in": list(article_ids)}}):
+            held = newest.get(doc["article_id"])
+            if held is None or doc["version"] > held["version"]:
+                newest[doc["article_id"]] = doc
+        return newest
+
     async def append(self, docs: list[Doc]) -> list[Doc]:
         """Stores new versions at the next positions of the change log, in order, as few inserts as possible.
 
@@ -144,6 +156,15 @@ class ArticlesRepo:
                 [UpdateOne({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}}) for seq in seqs], ordered=False
             )
 
+    async def pending(self, changed_before: datetime, limit: int) -> list[Doc]:
+        """Up to ``limit`` changes still ``pending`` that changed before the cutoff, in ``seq`` order."""
+        return await (
+            self.versions.find({"bus": "pending", "changed_at": {"$lte": changed_before}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+            .to_list()
+        )
+
     async def since(self, seq: int, *, source: str | None, tag: str | None, lang: str | None, limit: int) -> ChangePage:
         """Changes after ``seq`` matching the filters, in ``seq`` order, never past a position not yet committed."""
         items: list[Doc] = []
@@ -187,6 +208,14 @@ SOURCE_CACHE_SIZE = 10_000
 SOURCE_CACHE_TTL_S = 30.0
 
 
+class NameTaken(Exception):
+    """Another source has this name (names are unique)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 class SourcesRepo:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.sources = db["sources"]
@@ -209,7 +238,11 @@ class SourcesRepo:
         await SourceLeases(self.sources.database).ensure_indexes()
 
     async def create(self, doc: Doc) -> Doc:
-        await self.sources.insert_one(doc)
+        """Stores a new source; :class:`NameTaken` when another source has its name."""
+        try:
+            await self.sources.insert_one(doc)
+        except DuplicateKeyError:
+            raise NameTaken(doc["name"]) from None
         return doc
 
     async def get(self, source_id: str) -> Doc | None:
@@ -222,10 +255,14 @@ class SourcesRepo:
         return await self.sources.find({}).sort("created_at", ASCENDING).to_list()
 
     async def update(self, source_id: str, changes: Doc) -> Doc | None:
+        """The source after the change (None if gone); :class:`NameTaken` when the new name is another's."""
         self._cache.pop(source_id, None)
-        return await self.sources.find_one_and_update(
-            {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
+        try:
+            return await self.sources.find_one_and_update(
+                {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise NameTaken(str(changes.get("name"))) from None
 
     async def delete(self, source_id: str) -> bool:
         self._cache.pop(source_id, None)
@@ -314,13 +351,34 @@ class SourceLeases:
                 {"$set": {"lease_until": now, "next_poll_at": now}},
             )
 
-    async def finish(self, source_id: str, *, owner: str, update: Doc) -> None:
-        """Records a poll's outcome and ends the lease, unless the lease was lost meanwhile."""
+    async def finish(self, source_id: str, *, owner: str, fields: Doc, added: dict[str, int], now: datetime) -> None:
+        """Records a poll's outcome (``fields`` set, ``added`` counted up) and ends this owner's lease now."""
+        update: Doc = {"$set": {**fields, "lease_until": now, "lease_owner": None}}
+        if added:
+            update["$inc"] = added
         await self.sources.update_one({"_id": source_id, "lease_owner": owner}, update)
 
     async def prune_claims(self) -> None:
         """Claims only matter while a lease can still be contended; a day later they are history."""
         await self.claims.delete_many({"at": {"$lt": datetime.now(UTC) - timedelta(days=1)}})
+
+
+class HubSubscriptions:
+    """``websub_subscriptions``: one record per feed source subscribed to a WebSub hub (docs/compat.md)."""
+
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.subs = db["websub_subscriptions"]
+
+    async def get(self, source_id: str) -> Doc | None:
+        return await self.subs.find_one({"_id": source_id})
+
+    async def save(self, source_id: str, fields: Doc) -> None:
+        """Creates or updates the source's subscription record with ``fields``."""
+        await self.subs.update_one({"_id": source_id}, {"$set": fields}, upsert=True)
+
+    async def activate(self, source_id: str, lease_until: datetime) -> None:
+        """The hub confirmed: the subscription is active until ``lease_until``."""
+        await self.subs.update_one({"_id": source_id}, {"$set": {"state": "active", "lease_until": lease_until}})
 
 
 def database(client: AsyncMongoClient[Doc], name: str) -> AsyncDatabase[Doc]:

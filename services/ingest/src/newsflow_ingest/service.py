@@ -3,26 +3,27 @@
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from newsflow_contracts import EventType
 from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
-from newsflow_ingest.repository import ArticlesRepo, Doc, VersionTaken
-from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
+from newsflow_ingest.repository import ArticlesRepo, Doc, SourcesRepo, VersionTaken
+from newsflow_ingest.schemas import ArticleBatch, ArticleIn, ArticleWrite, BatchItem, BatchResult, WriteStatus
 from newsflow_kit.context import traceparent_var
-from newsflow_kit.errors import NewsflowError, NotFound
+from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound, error_body
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
 # Well under the gateway's 5 s backend time-out: with Kafka down, a push is still answered (stored,
 # left to the relay) instead of timing out as a 503 although it was stored.
 PUBLISH_TIMEOUT_S = 1.5
-READ_CONCURRENCY = 16  # latest-version reads of one batch in flight at once
 MAX_ROUNDS = 500  # lost races on one write before giving up (each round, one contender wins)
 STATUS = {
     EventType.ARTICLE_PUBLISHED: WriteStatus.CREATED,
@@ -51,7 +52,7 @@ class Ingestor:
     async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
         """Ingests a batch, answers in its order; repeats of one article apply in order (the last one wins).
 
-        One read of each distinct article's latest version, then every new version in one ordered
+        One read of the latest versions of all its distinct articles, then every new version in one ordered
         insert (consecutive ``seq``s); a version another writer took meanwhile sends the items from
         there on round again. The changes are published together afterwards.
         """
@@ -61,7 +62,8 @@ class Ingestor:
         todo = list(range(len(fields)))
         for round_ in range(MAX_ROUNDS):
             ids = list(dict.fromkeys(fields[i]["_id"] for i in todo))
-            current = dict(zip(ids, await _bounded(self.repo.latest, ids), strict=True))
+            found = await self.repo.latest_many(ids)
+            current: dict[str, Doc | None] = {article_id: found.get(article_id) for article_id in ids}
             pending: list[tuple[int, Doc]] = []
             for index in todo:
                 item = fields[index]
@@ -169,17 +171,6 @@ def _fields_doc(fields: Doc) -> Doc:
     return doc
 
 
-async def _bounded(read: Callable[[str], Awaitable[Doc | None]], ids: Sequence[str]) -> list[Doc | None]:
-    """``read`` of every id, ``READ_CONCURRENCY`` at a time."""
-    slots = asyncio.Semaphore(READ_CONCURRENCY)
-
-    async def one(article_id: str) -> Doc | None:
-        async with slots:
-            return await read(article_id)
-
-    return list(await asyncio.gather(*(one(article_id) for article_id in ids)))
-
-
 async def _back_off(round_: int) -> None:
     """A lost race: wait a little (growing, jittered) so the contenders spread out."""
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * (round_ + 1))))
@@ -231,3 +222,46 @@ def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
         "published_at": normalize.sane_time(article.published_at, now=now),
         "updated_at": now,
     }
+
+
+async def push_source(sources: SourcesRepo, source_id: str) -> Doc:
+    """The source a push names, or :class:`InvalidInput` when there is none."""
+    source = await sources.cached(source_id)
+    if source is None:
+        raise InvalidInput(f"unknown source {source_id!r}", errors=[{"field": "body.source_id", "message": "unknown"}])
+    return source
+
+
+async def push_batch(ingestor: Ingestor, sources: SourcesRepo, batch: ArticleBatch) -> BatchResult:
+    """Validates each item on its own, writes the valid ones in one batch; answers in the batch's order."""
+    results: list[BatchItem | None] = []
+    valid: list[tuple[int, ArticleIn, Doc]] = []
+    known: dict[str, Doc] = {}
+    for index, raw in enumerate(batch.items):
+        try:
+            source_id = raw.get("source_id", batch.source_id)
+            if not source_id:
+                raise InvalidInput(
+                    "source_id is required", errors=[{"field": f"items.{index}.source_id", "message": "missing"}]
+                )
+            item = ArticleIn.model_validate({k: v for k, v in raw.items() if k != "source_id"})
+            if source_id not in known:
+                known[source_id] = await push_source(sources, str(source_id))
+            valid.append((index, item, known[source_id]))
+            results.append(None)
+        except ValidationError as exc:
+            errors = [
+                {"field": f"items.{index}." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            results.append(BatchItem(error=error_body(InvalidInput("invalid article", errors=errors))))
+        except NewsflowError as exc:
+            results.append(BatchItem(error=error_body(exc)))
+    written = await ingestor.ingest_many([(item, source) for _, item, source in valid])
+    for (index, _, _), write in zip(valid, written, strict=True):
+        results[index] = (
+            BatchItem(error=error_body(write))
+            if isinstance(write, NewsflowError)
+            else BatchItem(id=write.id, version=write.version, status=write.status)
+        )
+    return BatchResult(items=[r for r in results if r is not None])

@@ -27,12 +27,12 @@ from prometheus_client import Counter
 
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
+from newsflow_ingest.repository import HubSubscriptions
 from newsflow_ingest.schemas import ArticleIn
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import WebSubInSettings
 
 log = logging.getLogger(__name__)
-COLLECTION = "websub_subscriptions"
 PUSHES = Counter("newsflow_ingest_websub_pushes_total", "Content pushed by WebSub hubs", ["outcome"])
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([^";]+)"?')
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
@@ -90,9 +90,9 @@ def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
 class WebSubIn:
     """Subscriptions of ingest's feed sources to hubs (collection ``websub_subscriptions``)."""
 
-    def __init__(self, settings: WebSubInSettings, db: Any) -> None:
+    def __init__(self, settings: WebSubInSettings, subs: HubSubscriptions) -> None:
         self.settings = settings
-        self.subs = db[COLLECTION]
+        self.subs = subs
 
     def callback(self, source_id: str) -> str:
         assert self.settings.callback_url
@@ -112,7 +112,7 @@ class WebSubIn:
         if advert is None:
             return
         now = datetime.now(UTC)
-        current = await self.subs.find_one({"_id": source["_id"]})
+        current = await self.subs.get(source["_id"])
         if current is not None and current["hub"] == advert.hub and current["topic"] == advert.topic:
             lease_until = _aware(current.get("lease_until"))
             requested = _aware(current.get("requested_at"))
@@ -147,25 +147,25 @@ class WebSubIn:
             "lease_until": current.get("lease_until") if current is not None else None,
             "requested_at": now,
         }
-        await self.subs.update_one({"_id": source["_id"]}, {"$set": doc}, upsert=True)
+        await self.subs.save(source["_id"], doc)
 
     async def confirm(self, source_id: str, *, mode: str, topic: str, lease_seconds: str | None) -> bool:
         """A hub verifies intent: yes for the topic we asked for (or for an unsubscription we want)."""
-        current = await self.subs.find_one({"_id": source_id})
+        current = await self.subs.get(source_id)
         if mode == "unsubscribe":
             return current is None or current["topic"] != topic
         if mode != "subscribe" or current is None or current["topic"] != topic:
             return False
         seconds = int(lease_seconds) if lease_seconds and lease_seconds.isdigit() else self.settings.lease_s
-        lease = {"state": "active", "lease_until": datetime.now(UTC) + timedelta(seconds=seconds)}
-        await self.subs.update_one({"_id": source_id}, {"$set": lease})
+        lease = {"lease_until": datetime.now(UTC) + timedelta(seconds=seconds)}
+        await self.subs.activate(source_id, lease["lease_until"])
         return True
 
     async def receive(
         self, *, ingestor: Ingestor, source: dict[str, Any], body: bytes, content_type: str, signature: str | None
     ) -> int:
         """Pushed content: checked against the source's secret, then ingested; returns new articles."""
-        current = await self.subs.find_one({"_id": source["_id"]})
+        current = await self.subs.get(source["_id"])
         if current is None or current["state"] != "active":
             PUSHES.labels("unknown-subscription").inc()
             return 0

@@ -6,8 +6,9 @@ from newsflow_comments import moderation
 from newsflow_comments.api import CommentId, Cursor, Limit
 from newsflow_comments.deps import ContextDep
 from newsflow_comments.policy import Policy
-from newsflow_comments.schemas import BanCreate, BanRead, HeldComment, QueuePage
+from newsflow_comments.schemas import BanRead, HeldComment, QueuePage
 from newsflow_comments.views import held_comment
+from newsflow_contracts import BanCreate
 
 router = APIRouter(prefix="/moderation", tags=["moderation"])
 

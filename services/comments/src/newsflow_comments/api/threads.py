@@ -10,11 +10,10 @@ from newsflow_comments.schemas import (
     CommentCreated,
     CommentsPage,
     CountRead,
-    CountsRead,
-    CountsRequest,
     Sort,
 )
 from newsflow_comments.views import comment_read
+from newsflow_contracts import CountsPage, CountsRequest
 
 router = APIRouter(tags=["threads"])
 
@@ -56,6 +55,6 @@ async def count(article_id: ArticleId, ctx: ContextDep) -> CountRead:
 
 
 @router.post("/comments/counts")
-async def counts(body: CountsRequest, ctx: ContextDep) -> CountsRead:
+async def counts(body: CountsRequest, ctx: ContextDep) -> CountsPage:
     """Visible comment counts of many articles at once."""
-    return CountsRead(counts=await reading.counts(ctx, body.article_ids))
+    return CountsPage(counts=await reading.counts(ctx, body.article_ids))

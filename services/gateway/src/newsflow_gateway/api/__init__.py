@@ -1,16 +1,13 @@
 """Routers of the public API, one per resource; shared parameter types and documented errors."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends
 
-from newsflow_contracts import CURSOR_MAX_CHARS, SEARCH_QUERY_MAX_CHARS
-from newsflow_gateway.deps import caller
+# The parameter types live in deps.py (the web pages use them too); re-exported for the routers.
+from newsflow_gateway.deps import Cursor, IdPath, Text, Token, caller
 
-IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", max_length=128)]
-Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
-Token = Annotated[str | None, Query(max_length=100)]
-Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
+__all__ = ["PROBLEMS", "PROBLEM_SCHEMA", "Cursor", "IdPath", "Text", "Token", "v1_router"]
 
 # RFC 9457 problem details, inline so every error response documents its shape.
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -4,10 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query, Response
 
-from newsflow_gateway.api import Cursor, IdPath, v1_router
+from newsflow_contracts import BanCreate
+from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import GatewayDep, admin
-from newsflow_gateway.schemas import BanCreate, CommentsPage, JSONObject
+from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, admin
+from newsflow_gateway.schemas import CommentsPage, JSONObject
 
 router = v1_router(tags=["admin"])
 router.dependencies.append(Depends(admin))

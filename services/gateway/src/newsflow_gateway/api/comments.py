@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query, Request, Response
 
-from newsflow_gateway.api import Cursor, IdPath, v1_router
+from newsflow_contracts import CountsPage, CountsRequest
+from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import GatewayDep, SmallBody, client_address
+from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, SmallBody, reader
 from newsflow_gateway.schemas import (
     CommentCount,
     CommentCreate,
@@ -18,8 +19,6 @@ from newsflow_gateway.schemas import (
     CommentRead,
     CommentsPage,
     CommentUpdate,
-    CountsPage,
-    CountsRequest,
     JSONObject,
     VoteCreate,
 )
@@ -34,10 +33,6 @@ IdempotencyKey = Annotated[
         description="A retry with it returns the same comment.",
     ),
 ]
-
-
-def reader(request: Request) -> dict[str, str]:
-    return {"X-Client-IP": client_address(request), "User-Agent": request.headers.get("user-agent", "")[:500]}
 
 
 @router.get("/articles/{article_id}/comments", response_model=CommentsPage)

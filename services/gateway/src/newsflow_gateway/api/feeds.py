@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
-from newsflow_gateway.api import IdPath
 from newsflow_gateway.compat.outfeeds import Content, Feed, Format, Scope, collect, last_modified, not_modified, render
-from newsflow_gateway.deps import GatewayDep, caller
+from newsflow_gateway.deps import GatewayDep, IdPath, caller
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], include_in_schema=False, dependencies=[Depends(caller)])
 FormatPath = Annotated[Format, Path(description="atom, rss or json")]

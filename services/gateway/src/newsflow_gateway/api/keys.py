@@ -2,9 +2,9 @@
 
 from fastapi import Depends
 
-from newsflow_gateway.api import IdPath, v1_router
+from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service, UpstreamError, segment
-from newsflow_gateway.deps import GatewayDep, admin
+from newsflow_gateway.deps import GatewayDep, IdPath, admin
 from newsflow_gateway.keys import ApiKey
 from newsflow_gateway.schemas import KeyCreate, KeyCreated, KeyRead, KeysPage
 from newsflow_kit.errors import InvalidInput

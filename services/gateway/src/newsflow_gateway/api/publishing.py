@@ -4,9 +4,9 @@ from typing import Any
 
 from fastapi import Response
 
-from newsflow_gateway.api import IdPath, v1_router
+from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service
-from newsflow_gateway.deps import GatewayDep, PublisherDep, SmallBody
+from newsflow_gateway.deps import GatewayDep, IdPath, PublisherDep, SmallBody
 from newsflow_gateway.schemas import ArticlePublish, ArticlesBatch, BatchResult, PublishResult
 from newsflow_gateway.service import owned_article, restore, retract
 

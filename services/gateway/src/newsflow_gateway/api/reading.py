@@ -5,9 +5,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 
 from newsflow_contracts import PAGE_SIZE_MAX, SUGGEST_QUERY_MAX_CHARS
-from newsflow_gateway.api import Cursor, IdPath, Text, Token, v1_router
+from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import GatewayDep
+from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, Text, Token
 from newsflow_gateway.schemas import (
     ArticleDetail,
     ArticlesPage,

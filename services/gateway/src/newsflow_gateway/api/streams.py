@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query
 
-from newsflow_gateway.api import IdPath, Text, Token, v1_router
-from newsflow_gateway.deps import GatewayDep
+from newsflow_gateway.api import v1_router
+from newsflow_gateway.deps import GatewayDep, IdPath, Text, Token
 from newsflow_gateway.streams.events import StreamEvent, control
 from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import ArticleSubscription, CommentSubscription
@@ -39,8 +39,8 @@ async def article_stream(
     flt = ArticleFilter(source=source, tag=tag, lang=lang, q=q)
     cursor = parse_cursor(last_event_id or since)
     hub = gw.hub
-    outbox = hub.open()
-    sub = ArticleSubscription(flt, outbox, after=cursor)
+    send_queue = hub.open()
+    sub = ArticleSubscription(flt, send_queue, after=cursor)
     hub.add(sub)  # before reading the gap: whatever arrives meanwhile waits in sub.pending
     first: list[StreamEvent] = []
     try:
@@ -51,10 +51,10 @@ async def article_stream(
             if not missed.complete:
                 first.append(control("reset", detail="too many missed events: refetch the latest articles"))
     except BaseException:
-        hub.release(outbox, [sub])
+        hub.release(send_queue, [sub])
         raise
     return EventStreamResponse(
-        hub=hub, outbox=outbox, release=lambda: hub.release(outbox, [sub]), first=first, go_live=sub.go_live
+        hub=hub, send_queue=send_queue, release=lambda: hub.release(send_queue, [sub]), first=first, go_live=sub.go_live
     )
 
 
@@ -64,7 +64,7 @@ async def article_stream(
 async def comment_stream(article_id: IdPath, gw: GatewayDep) -> EventStreamResponse:
     """Comments of one article as they are posted, edited, moderated or removed."""
     hub = gw.hub
-    outbox = hub.open()
-    sub = CommentSubscription(article_id, outbox)
+    send_queue = hub.open()
+    sub = CommentSubscription(article_id, send_queue)
     hub.add(sub)
-    return EventStreamResponse(hub=hub, outbox=outbox, release=lambda: hub.release(outbox, [sub]))
+    return EventStreamResponse(hub=hub, send_queue=send_queue, release=lambda: hub.release(send_queue, [sub]))

@@ -1,27 +1,16 @@
 """The WebSub hub endpoint (``POST /websub/hub``) of the out-feeds: 202, then intent is verified."""
 
 import asyncio
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-import httpx
 from fastapi import APIRouter, Depends, Request, Response
 
-from newsflow_gateway.compat.websub import Subscriptions, parse_request, verify_intent
-from newsflow_gateway.deps import GatewayDep, caller
+from newsflow_gateway.compat.websub import parse_request, verify_intent
+from newsflow_gateway.deps import GatewayDep, HubState, caller
 from newsflow_kit.errors import InvalidInput, PayloadTooLarge
 
 router = APIRouter(prefix="/websub", tags=["websub"], include_in_schema=False, dependencies=[Depends(caller)])
 MAX_FORM = 8 << 10
-
-
-@dataclass
-class HubState:
-    """What the hub endpoint needs, on ``app.state.websub``."""
-
-    subscriptions: Subscriptions
-    client: httpx.AsyncClient
-    pending: set[asyncio.Task[bool]] = field(default_factory=set)
 
 
 @router.post("/hub", status_code=202)

@@ -25,7 +25,7 @@ from newsflow_contracts import SEARCH_QUERY_MAX_CHARS
 from newsflow_gateway.deps import Gateway, caller
 from newsflow_gateway.streams.events import Reply
 from newsflow_gateway.streams.filters import ArticleFilter
-from newsflow_gateway.streams.hub import OVERFLOW, ArticleSubscription, Outbox
+from newsflow_gateway.streams.hub import OVERFLOW, ArticleSubscription, SendQueue
 from newsflow_gateway.streams.replay import missed_since
 from newsflow_kit.errors import NewsflowError
 
@@ -64,19 +64,19 @@ async def websocket_stream(websocket: WebSocket) -> None:
     try:
         await session.run()
     finally:
-        gw.hub.release(session.outbox, session.subscriptions.values())
+        gw.hub.release(session.send_queue, session.subscriptions.values())
 
 
 class _Session:
     def __init__(self, websocket: WebSocket, gw: Gateway) -> None:
         self.websocket, self.gw = websocket, gw
-        self.outbox: Outbox = gw.hub.open()
+        self.send_queue: SendQueue = gw.hub.open()
         self.subscriptions: dict[str, ArticleSubscription] = {}
         self.last_ids: dict[str, str | None] = {}
 
     async def run(self) -> None:
         writer = asyncio.create_task(self._write())
-        self.outbox.writer = writer
+        self.send_queue.writer = writer
         reader = asyncio.create_task(self._read())
         try:
             await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
@@ -90,7 +90,7 @@ class _Session:
             try:
                 raw = await self.websocket.receive_text()
             except WebSocketDisconnect:
-                self.outbox.close("disconnect")
+                self.send_queue.close("disconnect")
                 return
             try:
                 command = WsCommand.model_validate(json.loads(raw))
@@ -110,7 +110,7 @@ class _Session:
             return
         flt = ArticleFilter(**command.filter.model_dump())
         since = int(command.since) if command.since is not None else None
-        sub = ArticleSubscription(flt, self.outbox, command.id, after=since)
+        sub = ArticleSubscription(flt, self.send_queue, command.id, after=since)
         self.gw.hub.add(sub)
         self.subscriptions[command.id] = sub
         self._reply({"type": "subscribed", "subscription": command.id})
@@ -126,7 +126,7 @@ class _Session:
             return
         for event in missed.events:
             sub.seen.add(event.seq)
-            self.outbox.offer((event, command.id), force=True)
+            self.send_queue.offer((event, command.id), force=True)
         if not missed.complete:
             self._reply({"type": "reset", "subscription": command.id, "detail": "too many missed events: refetch"})
         sub.go_live()
@@ -139,22 +139,22 @@ class _Session:
             self._reply({"type": "unsubscribed", "subscription": sub_id})
 
     def _reply(self, message: dict[str, Any]) -> None:
-        self.outbox.offer((Reply(message), ""), force=True)
+        self.send_queue.offer((Reply(message), ""), force=True)
 
     async def _write(self) -> None:
         try:
-            while self.outbox.closed is None:
-                self.outbox.heartbeat_due = False  # WebSocket pings (uvicorn) keep the line alive
-                for event, tag in await self.outbox.take():
+            while self.send_queue.closed is None:
+                self.send_queue.heartbeat_due = False  # WebSocket pings (uvicorn) keep the line alive
+                for event, tag in await self.send_queue.take():
                     await self.websocket.send_text(event.ws(tag))
                     if event.id is not None:
                         self.last_ids[tag] = event.id
         except asyncio.CancelledError:
-            if self.outbox.closed != OVERFLOW:
+            if self.send_queue.closed != OVERFLOW:
                 raise
             if (task := asyncio.current_task()) is not None:
                 task.uncancel()
-        if self.outbox.closed == OVERFLOW:
+        if self.send_queue.closed == OVERFLOW:
             message = json.dumps({"type": "overflow", "detail": "too far behind; resume", "resume_from": self.last_ids})
             with suppress(Exception):
                 async with asyncio.timeout(1.0):

@@ -1,8 +1,8 @@
-"""Fan-out of live events to this replica's subscribers, through bounded per-connection outboxes.
+"""Fan-out of live events to this replica's subscribers, through bounded per-connection send queues.
 
-    Kafka thread ──call_soon_threadsafe──► Hub.publish_* ──match filter──► Subscription ──► Outbox ──► socket
+    Kafka thread ──call_soon_threadsafe──► Hub.publish_* ──match filter──► Subscription ──► SendQueue ──► socket
 
-Subscribers with equal filters share one match per event. An outbox that fills up (a client that
+Subscribers with equal filters share one match per event. An send_queue that fills up (a client that
 does not read) is closed with reason ``overflow`` and its writer is cancelled, even when it is stuck
 in a send: memory per subscriber stays bounded, and the client is told where to resume.
 """
@@ -26,7 +26,7 @@ V = TypeVar("V")
 RECENT_SEQS = 10_000
 
 
-class Outbox:
+class SendQueue:
     """One connection's bounded queue of events to write."""
 
     __slots__ = ("_capacity", "_items", "_wake", "closed", "heartbeat_due", "writer")
@@ -79,12 +79,12 @@ class Outbox:
 
 
 class ArticleSubscription:
-    """A filter feeding an outbox; while ``pending`` is a list, live events wait there (resume)."""
+    """A filter feeding an send_queue; while ``pending`` is a list, live events wait there (resume)."""
 
-    __slots__ = ("after", "filter", "outbox", "pending", "seen", "tag")
+    __slots__ = ("after", "filter", "send_queue", "pending", "seen", "tag")
 
-    def __init__(self, flt: ArticleFilter, outbox: Outbox, tag: str = "", *, after: int | None = None) -> None:
-        self.filter, self.outbox, self.tag, self.after = flt, outbox, tag, after
+    def __init__(self, flt: ArticleFilter, send_queue: SendQueue, tag: str = "", *, after: int | None = None) -> None:
+        self.filter, self.send_queue, self.tag, self.after = flt, send_queue, tag, after
         self.seen: set[int] = set()
         self.pending: list[ArticleEvent] | None = [] if after is not None else None
 
@@ -92,11 +92,11 @@ class ArticleSubscription:
         if (self.after is not None and event.seq <= self.after) or event.seq in self.seen:
             return  # the client has it already (before its cursor, or replayed)
         if self.pending is None:
-            self.outbox.offer((event, self.tag))
-        elif len(self.pending) < self.outbox.capacity:
+            self.send_queue.offer((event, self.tag))
+        elif len(self.pending) < self.send_queue.capacity:
             self.pending.append(event)
         else:
-            self.outbox.close(OVERFLOW)
+            self.send_queue.close(OVERFLOW)
 
     def go_live(self) -> None:
         """After the replay: hands over the live events that came meanwhile, minus those replayed."""
@@ -106,10 +106,10 @@ class ArticleSubscription:
 
 
 class CommentSubscription:
-    __slots__ = ("article_id", "outbox", "tag")
+    __slots__ = ("article_id", "send_queue", "tag")
 
-    def __init__(self, article_id: str, outbox: Outbox, tag: str = "") -> None:
-        self.article_id, self.outbox, self.tag = article_id, outbox, tag
+    def __init__(self, article_id: str, send_queue: SendQueue, tag: str = "") -> None:
+        self.article_id, self.send_queue, self.tag = article_id, send_queue, tag
 
 
 class Hub:
@@ -117,7 +117,7 @@ class Hub:
 
     def __init__(self, *, queue_size: int) -> None:
         self.queue_size = queue_size
-        self._outboxes: set[Outbox] = set()
+        self._send_queues: set[SendQueue] = set()
         self._articles: dict[ArticleFilter, set[ArticleSubscription]] = {}
         self._comments: dict[str, set[CommentSubscription]] = {}
         # Kafka delivers at least once: a change re-sent by the relay is fanned out only once.
@@ -125,21 +125,23 @@ class Hub:
         self._recent_order: deque[int] = deque()
         self._inbox: deque[list[ArticleEvent] | list[CommentEvent]] = deque()
         self._inbox_ready = asyncio.Event()
-        STREAM_CONNECTIONS.set_function(lambda: len(self._outboxes))
+        STREAM_CONNECTIONS.set_function(lambda: len(self._send_queues))
 
     @property
     def connections(self) -> int:
-        return len(self._outboxes)
+        return len(self._send_queues)
 
-    def open(self) -> Outbox:
-        outbox = Outbox(self.queue_size)
-        self._outboxes.add(outbox)
-        return outbox
+    def open(self) -> SendQueue:
+        send_queue = SendQueue(self.queue_size)
+        self._send_queues.add(send_queue)
+        return send_queue
 
-    def release(self, outbox: Outbox, subscriptions: Iterable[ArticleSubscription | CommentSubscription]) -> None:
+    def release(
+        self, send_queue: SendQueue, subscriptions: Iterable[ArticleSubscription | CommentSubscription]
+    ) -> None:
         for sub in subscriptions:
             self.remove(sub)
-        self._outboxes.discard(outbox)
+        self._send_queues.discard(send_queue)
 
     def add(self, sub: ArticleSubscription | CommentSubscription) -> None:
         if isinstance(sub, ArticleSubscription):
@@ -200,14 +202,14 @@ class Hub:
     def publish_comments(self, events: list[CommentEvent]) -> None:
         for event in events:
             for sub in list(self._comments.get(event.article_id, ())):
-                sub.outbox.offer((event, sub.tag))
+                sub.send_queue.offer((event, sub.tag))
 
     async def heartbeat(self, every: float) -> None:
         """Wakes every connection each ``every`` seconds so it writes a keep-alive."""
         while True:
             await asyncio.sleep(every)
-            for outbox in list(self._outboxes):
-                outbox.ping()
+            for send_queue in list(self._send_queues):
+                send_queue.ping()
 
 
 def _discard(index: dict[K, set[V]], key: K, value: V) -> None:

@@ -1,4 +1,4 @@
-"""A Server-Sent Events response fed by an outbox (written by hand: it must be cancellable in a send).
+"""A Server-Sent Events response fed by an send_queue (written by hand: it must be cancellable in a send).
 
 Starts with the replayed events, then goes live. A heartbeat comment keeps proxies from closing an
 idle stream; an overflow ends the stream with an ``overflow`` event carrying the resume cursor.
@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from newsflow_gateway.streams.events import StreamEvent, control
-from newsflow_gateway.streams.hub import OVERFLOW, Hub, Outbox
+from newsflow_gateway.streams.hub import OVERFLOW, Hub, SendQueue
 
 log = logging.getLogger(__name__)
 HEADERS = [
@@ -32,35 +32,35 @@ class EventStreamResponse(Response):
         self,
         *,
         hub: Hub,
-        outbox: Outbox,
+        send_queue: SendQueue,
         release: Callable[[], None],
         first: Sequence[StreamEvent] = (),
         go_live: Callable[[], None] = lambda: None,
         last_id: str | None = None,
     ) -> None:
-        self.hub, self.outbox, self.release = hub, outbox, release
+        self.hub, self.send_queue, self.release = hub, send_queue, release
         self.first, self.go_live, self.last_id = first, go_live, last_id
         self.status_code = 200
         self.background: BackgroundTask | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        outbox = self.outbox
-        outbox.writer = asyncio.current_task()
-        watcher = asyncio.create_task(_watch_disconnect(receive, outbox))
+        send_queue = self.send_queue
+        send_queue.writer = asyncio.current_task()
+        watcher = asyncio.create_task(_watch_disconnect(receive, send_queue))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await self._write(send, b"retry: 2000\n\n" + b"".join(e.sse for e in self.first), self.first)
             self.go_live()
-            while outbox.closed is None:
-                items = await outbox.take()
+            while send_queue.closed is None:
+                items = await send_queue.take()
                 chunk = b"".join(event.sse for event, _ in items)
-                if outbox.heartbeat_due:
-                    outbox.heartbeat_due = False
+                if send_queue.heartbeat_due:
+                    send_queue.heartbeat_due = False
                     chunk = chunk or b": heartbeat\n\n"
                 if chunk:
                     await self._write(send, chunk, [event for event, _ in items])
         except asyncio.CancelledError:
-            if outbox.closed != OVERFLOW:
+            if send_queue.closed != OVERFLOW:
                 raise
             task = asyncio.current_task()
             if task is not None:
@@ -79,10 +79,10 @@ class EventStreamResponse(Response):
 
     async def _finish(self, send: Send) -> None:
         """Ends the stream; after an overflow, first tells the client where to resume."""
-        if self.outbox.closed == "disconnect":
+        if self.send_queue.closed == "disconnect":
             return
         body = b""
-        if self.outbox.closed == OVERFLOW:
+        if self.send_queue.closed == OVERFLOW:
             log.info("stream subscriber cut off (queue full), resume from %s", self.last_id)
             body = control(
                 "overflow", detail="you fell too far behind; reconnect to resume", resume_from=self.last_id
@@ -92,9 +92,9 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _watch_disconnect(receive: Receive, outbox: Outbox) -> None:
+async def _watch_disconnect(receive: Receive, send_queue: SendQueue) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            outbox.close("disconnect")
+            send_queue.close("disconnect")
             return

@@ -14,7 +14,15 @@ from pydantic import BaseModel, ValidationError
 from newsflow_contracts import ArticleData
 from newsflow_gateway.backends import Backends, BadGateway, Service, segment
 from newsflow_gateway.metrics import PARTIAL_ANSWERS
-from newsflow_gateway.schemas import ArticlesPage, ArticleSummary, CommentsPage, Facets, SearchPage
+from newsflow_gateway.schemas import (
+    ArticlesPage,
+    ArticleSummary,
+    CommentsPage,
+    Facets,
+    SearchPage,
+    StoryDetail,
+    StorySummary,
+)
 from newsflow_gateway.service import PUBLIC_SOURCE_FIELDS, article_page
 from newsflow_gateway.web.digest import Digest, digest
 from newsflow_kit.errors import DependencyUnavailable, NewsflowError, NotFound
@@ -57,6 +65,7 @@ class ArticleView:
     comments: CommentsPage | None
     notices: list[str]
     digest: Digest = field(default_factory=Digest)
+    story: StorySummary | None = None
 
 
 @dataclass
@@ -139,7 +148,14 @@ async def article(
         comments=comments,
         notices=[NOTICES[part] for part in missing if part in NOTICES],
         digest=digest(summary=found.summary, key_points=found.key_points, text=found.body_text),
+        story=detail.story,
     )
+
+
+async def story(*, backends: Backends, story_id: str) -> StoryDetail:
+    """One story and its articles (404 when unknown; a merged id gives the story it joined)."""
+    raw = await backends.call(Service.INDEX, "GET", f"/stories/{segment(story_id)}")
+    return parsed(StoryDetail, Service.INDEX, raw)
 
 
 def same_language_first(items: list[ArticleSummary] | None, language: str) -> list[ArticleSummary] | None:

@@ -13,10 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from newsflow_gateway.api import Cursor, IdPath, Text, Token
-from newsflow_gateway.api.comments import reader
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import GatewayDep, SmallBody, caller
+from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, SmallBody, StoryId, Text, Token, caller, reader
 from newsflow_gateway.schemas import CommentCreated
 from newsflow_gateway.web import pages
 from newsflow_gateway.web.forms import CommentForm, check_same_origin, read_comment_form
@@ -109,6 +107,15 @@ async def post_comment(request: Request, article_id: IdPath, gw: GatewayDep) -> 
     created = pages.parsed(CommentCreated, Service.COMMENTS, raw)
     posted = "visible" if created.comment.status == "visible" else "held"
     return RedirectResponse(f"/articles/{segment(article_id)}?posted={posted}#comments", status_code=303)
+
+
+@router.get("/stories/{story_id}")
+async def story_page(request: Request, story_id: StoryId, gw: GatewayDep) -> Response:
+    """One story: the same event told by several sources; a merged story's old address redirects."""
+    story = await pages.story(backends=gw.backends, story_id=story_id)
+    if story.id != story_id:
+        return RedirectResponse(f"/stories/{segment(story.id)}", status_code=301)
+    return page(request, "story.html", {"story": story, "notices": []})
 
 
 @router.get("/search")

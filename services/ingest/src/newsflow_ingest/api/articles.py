@@ -1,9 +1,8 @@
 """Publisher push, retraction and article reads."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import ValidationError
 
 from newsflow_contracts import ArticleData
 from newsflow_ingest.deps import StateDep
@@ -11,30 +10,22 @@ from newsflow_ingest.events import article_data
 from newsflow_ingest.schemas import (
     ArticleBatch,
     ArticleCreate,
-    ArticleIn,
     ArticlesPage,
     ArticleWrite,
-    BatchItem,
     BatchResult,
     ChangeHead,
     WriteStatus,
 )
-from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound
+from newsflow_ingest.service import push_batch, push_source
+from newsflow_kit.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-
-
-async def _push_source(state: StateDep, source_id: str) -> dict[str, Any]:
-    source = await state.sources.cached(source_id)
-    if source is None:
-        raise InvalidInput(f"unknown source {source_id!r}", errors=[{"field": "body.source_id", "message": "unknown"}])
-    return source
 
 
 @router.post("", response_model=ArticleWrite, responses={201: {"model": ArticleWrite}})
 async def create_article(article: ArticleCreate, state: StateDep, response: Response) -> ArticleWrite:
     """Push one article; the same article twice is one article, a changed one a new version."""
-    source = await _push_source(state, article.source_id)
+    source = await push_source(state.sources, article.source_id)
     result = await state.ingestor.ingest(article, source=source)
     response.status_code = status.HTTP_201_CREATED if result.status is WriteStatus.CREATED else status.HTTP_200_OK
     return result
@@ -43,49 +34,7 @@ async def create_article(article: ArticleCreate, state: StateDep, response: Resp
 @router.post(":batch", response_model=BatchResult)
 async def create_articles(batch: ArticleBatch, state: StateDep) -> BatchResult:
     """Push up to 500 articles; each item succeeds or fails on its own (errors as problem details)."""
-    results: list[BatchItem | None] = []
-    valid: list[tuple[int, ArticleIn, dict[str, Any]]] = []
-    sources: dict[str, dict[str, Any]] = {}
-    for index, raw in enumerate(batch.items):
-        try:
-            source_id = raw.get("source_id", batch.source_id)
-            if not source_id:
-                raise InvalidInput(
-                    "source_id is required", errors=[{"field": f"items.{index}.source_id", "message": "missing"}]
-                )
-            item = ArticleIn.model_validate({k: v for k, v in raw.items() if k != "source_id"})
-            if source_id not in sources:
-                sources[source_id] = await _push_source(state, str(source_id))
-            valid.append((index, item, sources[source_id]))
-            results.append(None)
-        except ValidationError as exc:
-            errors = [
-                {"field": f"items.{index}." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                for e in exc.errors()
-            ]
-            results.append(BatchItem(error=_problem(InvalidInput("invalid article", errors=errors))))
-        except NewsflowError as exc:
-            results.append(BatchItem(error=_problem(exc)))
-    written = await state.ingestor.ingest_many([(item, source) for _, item, source in valid])
-    for (index, _, _), write in zip(valid, written, strict=True):
-        results[index] = (
-            BatchItem(error=_problem(write))
-            if isinstance(write, NewsflowError)
-            else BatchItem(id=write.id, version=write.version, status=write.status)
-        )
-    return BatchResult(items=[r for r in results if r is not None])
-
-
-def _problem(exc: NewsflowError) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"https://newsflow.dev/problems/{exc.code}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-    }
-    if exc.errors:
-        body["errors"] = exc.errors
-    return body
+    return await push_batch(state.ingestor, state.sources, batch)
 
 
 SourceQuery = Annotated[

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response, status
-from pymongo.errors import DuplicateKeyError
 
 from newsflow_ingest.deps import StateDep
+from newsflow_ingest.repository import NameTaken
 from newsflow_ingest.schemas import SourceCreate, SourceKind, SourceRead, SourcesPage, SourceStatus, SourceUpdate
 from newsflow_kit.errors import Conflict, InvalidInput, NotFound
 
@@ -55,8 +55,8 @@ async def create_source(body: SourceCreate, state: StateDep) -> SourceRead:
     }
     try:
         await state.sources.create(doc)
-    except DuplicateKeyError:
-        raise Conflict(f"a source named {body.name!r} exists") from None
+    except NameTaken as exc:
+        raise Conflict(f"a source named {exc.name!r} exists") from None
     return _read(doc)
 
 
@@ -81,8 +81,8 @@ async def update_source(source_id: str, body: SourceUpdate, state: StateDep) -> 
     _check(SourceKind(merged["kind"]), merged.get("feed_url"), merged["min_interval_s"], merged["max_interval_s"])
     try:
         doc = await state.sources.update(source_id, changes) if changes else current
-    except DuplicateKeyError:
-        raise Conflict(f"a source named {changes.get('name')!r} exists") from None
+    except NameTaken as exc:
+        raise Conflict(f"a source named {exc.name!r} exists") from None
     return _read(doc or current)
 
 

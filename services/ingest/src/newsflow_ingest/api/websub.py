@@ -5,16 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from newsflow_ingest.deps import StateDep
-from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.errors import NotFound
 
 router = APIRouter(prefix="/websub", tags=["websub"])
 HubParam = Annotated[str | None, Query(max_length=2000)]
 MAX_PUSH_BYTES = 10 << 20
-
-
-def _websub(state: StateDep) -> WebSubIn:
-    return WebSubIn(state.settings.websub, state.sources.sources.database)
 
 
 @router.get("/callback/{source_id}")
@@ -27,7 +22,7 @@ async def verify(
     lease_seconds: Annotated[str | None, Query(alias="hub.lease_seconds", max_length=20)] = None,
 ) -> Response:
     """A hub verifies a (un)subscription: the challenge is echoed only for what this source asked."""
-    if not await _websub(state).confirm(source_id, mode=mode, topic=topic, lease_seconds=lease_seconds):
+    if not await state.websub.confirm(source_id, mode=mode, topic=topic, lease_seconds=lease_seconds):
         raise NotFound("no such subscription")
     return Response(challenge, media_type="text/plain")
 
@@ -40,7 +35,7 @@ async def push(source_id: str, request: Request, state: StateDep) -> Response:
         raise NotFound("no such source")
     body = await request.body()
     if len(body) <= MAX_PUSH_BYTES:
-        await _websub(state).receive(
+        await state.websub.receive(
             ingestor=state.ingestor,
             source=source,
             body=body,

@@ -60,12 +60,23 @@ class ParsedFeed:
     problems: list[str] = field(default_factory=list)  # recovered from; the items still count
     repaired: dict[str, int] = field(default_factory=dict)  # items kept with a fix: title-derived, id-as-link
     encoding: str | None = None
+    guids: set[str] = field(default_factory=set, repr=False)  # of the items kept
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     def note(self, repair: str) -> None:
         self.repaired[repair] = self.repaired.get(repair, 0) + 1
+
+    def add(self, item: FeedItem | None) -> None:
+        """Keeps an item (None: already skipped with its reason); a guid seen before is skipped."""
+        if item is None:
+            return
+        if item.guid in self.guids:
+            self.skip("duplicate-guid")
+            return
+        self.guids.add(item.guid)
+        self.items.append(item)
 
     def fail(self, kind: str, message: str) -> "ParsedFeed":
         self.items, self.skipped, self.error_kind, self.error = [], {}, kind, f"{kind}: {message}"[:300]
@@ -97,16 +108,8 @@ def parse_feed(body: bytes, content_type: str = "", base_url: str = "", now: dat
     )
     home = str(parsed.feed.get("link") or "")
     fallback = home if home.startswith(HTTP) else base_url
-    seen: set[str] = set()
     for entry in parsed.entries:
-        item = _rss_item(entry, feed, fallback, base_url, now, not str(parsed.get("version")).startswith("atom"))
-        if item is None:
-            continue
-        if item.guid in seen:
-            feed.skip("duplicate-guid")
-            continue
-        seen.add(item.guid)
-        feed.items.append(item)
+        feed.add(_rss_item(entry, feed, fallback, base_url, now, not str(parsed.get("version")).startswith("atom")))
     if not feed.items and (parsed.bozo or not parsed.get("version")):  # a broken document, not an empty feed
         reason = parsed.get("bozo_exception") or "no RSS, Atom, RDF or CDF root element"
         kind = "malformed-xml" if _FEED_ROOT.search(decoded.text[:4096]) else "not-a-feed"
@@ -126,22 +129,32 @@ def _text(value: Any, detail: Any, html: bool = False) -> str:
     return normalize.markup_to_text(raw) if html or kind in _HTML_TYPES else raw
 
 
+def _link_or_id(
+    feed: ParsedFeed, link: str, item_id: str, fallback: str, *, id_is_url: bool
+) -> tuple[str, str | None] | None:
+    """The item's link and external id: its link; without one its id (the link when it is a URL, else
+    the feed's ``fallback``), kept as the external id; None (noted as skipped) when neither works."""
+    if link:
+        return link, None
+    if not item_id:
+        feed.skip("no-link-or-id")
+        return None
+    feed.note("id-as-link")
+    link = item_id if item_id.startswith(HTTP) and id_is_url else fallback
+    if not link.startswith(HTTP):
+        feed.skip("no-link")
+        return None
+    return link, item_id[:200]
+
+
 def _rss_item(
     entry: Any, feed: ParsedFeed, fallback: str, base_url: str, now: datetime, html_text: bool
 ) -> FeedItem | None:
-    link = _link(entry, base_url)
     entry_id = str(entry.get("id") or "").strip()
-    external_id: str | None = None
-    if not link:
-        if not entry_id:
-            feed.skip("no-link-or-id")
-            return None
-        external_id = entry_id[:200]
-        feed.note("id-as-link")
-        link = entry_id if entry_id.startswith(HTTP) and " " not in entry_id else fallback
-        if not link.startswith(HTTP):
-            feed.skip("no-link")
-            return None
+    found = _link_or_id(feed, _link(entry, base_url), entry_id, fallback, id_is_url=" " not in entry_id)
+    if found is None:
+        return None
+    link, external_id = found
     content = entry.get("content") or []
     body = str(content[0].get("value", "")) if content else ""
     summary_html = str(entry.get("summary") or "")
@@ -239,19 +252,11 @@ def _json_feed(body: bytes, base_url: str, now: datetime) -> ParsedFeed:
     base = urljoin(base_url, str(doc.get("feed_url") or "")) if base_url else str(doc.get("feed_url") or "")
     home = urljoin(base, str(doc.get("home_page_url") or ""))
     fallback = home if home.startswith(HTTP) else base_url
-    seen: set[str] = set()
     for raw in doc.get("items") or []:
         if not isinstance(raw, dict):
             feed.skip("malformed-item")
             continue
-        item = _json_item(raw, feed, base or base_url, fallback, now)
-        if item is None:
-            continue
-        if item.guid in seen:
-            feed.skip("duplicate-guid")
-            continue
-        seen.add(item.guid)
-        feed.items.append(item)
+        feed.add(_json_item(raw, feed, base or base_url, fallback, now))
     return feed
 
 
@@ -263,17 +268,10 @@ def _json_item(raw: dict[str, Any], feed: ParsedFeed, base: str, fallback: str, 
             link = candidate
             break
     item_id = str(raw.get("id") or "").strip()
-    external_id: str | None = None
-    if not link:
-        if not item_id:
-            feed.skip("no-link-or-id")
-            return None
-        external_id = item_id[:200]
-        feed.note("id-as-link")
-        link = item_id if item_id.startswith(HTTP) else fallback
-        if not link.startswith(HTTP):
-            feed.skip("no-link")
-            return None
+    found = _link_or_id(feed, link, item_id, fallback, id_is_url=True)
+    if found is None:
+        return None
+    link, external_id = found
     body = str(raw.get("content_html") or "")
     body = _as_html(body, None) if body else str(raw.get("content_text") or raw.get("summary") or "")
     title = " ".join(str(raw.get("title") or "").split())

@@ -183,15 +183,6 @@ def clean_text(value: str, *, limit: int) -> str:
     return _SPACE.sub(" ", text.replace("\n", " ")).strip()[:limit]
 
 
-def detect_language(text: str, default: str = "en") -> str:
-    """ISO 639-1 code of the text (the model ships with the package: nothing is downloaded)."""
-    sample = text[:2000]
-    if len(_WORD.findall(sample)) < 3:
-        return default
-    lang, _score = py3langid.classify(sample)
-    return str(lang)
-
-
 def article_language(title: str, body_text: str, *, claimed: str | None, default: str = "en") -> language.Verdict:
     """The article's language and what was noticed (claim overruled, mixed title/body): see language.py."""
     return language.decide(title=title, body_text=body_text, claimed=claimed, default=default)
