@@ -321,6 +321,8 @@ def run() -> Result:
                 f"{size} articles: seeded in {seeded_s:.0f} s (bulk path), comments on {len(commented)} articles "
                 f"({COMMENTS_PER_ARTICLE} each) in {comments_s:.0f} s; {samples} samples per operation"
             )
+            result.print()  # each size on its own: a long run stopped at the next size keeps these
+            result.save()
     result.notes.append(
         "comments are seeded on NEWSFLOW_BENCH_SCALE_COMMENTED articles only: the comments API has no bulk path"
     )
