@@ -245,3 +245,24 @@ async def test_two_pollers_never_fetch_one_source_at_once(rig: Rig, feed_server:
     await asyncio.gather(*runs)
     assert all(feed_server.hits.get(f"/f{n}") == 1 for n in range(4)), feed_server.hits
     assert max(feed_server.max_in_flight.values()) == 1
+
+
+async def test_a_store_outage_never_kills_a_poll_worker(rig: Rig, feed_server: FeedServer) -> None:
+    """A poll that fails while the store is down, where recording the failure fails too, returns: the
+    worker lives on and the lease runs out (a worker that died here left the poller idle for good
+    once the store came back, with its queue full and nobody draining it)."""
+    feed_server.routes["/outage"] = Route(body=RSS.format(body=LONG, long=LONG).encode())
+    source_id = _source(rig.client, feed_server.url("/outage"), name="outage")
+    await rig.poller.leases.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
+    source = await rig.poller.claim()
+    assert source is not None and source["_id"] == source_id
+    down = async_mongo(rig.settings.mongo.model_copy(update={"uri": "mongodb://127.0.0.1:9/", "timeout_ms": 300}))
+    db = down["nowhere"]
+    ingestor = Ingestor(ArticlesRepo(db), rig.poller.ingestor.publisher, rig.settings.kafka.articles_topic)
+    stranded = Poller(rig.settings, SourceLeases(db), ingestor, rig.poller.fetcher)
+    stranded.held[source_id] = source
+    try:
+        await stranded._guarded(source)  # before the fix: ServerSelectionTimeoutError escaped and ended the worker
+    finally:
+        await down.close()
+    assert source_id not in stranded.held

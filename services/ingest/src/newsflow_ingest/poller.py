@@ -147,7 +147,12 @@ class Poller:
             await self.poll(source)
         except Exception:
             log.exception("poller: source %s failed unexpectedly", source["_id"])
-            await self._finish(source, status=None, error="internal error", kind="internal", failed=True, delay=None)
+            try:
+                await self._finish(
+                    source, status=None, error="internal error", kind="internal", failed=True, delay=None
+                )
+            except Exception:  # the store is down too: the lease runs out and the source is polled again
+                log.exception("poller: recording the failure of source %s failed", source["_id"])
         finally:
             self.held.pop(source["_id"], None)
 
