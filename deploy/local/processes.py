@@ -131,7 +131,15 @@ def _alive_pid(pid: int) -> bool:
         return False
 
 
+def _reap() -> None:
+    """Collects exited children (a server this process restarted), so a zombie does not look alive."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+
+
 def _alive(pid: int) -> bool:
+    _reap()
     try:
         os.killpg(pid, 0)
         return True
