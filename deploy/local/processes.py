@@ -131,15 +131,15 @@ def _alive_pid(pid: int) -> bool:
         return False
 
 
-def _reap() -> None:
-    """Collects exited children (a server this process restarted), so a zombie does not look alive."""
+def _reap(pid: int) -> None:
+    """Collects ``pid`` if it is an exited child of ours (a server this process restarted), so that its
+    zombie does not look alive; never any other child (``stack.py session`` waits for its command)."""
     with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _alive(pid: int) -> bool:
-    _reap()
+    _reap(pid)
     try:
         os.killpg(pid, 0)
         return True
