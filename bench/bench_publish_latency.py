@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 import websockets
 from confluent_kafka import Consumer, Producer
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import AsyncElasticsearch, Elasticsearch
+from pymongo import MongoClient
 
 from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
 from bench.corpus import push_payloads, synthetic_articles
@@ -297,8 +298,6 @@ def run() -> Result:
 
 def ensure_alias_sync(alias: str) -> None:
     """The baseline's index: the service's own mapping and refresh interval."""
-    from elasticsearch import Elasticsearch
-
     es = Elasticsearch(ES_URL, request_timeout=60)
     try:
         ensure_alias(es, alias, IndexingSettings())
@@ -307,9 +306,6 @@ def ensure_alias_sync(alias: str) -> None:
 
 
 def _cleanup(kafka: KafkaSettings, topics: list[TopicSpec], dbs: list[str], *aliases: str) -> None:
-    from elasticsearch import Elasticsearch
-    from pymongo import MongoClient
-
     admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
     mongo: MongoClient[dict[str, Any]] = MongoClient(MONGO_URI)
     for name in dbs:

@@ -33,6 +33,7 @@ from bench.common import KAFKA_SERVERS, Result, Role, summary
 from newsflow_contracts import ARTICLES, COMMENTS, ArticleData, EventType, TopicSpec, new_event
 from newsflow_kit.kafka import ensure_topics
 from newsflow_kit.settings import KafkaSettings
+from newsflow_kit.testing import free_port
 
 NAME = "stream-fanout"
 CONNECT_BATCH = 500
@@ -285,7 +286,7 @@ def run() -> Result:
         finally:
             for replica in replicas:
                 replica.stop()
-        port = _free_port()
+        port = free_port()
         base_proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port), KAFKA_SERVERS, baseline_topic])
         try:
             time.sleep(3)  # the bare consumer joins its group
@@ -337,9 +338,3 @@ def run() -> Result:
 
 def _port(role: Role) -> int:
     return int(role.url.rsplit(":", 1)[1])
-
-
-def _free_port() -> int:
-    from newsflow_kit.testing import free_port
-
-    return free_port()
