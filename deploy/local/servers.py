@@ -93,6 +93,18 @@ class Server:
         return LOGS / f"{self.name}.log"
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, never starting with "-".
+
+    Kafka's own ``Uuid.randomUuid`` rejects such ids too: a leading dash reads as an option on
+    ``kafka-storage``'s command line (one id in 64 would start with one).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class Kafka(Server):
     def __init__(self) -> None:
         super().__init__("kafka", OFFSET + 9092)
@@ -106,7 +118,7 @@ class Kafka(Server):
         self.dir.mkdir(parents=True, exist_ok=True)
         cluster_file = self.dir / "cluster.id"
         if not cluster_file.exists():
-            cluster_file.write_text(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))
+            cluster_file.write_text(new_cluster_id())
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -149,8 +161,7 @@ class Kafka(Server):
                     f"{libs}/*",
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    cluster_file.read_text(),
+                    f"--cluster-id={cluster_file.read_text().strip()}",
                     "-c",
                     str(self.dir / "server.properties"),
                     "--ignore-formatted",
