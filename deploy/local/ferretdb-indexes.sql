@@ -1,0 +1,90 @@
+-- Makes FerretDB 1.24's indexes usable by PostgreSQL. Applied by deploy/local/stack.py to the
+-- `ferretdb` database every time the local PostgreSQL starts; idempotent.
+--
+-- FerretDB pushes an equality filter down as `_jsonb -> 'field' @> '<value>'` but indexes each
+-- field with a btree on `(_jsonb -> 'field')`, and a btree cannot answer `@>`: every lookup, even
+-- by _id, scanned the whole table. For each such btree index this adds a companion GIN index on
+-- the same expressions (jsonb_path_ops answers `@>`), when FerretDB creates the index, when it
+-- drops it, and once for the indexes that already exist. See docs/infra.md.
+
+CREATE OR REPLACE FUNCTION public.newsflow_gin_companion(idx oid) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    ix pg_index;
+    cols text[] := '{}';
+    expr text;
+BEGIN
+    SELECT * INTO ix FROM pg_index WHERE indexrelid = idx;
+    IF NOT FOUND OR (SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+                     WHERE c.oid = idx) <> 'btree' THEN
+        RETURN NULL;
+    END IF;
+    FOR k IN 1..ix.indnkeyatts LOOP
+        expr := pg_get_indexdef(idx, k, true);
+        -- Only FerretDB's own shape: every key an expression over its _jsonb column.
+        IF ix.indkey[k - 1] <> 0 OR expr NOT LIKE '(_jsonb -> %' THEN
+            RETURN NULL;
+        END IF;
+        cols := cols || format('(%s) jsonb_path_ops', expr);
+    END LOOP;
+    RETURN format(
+        'CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s) WITH (fastupdate = off)',
+        left((SELECT relname FROM pg_class WHERE oid = idx), 59) || '_gin',
+        ix.indrelid::regclass,
+        array_to_string(cols, ', ')
+    );
+END
+$$;
+
+CREATE OR REPLACE FUNCTION public.newsflow_on_create_index() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    ddl text;
+BEGIN
+    FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'index' LOOP
+        ddl := public.newsflow_gin_companion(r.objid);
+        IF ddl IS NOT NULL THEN
+            EXECUTE ddl;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION public.newsflow_on_drop_index() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    -- Only an index dropped on its own (dropIndexes); a dropped table takes its companions along.
+    FOR r IN SELECT schema_name, object_name FROM pg_event_trigger_dropped_objects()
+             WHERE object_type = 'index' AND original AND object_name NOT LIKE '%\_gin' LOOP
+        EXECUTE format('DROP INDEX IF EXISTS %I.%I', r.schema_name, left(r.object_name, 59) || '_gin');
+    END LOOP;
+END
+$$;
+
+DROP EVENT TRIGGER IF EXISTS newsflow_gin_on_create;
+CREATE EVENT TRIGGER newsflow_gin_on_create ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+    EXECUTE FUNCTION public.newsflow_on_create_index();
+
+DROP EVENT TRIGGER IF EXISTS newsflow_gin_on_drop;
+CREATE EVENT TRIGGER newsflow_gin_on_drop ON sql_drop WHEN TAG IN ('DROP INDEX')
+    EXECUTE FUNCTION public.newsflow_on_drop_index();
+
+-- The indexes created before these triggers existed.
+DO $$
+DECLARE
+    r record;
+    ddl text;
+BEGIN
+    FOR r IN SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') LOOP
+        ddl := public.newsflow_gin_companion(r.indexrelid);
+        IF ddl IS NOT NULL THEN
+            EXECUTE ddl;
+        END IF;
+    END LOOP;
+END
+$$;
