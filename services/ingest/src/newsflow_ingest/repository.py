@@ -26,6 +26,8 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, Upd
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from newsflow_kit.mongo import find_in
+
 Doc = dict[str, Any]
 Database = AsyncDatabase[Doc]
 BUCKET = 64  # changes per bucket of the change log
@@ -89,10 +91,9 @@ class ArticlesRepo:
         return docs[0] if docs else None
 
     async def latest_many(self, article_ids: Sequence[str]) -> dict[str, Doc]:
-        """The newest version of each of these articles that exists (one command for the whole batch:
-        on a store that answers filters by scanning, one scan instead of one per article)."""
+        """The newest version of each of these articles that exists (their versions, by index on either server)."""
         newest: dict[str, Doc] = {}
-        async for doc in self.versions.find({"article_id": {"$in": list(article_ids)}}):
+        for doc in await find_in(self.versions, "article_id", article_ids):
             held = newest.get(doc["article_id"])
             if held is None or doc["version"] > held["version"]:
                 newest[doc["article_id"]] = doc
@@ -337,19 +338,20 @@ class SourceLeases:
         """Moves the end of this owner's leases on (a source another poller took over is left alone)."""
         if source_ids:
             until = datetime.now(UTC) + timedelta(seconds=lease_s)
-            await self.sources.update_many(
-                {"_id": {"$in": source_ids}, "lease_owner": owner},
-                {"$set": {"lease_until": until, "next_poll_at": until}},
-            )
+            await self._set_owned(source_ids, owner, {"lease_until": until, "next_poll_at": until})
 
     async def release(self, source_ids: list[str], *, owner: str) -> None:
         """Gives back leases that were claimed but not worked on (a poller stopping): due again now."""
         if source_ids:
             now = datetime.now(UTC)
-            await self.sources.update_many(
-                {"_id": {"$in": source_ids}, "lease_owner": owner},
-                {"$set": {"lease_until": now, "next_poll_at": now}},
-            )
+            await self._set_owned(source_ids, owner, {"lease_until": now, "next_poll_at": now})
+
+    async def _set_owned(self, source_ids: list[str], owner: str, fields: Doc) -> None:
+        """Sets ``fields`` on those of these sources this owner holds: one equality update each, one command."""
+        await self.sources.bulk_write(
+            [UpdateOne({"_id": source_id, "lease_owner": owner}, {"$set": fields}) for source_id in source_ids],
+            ordered=False,
+        )
 
     async def finish(self, source_id: str, *, owner: str, fields: Doc, added: dict[str, int], now: datetime) -> None:
         """Records a poll's outcome (``fields`` set, ``added`` counted up) and ends this owner's lease now."""
