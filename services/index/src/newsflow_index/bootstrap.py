@@ -7,6 +7,7 @@ itself, so a worker does not load the embedder's model code at start. (The api's
 
 import argparse
 import logging
+import os
 
 from newsflow_index.indices import ensure_alias_with_retry
 from newsflow_index.settings import Settings
@@ -39,12 +40,38 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
     from newsflow_index import embedder
     from newsflow_index.embedding import E5Embedder  # loads the model: only this role pays for it
 
+    os.nice(settings.embedder.nice)
     model = E5Embedder(threads=settings.embedder.threads)
     es = sync_elasticsearch(settings.elasticsearch)
     try:
         index = embedder.wait_for_current_mapping(es, settings)
         log.info("embedder writing through alias %s (now %s) with %s", settings.elasticsearch.alias, index, model.name)
         run_until_signalled(embedder.build_loop(settings, es, model))
+    finally:
+        es.close()
+
+
+def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
+    """Loads the model, waits for an index with the digest fields, then summarises until SIGTERM/SIGINT."""
+    from newsflow_index import embedder, summarizer
+    from newsflow_index.embedding import E5Embedder
+
+    config = settings.summarizer
+    os.nice(config.nice)
+    model = E5Embedder(threads=config.threads)
+    es = sync_elasticsearch(settings.elasticsearch)
+    try:
+        index = embedder.wait_for_current_mapping(es, settings)
+        log.info("summarizer writing through alias %s (now %s)", settings.elasticsearch.alias, index)
+        loop = summarizer.Summarizer(
+            es,
+            settings.elasticsearch.alias,
+            model,
+            batch_size=config.batch_size,
+            max_sentences=config.max_sentences,
+            idle_s=config.idle_s,
+        )
+        run_until_signalled(loop)
     finally:
         es.close()
 
