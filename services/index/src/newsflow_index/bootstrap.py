@@ -57,7 +57,8 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
     from newsflow_index.embedding import E5Embedder
 
     config = settings.summarizer
-    os.nice(config.nice)
+    if config.idle_priority:  # behind serving, indexing and the embedder's vectors (niced, not idle)
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     model = E5Embedder(threads=config.threads)
     es = sync_elasticsearch(settings.elasticsearch)
     try:

@@ -22,9 +22,11 @@ class EmbedderSettings(BaseModel):
 
     batch_size: int = Field(default=32, ge=1, le=1000, description="Messages per consumed batch.")
     batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait to fill a batch.")
-    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use.")
+    threads: int = Field(default=2, ge=1, le=64, description="CPU threads the model may use.")
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
-    nice: int = Field(default=5, ge=0, le=19, description="CPU niceness of the process: serving and indexing go first.")
+    nice: int = Field(
+        default=19, ge=0, le=19, description="CPU niceness of the process: serving and indexing go first."
+    )
 
 
 class SummarizerSettings(BaseModel):
@@ -34,7 +36,9 @@ class SummarizerSettings(BaseModel):
     idle_s: float = Field(default=1.0, gt=0, description="Pause when no article waits for its AI block.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use.")
     max_sentences: int = Field(default=24, ge=1, le=200, description="Sentences of a body read for the summary.")
-    nice: int = Field(default=10, ge=0, le=19, description="CPU niceness: behind serving, indexing and vectors.")
+    idle_priority: bool = Field(
+        default=True, description="Run in the idle scheduling class: only on CPU nothing else wants (Linux)."
+    )
 
 
 class SearchSettings(BaseModel):
