@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from newsflow_index.settings import IndexingSettings
 from newsflow_index.writes import Write
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
-from newsflow_kit.testing import unique
+from newsflow_kit.testing import ServiceProcess, settings_env, unique
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -96,6 +97,40 @@ def es(es_settings: ElasticsearchSettings) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_settings.url, request_timeout=30)
     yield client
     client.close()
+
+
+@dataclass
+class Pipeline:
+    """A test's private indexing pipeline: its topics and alias, a client, an event producer, its roles."""
+
+    kafka: KafkaSettings
+    elastic: ElasticsearchSettings
+    es: Elasticsearch
+    events: Events
+    service_process: Callable[..., ServiceProcess]
+
+    @property
+    def alias(self) -> str:
+        return self.elastic.alias
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The variables that point a role at this pipeline (plus ``extra``)."""
+        return settings_env(kafka=self.kafka, es=self.elastic) | extra
+
+    def start(self, role: str, *, env: dict[str, str] | None = None) -> ServiceProcess:
+        """Runs ``newsflow-index <role>`` against this pipeline (the api with its HTTP port)."""
+        return self.service_process("newsflow-index", role, http=role == "api", env=env or self.env())
+
+
+@pytest.fixture
+def pipeline(
+    kafka_topics: KafkaSettings,
+    es_alias: ElasticsearchSettings,
+    es: Elasticsearch,
+    events: Events,
+    service_process: Callable[..., ServiceProcess],
+) -> Pipeline:
+    return Pipeline(kafka_topics, es_alias, es, events, service_process)
 
 
 def index_directly(es: Elasticsearch, alias: str, items: list[ArticleData]) -> None:

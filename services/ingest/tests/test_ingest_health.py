@@ -3,6 +3,7 @@ from fastapi.testclient import TestClient
 from newsflow_ingest.main import create_app
 from newsflow_ingest.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
+from newsflow_kit.testing import assert_serving
 
 
 def test_health_and_readiness(
@@ -10,7 +11,4 @@ def test_health_and_readiness(
 ) -> None:
     settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_settings)
     with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        ready = client.get("/readyz")
-        assert ready.status_code == 200, ready.text
-        assert "newsflow_http_requests_total" in client.get("/metrics").text
+        assert_serving(client)

@@ -265,6 +265,22 @@ def service_process() -> Iterator[Callable[..., ServiceProcess]]:
         proc.stop()
 
 
+def assert_serving(
+    client: httpx.Client,
+    *,
+    checks: dict[str, str] | None = None,
+    metric: str = "newsflow_http_requests_total",
+    metrics_headers: dict[str, str] | None = None,
+) -> None:
+    """An app's probes answer: ``/healthz`` ok; ``/readyz`` 200, its checks ``checks`` if given; ``metric`` listed."""
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    if checks is not None:
+        assert ready.json()["checks"] == checks
+    assert metric in client.get("/metrics", headers=metrics_headers).text
+
+
 def settings_env(
     *,
     kafka: KafkaSettings | None = None,
