@@ -4,6 +4,21 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+# The markup ``body_html`` may hold: ingest cleans bodies to it, the gateway cleans them to it again
+# before rendering (defence in depth: a bug or a bypass at ingest still cannot run script on a page).
+BODY_TAGS: set[str] = {
+    "p", "br", "a", "strong", "b", "em", "i", "u", "blockquote", "q", "ul", "ol", "li", "h2", "h3", "h4",
+    "figure", "figcaption", "img", "pre", "code", "hr", "sub", "sup",
+    "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+BODY_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"colspan"},
+    "td": {"colspan"},
+    "*": {"dir"},  # right-to-left passages keep their direction
+}
+
 
 class ArticleStatus(StrEnum):
     PUBLISHED = "published"
@@ -27,7 +42,7 @@ class ArticleData(BaseModel):
     title: str
     summary: str = ""
     key_points: list[str] = Field(default_factory=list, description="2-3 extractive summary sentences.")
-    body_html: str = Field(default="", description="Sanitised HTML (allow-list).")
+    body_html: str = Field(default="", description="Sanitised HTML (allow-list: BODY_TAGS, BODY_ATTRIBUTES).")
     body_text: str = ""
     tags: list[str] = Field(default_factory=list, description="Normalised hashtag slugs, at most 8.")
     authors: list[str] = Field(default_factory=list)
