@@ -14,11 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
 from pymongo import MongoClient, monitoring
@@ -263,6 +265,21 @@ def service_process() -> Iterator[Callable[..., ServiceProcess]]:
     yield make
     for proc in started:
         proc.stop()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Runs the ASGI ``app`` (a test's stand-in for another service) in a thread on a free port; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: server.started, timeout=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def assert_serving(

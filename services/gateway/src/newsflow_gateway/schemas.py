@@ -7,7 +7,7 @@ additive change) without breaking the gateway; the fields listed here are the on
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from newsflow_contracts import ArticleData
 from newsflow_gateway.keys import Role
@@ -268,7 +268,11 @@ class KeyCreate(BaseModel):
 
 
 class KeyRead(BaseModel):
-    id: str
+    """A key as the admin API shows it (read from a stored ``ApiKey``, whose ``key_id`` is its ``id``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias=AliasChoices("id", "key_id"))
     name: str
     role: Role
     source_id: str | None
