@@ -1,5 +1,3 @@
-from fastapi.testclient import TestClient
-
 from newsflow_ingest.main import create_app
 from newsflow_ingest.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
@@ -10,5 +8,4 @@ def test_health_and_readiness(
     kafka_settings: KafkaSettings, mongo_settings: MongoSettings, es_settings: ElasticsearchSettings
 ) -> None:
     settings = Settings(kafka=kafka_settings, mongo=mongo_settings, elasticsearch=es_settings)
-    with TestClient(create_app(settings)) as client:
-        assert_serving(client)
+    assert_serving(create_app(settings), checks={"mongodb": "ok", "kafka": "ok"})

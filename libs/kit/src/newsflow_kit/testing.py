@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
+from fastapi.testclient import TestClient
 from pymongo import MongoClient, monitoring
 
 from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
@@ -283,19 +284,24 @@ def serving(app: Any) -> Iterator[str]:
 
 
 def assert_serving(
-    client: httpx.Client,
+    app: Any,
     *,
     checks: dict[str, str] | None = None,
     metric: str = "newsflow_http_requests_total",
     metrics_headers: dict[str, str] | None = None,
 ) -> None:
-    """An app's probes answer: ``/healthz`` ok; ``/readyz`` 200, its checks ``checks`` if given; ``metric`` listed."""
-    assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz")
+    """An app's probes answer (``app`` an ASGI app, run here with its lifespan, or a TestClient of one):
+    ``/healthz`` ok; ``/readyz`` 200, its checks exactly ``checks`` if given; ``metric`` in ``/metrics``."""
+    if not isinstance(app, TestClient):
+        with TestClient(app) as client:
+            return assert_serving(client, checks=checks, metric=metric, metrics_headers=metrics_headers)
+    assert app.get("/healthz").json() == {"status": "ok"}
+    ready = app.get("/readyz")
     assert ready.status_code == 200, ready.text
     if checks is not None:
         assert ready.json()["checks"] == checks
-    assert metric in client.get("/metrics", headers=metrics_headers).text
+    assert metric in app.get("/metrics", headers=metrics_headers).text
+    return None
 
 
 def settings_env(
