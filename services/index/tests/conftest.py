@@ -18,30 +18,16 @@ from newsflow_index.settings import IndexingSettings
 from newsflow_index.writes import Write
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
-from newsflow_kit.testing import ServiceProcess, settings_env, unique
+from newsflow_kit.testing import ServiceProcess, article_data, settings_env, unique
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def article(article_id: str, *, version: int = 1, **fields: Any) -> ArticleData:
     """An article with plausible defaults; ``age`` (a timedelta) sets published_at relative to now."""
-    age = fields.pop("age", timedelta(hours=1))
-    published = fields.pop("published_at", NOW - age)
-    data: dict[str, Any] = {
-        "id": article_id,
-        "version": version,
-        "seq": version,
-        "source_id": "wire",
-        "source_name": "The Wire",
-        "url": f"https://example.com/{article_id}",
-        "canonical_url": f"https://example.com/{article_id}",
-        "title": f"Article {article_id}",
-        "body_text": f"Body of {article_id}.",
-        "published_at": published,
-        "updated_at": published,
-        **fields,
-    }
-    return ArticleData(**data)
+    published = fields.pop("published_at", NOW - fields.pop("age", timedelta(hours=1)))
+    defaults = {"source_name": "The Wire", "body_text": f"Body of {article_id}.", "published_at": published}
+    return article_data(article_id, version=version, **(defaults | fields))
 
 
 def event(data: ArticleData) -> Envelope[ArticleData]:

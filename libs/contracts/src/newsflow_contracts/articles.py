@@ -42,7 +42,7 @@ class ArticleData(BaseModel):
     title: str
     summary: str = ""
     key_points: list[str] = Field(default_factory=list, description="2-3 extractive summary sentences.")
-    body_html: str = Field(default="", description="Sanitised HTML (allow-list: BODY_TAGS, BODY_ATTRIBUTES).")
+    body_html: str = Field(default="", description="Sanitised HTML (allow-list).")
     body_text: str = ""
     tags: list[str] = Field(default_factory=list, description="Normalised hashtag slugs, at most 8.")
     authors: list[str] = Field(default_factory=list)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -26,7 +27,7 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 from pymongo import MongoClient, monitoring
 
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, ArticleData, TopicSpec
 from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
 
@@ -51,6 +52,21 @@ def eventually(check: Callable[[], T], *, timeout: float = 15.0, interval: float
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
         time.sleep(interval)
+
+
+def article_data(article_id: str, *, version: int = 1, **fields: Any) -> ArticleData:
+    """A valid article for tests: plausible defaults (published now, ``seq`` = ``version``), ``fields`` override."""
+    now = datetime.now(UTC)
+    defaults: dict[str, Any] = {
+        "seq": version,
+        "source_id": "wire",
+        "url": f"https://example.com/{article_id}",
+        "canonical_url": f"https://example.com/{article_id}",
+        "title": f"Article {article_id}",
+        "published_at": now,
+        "updated_at": fields.get("published_at", now),
+    }
+    return ArticleData(id=article_id, version=version, **(defaults | fields))
 
 
 def free_port() -> int:
