@@ -8,7 +8,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleStatus
-from newsflow_index import reindex
+from newsflow_index import bootstrap
 from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
 from newsflow_index.indices import ensure_alias
@@ -132,7 +132,7 @@ def test_reindex_carries_vectors_and_ai_blocks_over(pipeline: Any, helpers: Any,
     es.indices.refresh(index=alias)
     before = vector(es, alias, "kept")
 
-    new_index = reindex.run(Settings(kafka=pipeline.kafka, elasticsearch=pipeline.elastic))
+    new_index = bootstrap.reindex(Settings(kafka=pipeline.kafka, elasticsearch=pipeline.elastic))
     es.indices.refresh(index=new_index)
     assert es.get(index=alias, id="kept")["_source"]["embedding_model"] == MODEL_NAME
     assert np.allclose(vector(es, alias, "kept"), before, atol=1e-5)

@@ -7,7 +7,7 @@ from confluent_kafka import Message
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleStatus
-from newsflow_index import redrive
+from newsflow_index import bootstrap
 from newsflow_index.settings import Settings
 from newsflow_kit.testing import eventually, read_topic
 
@@ -56,9 +56,9 @@ def test_redrive_republishes_dlq_messages_once(pipeline: Any, helpers: Any) -> N
     pipeline.start("worker")
     settings = Settings(kafka=pipeline.kafka, elasticsearch=pipeline.elastic)
 
-    assert redrive.run(settings) == 1
+    assert bootstrap.redrive(settings) == 1
     eventually(lambda: pipeline.es.exists(index=pipeline.alias, id="lost").body, timeout=20)
-    assert redrive.run(settings) == 0  # committed: nothing is re-driven twice
+    assert bootstrap.redrive(settings) == 0  # committed: nothing is re-driven twice
 
     def redriven(msgs: list[Message]) -> bool:
         return any(m.key() == b"lost" for m in msgs)
