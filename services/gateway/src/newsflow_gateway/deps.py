@@ -24,6 +24,23 @@ Token = Annotated[str | None, Query(max_length=100)]
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
 
 
+@dataclass(frozen=True)
+class ArticleFilters:
+    """The filters search and the live stream share (``q`` in the search box's syntax)."""
+
+    q: str | None = None
+    source: str | None = None
+    tag: str | None = None
+    lang: str | None = None
+
+
+async def article_filters(q: Text = None, source: Token = None, tag: Token = None, lang: Token = None) -> ArticleFilters:
+    return ArticleFilters(q=q, source=source, tag=tag, lang=lang)
+
+
+Filters = Annotated[ArticleFilters, Depends(article_filters)]
+
+
 @dataclass
 class Gateway:
     """Everything the lifespan opens, on ``app.state.gateway``."""

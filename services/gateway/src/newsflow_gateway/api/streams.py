@@ -1,11 +1,12 @@
 """Live streams over Server-Sent Events: new and updated articles, and one article's comments."""
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Header, Query
 
 from newsflow_gateway.api import v1_router
-from newsflow_gateway.deps import GatewayDep, IdPath, Text, Token
+from newsflow_gateway.deps import Filters, GatewayDep, IdPath
 from newsflow_gateway.streams.events import StreamEvent, control
 from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import ArticleSubscription, CommentSubscription
@@ -28,15 +29,12 @@ def parse_cursor(value: str | None) -> int | None:
 @router.get("/stream", response_class=EventStreamResponse, responses=SSE, status_code=200)
 async def article_stream(
     gw: GatewayDep,
-    source: Token = None,
-    tag: Token = None,
-    lang: Token = None,
-    q: Text = None,
+    filters: Filters,
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
     since: Annotated[str | None, Query(max_length=40, description="Same as Last-Event-ID")] = None,
 ) -> EventStreamResponse:
     """New and updated articles matching the filter; resumes after ``Last-Event-ID`` without gap or repeat."""
-    flt = ArticleFilter(source=source, tag=tag, lang=lang, q=q)
+    flt = ArticleFilter(**asdict(filters))
     cursor = parse_cursor(last_event_id or since)
     hub = gw.hub
     send_queue = hub.open()
