@@ -34,7 +34,9 @@ class ArticleFilters:
     lang: str | None = None
 
 
-async def article_filters(q: Text = None, source: Token = None, tag: Token = None, lang: Token = None) -> ArticleFilters:
+async def article_filters(
+    q: Text = None, source: Token = None, tag: Token = None, lang: Token = None
+) -> ArticleFilters:
     return ArticleFilters(q=q, source=source, tag=tag, lang=lang)
 
 
