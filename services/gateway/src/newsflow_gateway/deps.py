@@ -14,6 +14,7 @@ from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.keys import KeyStore, Principal, Role
 from newsflow_gateway.ratelimit import Rate, RateLimiter
 from newsflow_gateway.settings import Settings
+from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
 
@@ -24,23 +25,12 @@ Token = Annotated[str | None, Query(max_length=100)]
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
 
 
-@dataclass(frozen=True)
-class ArticleFilters:
+async def article_filter(q: Text = None, source: Token = None, tag: Token = None, lang: Token = None) -> ArticleFilter:
     """The filters search and the live stream share (``q`` in the search box's syntax)."""
-
-    q: str | None = None
-    source: str | None = None
-    tag: str | None = None
-    lang: str | None = None
+    return ArticleFilter(source=source, tag=tag, lang=lang, q=q)
 
 
-async def article_filters(
-    q: Text = None, source: Token = None, tag: Token = None, lang: Token = None
-) -> ArticleFilters:
-    return ArticleFilters(q=q, source=source, tag=tag, lang=lang)
-
-
-Filters = Annotated[ArticleFilters, Depends(article_filters)]
+Filters = Annotated[ArticleFilter, Depends(article_filter)]
 
 
 @dataclass

@@ -1,6 +1,5 @@
 """Reading: latest, one article (with comment count and related), search, suggest, trending, sources."""
 
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -64,7 +63,7 @@ async def search(
     cursor: Cursor = None,
 ) -> Any:
     """Full-text search with filters, facets, highlights and a cursor to the next page."""
-    params = {**asdict(filters), "from": from_, "to": to, "sort": sort, "size": size, "cursor": cursor}
+    params = {**filters.params(), "from": from_, "to": to, "sort": sort, "size": size, "cursor": cursor}
     return await gw.backends.call(Service.INDEX, "GET", "/search", params=params)
 
 
