@@ -73,8 +73,8 @@ format: install ## Apply ruff's fixes and formatting
 	.venv/bin/ruff format .
 
 .PHONY: typecheck
-typecheck: install ## mypy, strict, on libs/ and services/*/src
-	.venv/bin/mypy libs/contracts/src libs/kit/src services/*/src
+typecheck: install ## mypy, strict, on libs/, services/*/src and bench/
+	.venv/bin/mypy libs/contracts/src libs/kit/src services/*/src bench
 
 .PHONY: schemas
 schemas: install ## Regenerate the committed JSON Schemas of the events

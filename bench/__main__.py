@@ -17,7 +17,7 @@ from bench.common import Result, load_average
 
 def discover() -> dict[str, object]:
     here = Path(__file__).resolve().parent
-    found = {}
+    found: dict[str, object] = {}
     for info in pkgutil.iter_modules([str(here)]):
         if info.name.startswith("bench_"):
             module = importlib.import_module(f"bench.{info.name}")

@@ -40,6 +40,7 @@ from pymongo import MongoClient
 from bench.common import Result, summary
 from newsflow_contracts import ARTICLES, TopicSpec
 from newsflow_ingest.demo_content import article
+from newsflow_ingest.repository import due_tick, with_due_tick
 from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port
@@ -127,6 +128,7 @@ def _source(n: int, url: str, now: datetime) -> dict[str, Any]:
         "paused": False,
         "created_at": now,
         "next_poll_at": now,
+        "due_tick": due_tick(now),
         "interval_s": 30,
         "lease_until": now,
         "error_count": 0,
@@ -210,7 +212,7 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
         rates, cpu = [], []
         for _ in range(rounds):
             started_at = datetime.now(UTC)
-            sources.update_many({}, {"$set": {"next_poll_at": started_at}})
+            sources.update_many({}, {"$set": with_due_tick({"next_poll_at": started_at})})
             cpu0 = _cpu_s(poller.pid)
             elapsed = _wait_all_fetched(sources, feeds, started_at, timeout=max(300.0, feeds * 0.3))
             rates.append(feeds / elapsed * 60)

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from elasticsearch import Elasticsearch
+from pymongo import MongoClient
 
 from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
 from bench.corpus import push_payloads, synthetic_articles
@@ -127,8 +128,7 @@ def run() -> Result:
         admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
         es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
         es.close()
-        from pymongo import MongoClient
-
+        mongo: MongoClient[dict[str, Any]]
         with MongoClient(MONGO_URI) as mongo:
             mongo.drop_database(db_name)
     o, b = summary(figures["ours"]), summary(figures["baseline"])

@@ -232,8 +232,8 @@ def _measure_kafka(topic: str, payloads: list[dict[str, Any]], rate: float) -> l
     for i, payload in enumerate(payloads):
         while time.perf_counter() < start + i / rate:
             message = consumer.poll(0.005)
-            if message is not None and message.error() is None and message.key() is not None:
-                got.setdefault(message.key(), time.perf_counter())
+            if message is not None and message.error() is None and (got_key := message.key()) is not None:
+                got.setdefault(got_key, time.perf_counter())
         key = f"k{i}".encode()
         producer.produce(topic, key=key, value=json.dumps(payload).encode())
         producer.poll(0)
@@ -242,8 +242,8 @@ def _measure_kafka(topic: str, payloads: list[dict[str, Any]], rate: float) -> l
     deadline = time.perf_counter() + 10
     while len(got) < len(sent) and time.perf_counter() < deadline:
         message = consumer.poll(0.05)
-        if message is not None and message.error() is None and message.key() is not None:
-            got.setdefault(message.key(), time.perf_counter())
+        if message is not None and message.error() is None and (got_key := message.key()) is not None:
+            got.setdefault(got_key, time.perf_counter())
     consumer.close()
     return [(got[k] - t) * 1000 for k, t in sent.items() if k in got]
 

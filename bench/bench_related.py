@@ -36,6 +36,7 @@ from newsflow_index.embedding import E5Embedder, sentences
 from newsflow_index.indices import ensure_alias
 from newsflow_index.settings import IndexingSettings
 from newsflow_index.summaries import first_sentences
+from newsflow_index.summarizer import Summarizer
 from newsflow_kit.testing import unique
 
 NAME = "related"
@@ -66,8 +67,9 @@ def to_article(item: LabelledArticle) -> ArticleData:
     )
 
 
-def load(es: Elasticsearch, alias: str, labelled: LabelledSet) -> tuple[float, dict[str, np.ndarray]]:
-    """Indexes and embeds the set like the worker + embedder would; the embedding ms per article, the vectors."""
+def load(es: Elasticsearch, alias: str, labelled: LabelledSet) -> tuple[float, float, dict[str, np.ndarray]]:
+    """Indexes, embeds and summarises the set like the worker, embedder and summarizer would; the vector
+    and digest ms per article, the vectors."""
     ensure_alias(es, alias, IndexingSettings())
     embedder = E5Embedder(threads=1)
     articles = [to_article(a) for a in labelled.articles]
@@ -76,12 +78,18 @@ def load(es: Elasticsearch, alias: str, labelled: LabelledSet) -> tuple[float, d
     for start in range(0, len(articles), BATCH):
         batch = articles[start : start + BATCH]
         began = time.perf_counter()
-        docs = embed_articles(embedder, batch, max_sentences=24)
+        docs = embed_articles(embedder, batch)
         spent += time.perf_counter() - began
         assert write_versioned(es, alias, docs) == len(docs)
         vectors |= {doc["id"]: np.asarray(doc["embedding"], dtype=np.float32) for doc in docs}
     es.indices.refresh(index=alias)
-    return spent * 1000 / len(articles), vectors
+    summarizer = Summarizer(es, alias, embedder, batch_size=BATCH, max_sentences=24, idle_s=1)
+    began = time.perf_counter()
+    while summarizer.run_once():
+        pass
+    digests = time.perf_counter() - began
+    es.indices.refresh(index=alias)
+    return spent * 1000 / len(articles), digests * 1000 / len(articles), vectors
 
 
 def pairwise(predicted: dict[str, str], gold: dict[str, str]) -> tuple[float, float, float]:
@@ -244,7 +252,7 @@ def run() -> Result:
     es = Elasticsearch(ES_URL, request_timeout=60)
     alias = unique("bench-related")
     try:
-        ms, vectors = load(es, alias, labelled)
+        ms, digest_ms, vectors = load(es, alias, labelled)
         f = evaluate(es, alias, labelled)
         gold = {a.id: a.story for a in labelled.articles}
         began = time.perf_counter()
@@ -275,7 +283,8 @@ def run() -> Result:
         goal, met = ("≥ 0.85", clusters[i] >= 0.85) if name == "F1" else ("", None)
         result.add(f"stories {name} (vs BM25 mutual top-k)", clusters[i], bm25_baseline[i], "", goal, met=met)
         result.add(f"stories {name} (vs vectors only)", clusters[i], baseline[i], "")
-    result.add("embedding cost per article (title+lead+sentences)", ms, None, "ms")
+    result.add("vector cost per article (title + lead, embedder)", ms, None, "ms")
+    result.add("digest cost per article (sentences, summarizer)", digest_ms, None, "ms")
     result.add("clustering cost per article (ES calls)", cluster_ms, None, "ms")
     result.notes.append(
         f"{len(labelled.articles)} articles, {len(labelled.stories())} stories+distractors; "

@@ -197,7 +197,7 @@ class Fanout:
         for pipe in self.pipes:
             if not pipe.poll(60):
                 raise RuntimeError(f"round {number}: not every subscriber got the event within 60 s")
-            arrivals.append(pipe.recv())
+            arrivals.append(float(pipe.recv()))
         return (max(arrivals) - started) * 1000
 
     def close(self) -> None:

@@ -155,7 +155,7 @@ def wait_ready(url: str, timeout: float = 90, proc: subprocess.Popen[bytes] | No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before {url} was ready")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before {url} was ready")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return

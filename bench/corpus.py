@@ -211,7 +211,8 @@ def synthetic_articles(n: int, *, seed: int = SEED, prefix: str = "bench") -> It
     for i in range(n):
         lang = rng.choices(["en", "ru", "de"], weights=[70, 20, 10])[0]
         title = " ".join(rng.choices(WORDS[lang], k=10))[:80].capitalize()
-        body, target = [], rng.randint(2000, 5000)
+        body: list[str] = []
+        target = rng.randint(2000, 5000)
         while sum(len(s) + 1 for s in body) < target:
             body.append(rng.choice(pools[lang]))
         published = now - timedelta(seconds=rng.randint(0, 30 * 86400))

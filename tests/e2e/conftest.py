@@ -80,6 +80,7 @@ def platform(
         index = start("index", "api")
         start("index", "worker", http=False)
         start("index", "embedder", http=False)
+        start("index", "summarizer", http=False)
         comments = start("comments", "api")
         start("comments", "projection", http=False)
         start("comments", "worker", http=False)

@@ -52,7 +52,7 @@ def test_publish_search_read_comment_and_moderate(
     assert detail["article"]["id"] == article_id and detail["missing"] == []
     assert article_id not in {r["id"] for r in detail["related"]}
 
-    def with_ai() -> dict[str, Any] | None:  # the embedder adds the AI block and makes related hybrid
+    def with_ai() -> dict[str, Any] | None:  # the embedder makes related hybrid, the summarizer adds the AI block
         body = reader.get(f"/v1/articles/{article_id}").json()
         return body if body["ai"]["status"] == "ready" and body["related_method"] == "hybrid" else None
 

@@ -12,7 +12,7 @@ import pytest
 from pymongo import monitoring
 
 from newsflow_kit.settings import MongoSettings
-from newsflow_kit.testing import DatabaseCommands, ServiceProcess, eventually
+from newsflow_kit.testing import DatabaseCommands, ServiceProcess, equality_only_store, eventually
 
 from .conftest import OPEN_POLICY, article
 
@@ -39,7 +39,12 @@ def counted(mongo_database: MongoSettings) -> Iterator[Commands]:
     LISTENER.database = None
 
 
-def test_round_trips_per_request_stay_within_the_budget(api: Api, counted: Commands) -> None:
+def test_round_trips_per_request_stay_within_the_budget(
+    api: Api, counted: Commands, mongo_database: MongoSettings
+) -> None:
+    # FerretDB answers ``$or``/``$in`` by a scan, so there they become equality lookups sent together:
+    # the rate-limit read is two commands instead of one, a batch count one per article.
+    equality_only = equality_only_store(mongo_database.uri)
     api.known("a1", "a2")
     first = api.posted("a1", "warms the article and policy caches")["comment"]
     api.thread("a1")
@@ -47,13 +52,13 @@ def test_round_trips_per_request_stay_within_the_budget(api: Api, counted: Comma
     r, top_level = counted.during(lambda: api.post("a1", "a top-level comment"))
     assert r.status_code == 201 and len(top_level) <= 4, top_level
     r, reply = counted.during(lambda: api.post("a1", "a reply", parent=first["id"]))
-    assert r.status_code == 201 and len(reply) <= 4, reply
+    assert r.status_code == 201 and len(reply) <= 4 + equality_only, reply
     r, retry = counted.during(lambda: api.post("a1", "a reply", parent=first["id"]))
     assert r.status_code == 200 and len(retry) <= 3, retry
     r, thread = counted.during(lambda: api.client.get("/articles/a1/comments"))
     assert r.status_code == 200 and len(r.json()["items"]) == 2 and len(thread) <= 2, thread
     r, batch = counted.during(lambda: api.client.post("/comments/counts", json={"article_ids": ["a1", "a2", "x"]}))
-    assert r.json()["counts"] == {"a1": 3, "a2": 0, "x": 0} and len(batch) <= 1, batch
+    assert r.json()["counts"] == {"a1": 3, "a2": 0, "x": 0} and len(batch) <= (3 if equality_only else 1), batch
     r, one = counted.during(lambda: api.client.get("/articles/a1/comments/count"))
     assert r.json()["count"] == 3 and len(one) <= 1, one
 

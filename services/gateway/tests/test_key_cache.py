@@ -19,7 +19,7 @@ def test_a_cached_key_costs_no_store_command(make_settings: Callable[..., Settin
     monitoring.register(commands)
     with TestClient(create_app(settings)) as client:
         assert client.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 503  # ingest is down
-        assert commands.names.count("find") == 1
+        assert sum(name.startswith("find ") for name in commands.names) == 1
         before = len(commands.names)
         for _ in range(5):
             assert client.post("/v1/articles", json=ARTICLE, headers=bearer(key)).status_code == 503

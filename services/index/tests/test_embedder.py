@@ -1,4 +1,5 @@
-"""The embedder role with the real packaged model and the real Elasticsearch: vectors, version guard, AI block."""
+"""The embedder and summarizer roles with the real packaged model and the real Elasticsearch: vectors, the
+version guard, the AI block."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
 from newsflow_index.indices import ensure_alias
 from newsflow_index.settings import IndexingSettings, Settings
+from newsflow_index.summarizer import Summarizer
 from newsflow_kit.settings import ElasticsearchSettings
 from newsflow_kit.testing import eventually
 
@@ -62,9 +64,9 @@ def test_the_packaged_model_is_multilingual(model: E5Embedder, helpers: Any) -> 
     assert float(en @ ru) > float(en @ football) + 0.05  # the Russian coverage is nearer than another English story
 
 
-def test_embedder_role_stores_vectors_and_the_ai_block(pipeline: Any, helpers: Any) -> None:
-    pipeline.start("worker")
-    pipeline.start("embedder")
+def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:
+    for role in ("worker", "embedder", "summarizer"):
+        pipeline.start(role)
     a1 = helpers.article("a", **RATES_EN)
     a2 = helpers.article("a", version=2, **{**RATES_EN, "title": "Central bank raises rates again"})
     b1 = helpers.article("b", **RATES_RU)
@@ -81,7 +83,8 @@ def test_embedder_role_stores_vectors_and_the_ai_block(pipeline: Any, helpers: A
 
     def both() -> dict[str, Any] | None:
         found = embedded()
-        return found if {"a", "b"} <= set(found) and found["a"]["version"] == 2 else None
+        done = {"a", "b"} <= set(found) and all(found[i].get("digest_model") == MODEL_NAME for i in ("a", "b"))
+        return found if done and found["a"]["version"] == 2 else None
 
     docs = eventually(both, timeout=120)  # two processes start and load on a shared 2-core machine
     assert set(docs) == {"a", "b"}
@@ -112,8 +115,8 @@ def test_vector_writes_never_regress_nor_resurrect(
     )
     old = [helpers.article("gone", version=2, **FOOTBALL_EN), helpers.article("newer", version=4, **RATES_EN)]
     same = [helpers.article("same", version=2, **RATES_RU), helpers.article("fresh", **FOOTBALL_EN)]
-    assert write_versioned(es, alias, embed_articles(model, old, max_sentences=8)) == 0
-    assert write_versioned(es, alias, embed_articles(model, same, max_sentences=8)) == 2
+    assert write_versioned(es, alias, embed_articles(model, old)) == 0
+    assert write_versioned(es, alias, embed_articles(model, same)) == 2
     es.indices.refresh(index=alias)
     assert es.get(index=alias, id="gone")["_source"]["status"] == "retracted"
     assert es.get(index=alias, id="newer")["_source"]["version"] == 5
@@ -128,7 +131,9 @@ def test_reindex_carries_vectors_and_ai_blocks_over(pipeline: Any, helpers: Any,
     changed = helpers.article("changed", version=2, **{**FOOTBALL_EN, "title": "Cup final replay ordered"})
     pipeline.events.send([kept, old, changed])  # what the reindex replays
     helpers.index_directly(es, alias, [kept, old])  # the live index lags behind: "changed" is still v1 there
-    assert write_versioned(es, alias, embed_articles(model, [kept, old], max_sentences=8)) == 2
+    assert write_versioned(es, alias, embed_articles(model, [kept, old])) == 2
+    es.indices.refresh(index=alias)
+    assert Summarizer(es, alias, model, batch_size=8, max_sentences=8, idle_s=1).run_once() == 2
     es.indices.refresh(index=alias)
     before = vector(es, alias, "kept")
 
@@ -137,5 +142,6 @@ def test_reindex_carries_vectors_and_ai_blocks_over(pipeline: Any, helpers: Any,
     assert es.get(index=alias, id="kept")["_source"]["embedding_model"] == MODEL_NAME
     assert np.allclose(vector(es, alias, "kept"), before, atol=1e-5)
     assert es.get(index=alias, id="kept")["_source"]["ai_summary"]
+    assert es.get(index=alias, id="kept")["_source"]["digest_model"] == MODEL_NAME
     moved = es.get(index=alias, id="changed")["_source"]
     assert moved["version"] == 2 and "embedding_model" not in moved  # v1's vector does not describe v2

@@ -12,6 +12,7 @@ from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import E5Embedder, sentences
 from newsflow_index.hybrid import fuse, same_language_first
 from newsflow_index.summaries import MAX_POINT_WORDS, digest
+from newsflow_index.summarizer import Summarizer
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
 from newsflow_kit.testing import settings_env
 
@@ -78,7 +79,10 @@ def test_hybrid_related_same_language_first_cross_language_option_and_bm25_fallb
     ]
     helpers.index_directly(es, alias, articles)  # what the worker stores; vectors come next, as from the embedder
     embedded = [a for a in articles if a.id != "vote-en"]
-    assert write_versioned(es, alias, embed_articles(model, embedded, max_sentences=8)) == len(embedded)
+    assert write_versioned(es, alias, embed_articles(model, embedded)) == len(embedded)
+    es.indices.refresh(index=alias)
+    summarizer = Summarizer(es, alias, model, batch_size=len(articles), max_sentences=8, idle_s=1)
+    assert summarizer.run_once() == len(embedded)  # the summarizer role's pass: only articles with a vector
     es.indices.refresh(index=alias)
     api = service_process("newsflow-index", "api", env=settings_env(kafka=kafka_topics, es=es_alias))
 

@@ -19,7 +19,7 @@ from newsflow_index.cursor import MAX_AS_OF, Cursor, SortValue, decode, encode
 from newsflow_index.embedder import write_versioned
 from newsflow_index.embedding import DIMS
 from newsflow_index.main import create_app
-from newsflow_index.mapping import to_document, with_ai
+from newsflow_index.mapping import to_document, with_vector
 from newsflow_index.settings import Settings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
 
@@ -64,9 +64,7 @@ def ids(body: dict[str, Any]) -> list[str]:
 
 def rewrite_like_the_embedder(es: Elasticsearch, alias: str, articles: list[Any]) -> None:
     """Stores each article again at its version with a vector and an AI block, as the embedder does."""
-    docs = [
-        with_ai(to_document(a), vector=[0.1] * DIMS, model="test-model", summary="s", key_points=[]) for a in articles
-    ]
+    docs = [with_vector(to_document(a), vector=[0.1] * DIMS, model="test-model") for a in articles]
     assert write_versioned(es, alias, docs) == len(docs)
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -86,7 +86,9 @@ def _source(client: TestClient, url: str, name: str = "feed", **extra: object) -
 
 
 async def _poll(rig: Rig, source_id: str) -> dict[str, object]:
-    await rig.poller.leases.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
+    await rig.poller.leases.sources.update_one(
+        {"_id": source_id}, {"$set": with_due_tick({"next_poll_at": datetime.now(UTC)})}
+    )
     source = await rig.poller.claim()
     assert source is not None and source["_id"] == source_id
     await rig.poller.poll(source)
@@ -253,7 +255,9 @@ async def test_a_store_outage_never_kills_a_poll_worker(rig: Rig, feed_server: F
     once the store came back, with its queue full and nobody draining it)."""
     feed_server.routes["/outage"] = Route(body=RSS.format(body=LONG, long=LONG).encode())
     source_id = _source(rig.client, feed_server.url("/outage"), name="outage")
-    await rig.poller.leases.sources.update_one({"_id": source_id}, {"$set": {"next_poll_at": datetime.now(UTC)}})
+    await rig.poller.leases.sources.update_one(
+        {"_id": source_id}, {"$set": with_due_tick({"next_poll_at": datetime.now(UTC)})}
+    )
     source = await rig.poller.claim()
     assert source is not None and source["_id"] == source_id
     down = async_mongo(rig.settings.mongo.model_copy(update={"uri": "mongodb://127.0.0.1:9/", "timeout_ms": 300}))

@@ -18,7 +18,7 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases
+from newsflow_ingest.repository import ArticlesRepo, SourceLeases, due_tick
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, PollerSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -105,6 +105,7 @@ async def add_sources(db: Any, server: FeedServer, count: int, items: int = 2) -
                 "paused": False,
                 "created_at": now,
                 "next_poll_at": now,
+                "due_tick": due_tick(now),
                 "interval_s": 300,
                 "lease_until": now,
                 "error_count": 0,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -247,8 +247,18 @@ class ConsumerLoop:
         log.warning("consumer %s: lost %d partitions", self.name, len(partitions))
 
 
-def run_until_signalled(loop: ConsumerLoop) -> None:
-    """Runs the loop in this thread; SIGTERM/SIGINT stop intake, the batch in hand finishes, offsets commit."""
+class Loop(Protocol):
+    """A role's blocking loop: ``run`` until ``stop`` (a :class:`ConsumerLoop`, the index summarizer)."""
+
+    name: str
+
+    def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def run_until_signalled(loop: Loop) -> None:
+    """Runs the loop in this thread; SIGTERM/SIGINT stop intake, the batch in hand finishes (offsets commit)."""
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s: stopping %s", signal.Signals(signum).name, loop.name)

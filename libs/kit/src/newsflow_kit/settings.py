@@ -25,6 +25,11 @@ class MongoSettings(BaseModel):
     uri: str = "mongodb://127.0.0.1:27017/"
     database: str = Field(default="", description="Empty: the service's own default database name.")
     timeout_ms: int = 3000
+    max_pool_size: int = Field(
+        default=32,
+        ge=1,
+        description="Connections one process keeps to the store (FerretDB holds a backend connection per busy one).",
+    )
 
 
 class ElasticsearchSettings(BaseModel):

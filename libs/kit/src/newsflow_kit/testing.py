@@ -342,9 +342,20 @@ def settings_env(
     return env
 
 
+def equality_only_store(uri: str) -> bool:
+    """True when the store at ``uri`` indexes only equality filters (FerretDB 1.x; see ``newsflow_kit.mongo``):
+    there an ``$in`` of n values costs n commands, which round-trip budgets allow for."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=2000)
+    try:
+        return "ferretdbVersion" in client.admin.command("buildInfo")
+    finally:
+        client.close()
+
+
 class DatabaseCommands(monitoring.CommandListener):
-    """The names of the commands sent to one database (``None``: none yet), in order, for round-trip
-    budgets. Register it with ``pymongo.monitoring.register`` before the clients under test exist."""
+    """The commands sent to one database (``None``: none yet), in order, for round-trip budgets: each
+    named with its collection (``find articles``) when it has one. Register it with
+    ``pymongo.monitoring.register`` before the clients under test exist."""
 
     def __init__(self, database: str | None = None) -> None:
         self.database = database
@@ -353,8 +364,11 @@ class DatabaseCommands(monitoring.CommandListener):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.database is not None and event.database_name == self.database:
+            target = event.command.get(event.command_name)
             with self._lock:
-                self.names.append(event.command_name)
+                self.names.append(
+                    event.command_name if not isinstance(target, str) else f"{event.command_name} {target}"
+                )
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from newsflow_comments.context import Context
 from newsflow_comments.outbox import entry
-from newsflow_comments.repository import Doc, revision_id
+from newsflow_comments.repository import Doc, revision_id, tick_of
 from newsflow_contracts import EventType
 from newsflow_kit.errors import Conflict, NotFound
 
@@ -45,6 +45,7 @@ async def update(ctx: Context, comment_id: str, decide: Decide) -> Doc:
             "article_id": doc["article_id"],
             "version": version,
             "at": now,
+            "tick": tick_of(now),
             "set": fields,
             "event": entry(event_type, after),
         }

@@ -85,13 +85,15 @@ class Relay:
         self.grace = timedelta(seconds=grace_s)
         self.margin = timedelta(seconds=margin_s)
         self.now = now
+        self._scanned = False  # the first pass reads by range: it also finds records written before ``tick``
 
     async def run_once(self) -> int:
         """Publishes one batch; returns how many events went out."""
         now = self.now()
         since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
-        posted = await self.store.posted_since(since, BATCH)
-        revisions = await self.store.revisions_since(since, BATCH)
+        scan, self._scanned = not self._scanned, True
+        posted = await self.store.posted_since(since, BATCH, now=now, scan=scan)
+        revisions = await self.store.revisions_since(since, BATCH, now=now, scan=scan)
         keep: list[datetime] = [now]  # the next position: not beyond anything left unresolved
         for listing, field in ((posted, "created_at"), (revisions, "at")):
             if len(listing) >= BATCH:

@@ -17,7 +17,7 @@ from newsflow_comments.context import Context
 from newsflow_comments.identity import Client, token_hash, token_matches
 from newsflow_comments.outbox import entry
 from newsflow_comments.policy import hold_reasons
-from newsflow_comments.repository import Doc, StoreBusy, deadline
+from newsflow_comments.repository import Doc, StoreBusy, deadline, tick_of
 from newsflow_comments.schemas import CommentCreate
 from newsflow_contracts import CommentStatus, EventType
 from newsflow_kit.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput, NotFound, RateLimited
@@ -223,6 +223,7 @@ def _new_comment(
         "version": 1,
         "score": 0,
         "created_at": now,
+        "tick": tick_of(now),
         "updated_at": now,
         "hold_reasons": reasons,
         "token_hash": token_hash(token),

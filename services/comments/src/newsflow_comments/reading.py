@@ -38,7 +38,7 @@ async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | Non
         return await ctx.store.shown_roots(article_id, sort, after, n)
 
     roots, next_cursor = await paged(f"thread:{sort}", sort, cursor, limit, fetch)
-    replies = await ctx.store.replies([r["_id"] for r in roots]) if roots else []
+    replies = await ctx.store.replies(article_id, [r["_id"] for r in roots]) if roots else []
     return Page(tree(roots, replies), next_cursor, closed=not is_open)
 
 

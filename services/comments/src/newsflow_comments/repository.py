@@ -22,12 +22,17 @@ and on MongoDB. So every write here is one of:
   (the worker's positions, the policy).
 
 Scores are folded from the votes by the single worker; counts and visibility are computed on read.
+
+Comments, revisions and votes carry ``tick``, the minute of their time (:func:`tick_of`), so that the
+worker's "changed since" reads are equality matches, which FerretDB answers from an index (a range
+it answers by reading the whole collection); see :meth:`Store.changed_since`.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
@@ -38,10 +43,19 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from newsflow_contracts import ArticleData, CommentData
+from newsflow_kit.mongo import equality_only, find_in
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
 SHOWN_STATUSES = ["visible", "removed"]
+TICK_S = 60  # the width of a ``tick``
+MAX_TICKS = 24 * 60  # further back than this, a "changed since" read is one range query instead
+TICKS_AT_ONCE = 16
+
+
+def tick_of(at: datetime) -> int:
+    """The ``tick`` of a record written at ``at``: its minute since the epoch."""
+    return int(at.timestamp() // TICK_S)
 
 
 StoreUnavailable = ConnectionFailure  # the store does not answer (the api maps it to 503)
@@ -123,6 +137,9 @@ class Store:
         await self.comments.create_index([("status", ASCENDING), ("created_at", ASCENDING)])
         await self.comments.create_index([("created_at", ASCENDING)])
         await self.comments.create_index([("fingerprint", ASCENDING), ("status", ASCENDING)])
+        await self.comments.create_index([("tick", ASCENDING)])
+        await self.revisions.create_index([("tick", ASCENDING)])
+        await self.votes.create_index([("tick", ASCENDING)])
         await self.revisions.create_index([("at", ASCENDING)])
         await self.published.create_index([("at", ASCENDING)])
         await self.votes.create_index([("comment_id", ASCENDING)])
@@ -164,34 +181,62 @@ class Store:
         ids = sorted(set(comment_ids))
         if not ids:
             return {}
-        cursor = self.comments.find({"_id": {"$in": ids}}, {"version": 1})
-        return {d["_id"]: int(d["version"]) async for d in cursor}
+        return {
+            d["_id"]: int(d["version"]) for d in await find_in(self.comments, "_id", ids, projection={"version": 1})
+        }
 
     async def scores(self, comment_ids: list[str]) -> dict[str, tuple[int, int]]:
         """{comment id: (stored score, version)}."""
-        cursor = self.comments.find({"_id": {"$in": comment_ids}}, {"score": 1, "version": 1})
-        return {d["_id"]: (int(d.get("score", 0)), int(d["version"])) async for d in cursor}
+        found = await find_in(self.comments, "_id", comment_ids, projection={"score": 1, "version": 1})
+        return {d["_id"]: (int(d.get("score", 0)), int(d["version"])) for d in found}
 
     # -- the worker's scans ----------------------------------------------------------------------
 
-    async def posted_since(self, since: datetime, limit: int) -> list[Doc]:
-        query = {"created_at": {"$gte": since}}
-        order = [("created_at", ASCENDING), ("_id", ASCENDING)]
-        return (
-            await self.comments.find(query, {"posted": 1, "article_id": 1, "created_at": 1})
-            .sort(order)
-            .limit(limit)
-            .to_list()
+    async def posted_since(self, since: datetime, limit: int, *, now: datetime, scan: bool = False) -> list[Doc]:
+        projection = {"posted": 1, "article_id": 1, "created_at": 1}
+        return await self.changed_since(
+            self.comments, "created_at", since, limit, now=now, projection=projection, scan=scan
         )
 
-    async def revisions_since(self, since: datetime, limit: int) -> list[Doc]:
-        order = [("at", ASCENDING), ("_id", ASCENDING)]
-        return await self.revisions.find({"at": {"$gte": since}}).sort(order).limit(limit).to_list()
+    async def revisions_since(self, since: datetime, limit: int, *, now: datetime, scan: bool = False) -> list[Doc]:
+        return await self.changed_since(self.revisions, "at", since, limit, now=now, scan=scan)
+
+    async def changed_since(
+        self,
+        collection: AsyncCollection[Doc],
+        field: str,
+        since: datetime,
+        limit: int,
+        *,
+        now: datetime,
+        projection: Doc | None = None,
+        scan: bool = False,
+    ) -> list[Doc]:
+        """The first ``limit`` records whose ``field`` is at or after ``since``, in (``field``, ``_id``) order.
+
+        On FerretDB, tick by tick from ``since``'s to the minute after ``now``'s (a writer's clock may
+        run a little ahead), each an indexed equality match; one range query on MongoDB, when asked to
+        ``scan`` (the worker's first pass, which also finds records older than their ``tick``) or
+        when ``since`` is more than ``MAX_TICKS`` back.
+        """
+        order = [(field, ASCENDING), ("_id", ASCENDING)]
+        first, last = tick_of(since), tick_of(max(now, datetime.now(UTC))) + 1
+        if scan or last - first > MAX_TICKS or not await equality_only(self.db.client):
+            return await collection.find({field: {"$gte": since}}, projection).sort(order).limit(limit).to_list()
+        found: list[Doc] = []
+        for start in range(first, last + 1, TICKS_AT_ONCE):
+            ticks = range(start, min(start + TICKS_AT_ONCE, last + 1))
+            parts = await asyncio.gather(*(collection.find({"tick": t}, projection).to_list() for t in ticks))
+            found += [doc for part in parts for doc in part if doc[field] >= since]
+            if len(found) >= limit:
+                break
+        found.sort(key=lambda doc: (doc[field], doc["_id"]))
+        return found[:limit]
 
     async def published_of(self, event_ids: list[str]) -> set[str]:
         if not event_ids:
             return set()
-        return {d["_id"] async for d in self.published.find({"_id": {"$in": event_ids}}, {"_id": 1})}
+        return {d["_id"] for d in await find_in(self.published, "_id", event_ids, projection={"_id": 1})}
 
     async def mark_published(self, event_ids: list[str], at: datetime) -> None:
         if not event_ids:
@@ -202,21 +247,15 @@ class Store:
             if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                 raise
 
-    async def voted_since(self, since: datetime, limit: int) -> list[Doc]:
-        order = [("at", ASCENDING), ("_id", ASCENDING)]
-        return (
-            await self.votes.find({"at": {"$gte": since}}, {"comment_id": 1, "at": 1})
-            .sort(order)
-            .limit(limit)
-            .to_list()
-        )
+    async def voted_since(self, since: datetime, limit: int, *, now: datetime, scan: bool = False) -> list[Doc]:
+        projection = {"comment_id": 1, "at": 1}
+        return await self.changed_since(self.votes, "at", since, limit, now=now, projection=projection, scan=scan)
 
     async def vote_sums(self, comment_ids: list[str]) -> dict[str, int]:
-        pipeline: list[Doc] = [
-            {"$match": {"comment_id": {"$in": comment_ids}}},
-            {"$group": {"_id": "$comment_id", "score": {"$sum": "$value"}}},
-        ]
-        return {row["_id"]: int(row["score"]) async for row in await self.votes.aggregate(pipeline)}
+        sums: dict[str, int] = {}
+        for vote in await find_in(self.votes, "comment_id", comment_ids, projection={"comment_id": 1, "value": 1}):
+            sums[vote["comment_id"]] = sums.get(vote["comment_id"], 0) + int(vote["value"])
+        return sums
 
     async def position(self, name: str) -> datetime | None:
         doc = await self.settings.find_one({"_id": f"worker:{name}"})
@@ -233,7 +272,7 @@ class Store:
 
     async def set_vote(self, comment_id: str, voter: str, value: int, at: datetime) -> None:
         """The voter's vote, replaced as a whole: only this voter writes this document."""
-        doc = {"_id": f"{comment_id}:{voter}", "comment_id": comment_id, "value": value, "at": at}
+        doc = {"_id": f"{comment_id}:{voter}", "comment_id": comment_id, "value": value, "at": at, "tick": tick_of(at)}
         for _ in range(3):
             try:
                 await self.votes.replace_one({"_id": doc["_id"]}, doc, upsert=True)
@@ -266,15 +305,24 @@ class Store:
         await self.marks.delete_one({"_id": claim_id, "comment_id": comment_id})
 
     async def client_marks(self, fingerprint: str, address: str, since: datetime, limit: int) -> list[Doc]:
-        """Ban and known marks of ``fingerprint`` and, newest first, the hits of it or of ``address``."""
-        query = {
-            "$or": [
-                {"_id": {"$in": [f"ban:{fingerprint}", f"known:{fingerprint}"]}},
-                {"kind": "hit", "at": {"$gte": since}, "fp": fingerprint},
-                {"kind": "hit", "at": {"$gte": since}, "addr": address},
-            ]
-        }
-        return await self.marks.find(query).sort([("at", DESCENDING)]).limit(limit).to_list()
+        """Ban and known marks of ``fingerprint``, then its or ``address``'s newest hits: ``limit`` marks at most.
+
+        One ``$or`` of the two lookups (by fingerprint, by address) on MongoDB; on FerretDB, which
+        answers ``$or`` by a collection scan, the two are sent at once as equality lookups.
+        """
+        lookups: list[Doc] = [{"fp": fingerprint}, {"addr": address, "kind": "hit"}]
+        if await equality_only(self.db.client):
+            parts = await asyncio.gather(*(self.marks.find(lookup).to_list() for lookup in lookups))
+        else:
+            parts = [await self.marks.find({"$or": lookups}).to_list()]
+        found = {m["_id"]: m for part in parts for m in part}
+        standing = [m for m in found.values() if m.get("kind") in ("ban", "known")]
+        hits = sorted(
+            (m for m in found.values() if m.get("kind") == "hit" and m["at"] >= since),
+            key=lambda m: m["at"],
+            reverse=True,
+        )
+        return standing + hits[: max(limit - len(standing), 0)]
 
     async def banned(self, fingerprint: str) -> bool:
         return await self.marks.find_one({"_id": f"ban:{fingerprint}"}, {"_id": 1}) is not None
@@ -323,16 +371,24 @@ class Store:
             query = {**query, "$or": keyset_after(order, after)}
         return await self.comments.find(query).sort(order).limit(limit).to_list()
 
-    async def replies(self, root_ids: list[str]) -> list[Doc]:
-        query = {"root_id": {"$in": root_ids}, "depth": {"$gt": 0}, "status": {"$in": SHOWN_STATUSES}}
+    async def replies(self, article_id: str, root_ids: list[str]) -> list[Doc]:
+        """The shown replies under these roots, oldest first (the article's equality match finds them on any server)."""
+        query = {
+            "article_id": article_id,
+            "root_id": {"$in": root_ids},
+            "depth": {"$gt": 0},
+            "status": {"$in": SHOWN_STATUSES},
+        }
         return await self.comments.find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)]).to_list()
 
     async def visible_counts(self, article_ids: list[str]) -> dict[str, int]:
-        pipeline: list[Doc] = [
-            {"$match": {"article_id": {"$in": article_ids}, "status": "visible"}},
-            {"$group": {"_id": "$article_id", "n": {"$sum": 1}}},
-        ]
-        return {row["_id"]: int(row["n"]) async for row in await self.comments.aggregate(pipeline)}
+        counts: dict[str, int] = {}
+        shown = await find_in(
+            self.comments, "article_id", article_ids, where={"status": "visible"}, projection={"article_id": 1}
+        )
+        for doc in shown:
+            counts[doc["article_id"]] = counts.get(doc["article_id"], 0) + 1
+        return counts
 
 
 class ArticleRefs:

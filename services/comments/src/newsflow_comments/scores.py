@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from newsflow_comments.repository import Store, revision_id
+from newsflow_comments.repository import Store, revision_id, tick_of
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
@@ -28,12 +28,14 @@ class ScoreFolder:
         self.margin = timedelta(seconds=margin_s)
         self.now = now
         self._retry: set[str] = set()
+        self._scanned = False  # the first pass reads by range: it also finds votes written before ``tick``
 
     async def run_once(self) -> int:
         """Folds one batch of changed votes; returns how many scores changed."""
         now = self.now()
         since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
-        votes = await self.store.voted_since(since, BATCH)
+        scan, self._scanned = not self._scanned, True
+        votes = await self.store.voted_since(since, BATCH, now=now, scan=scan)
         position = votes[-1]["at"] if len(votes) >= BATCH else now
         touched = sorted(self._retry | {v["comment_id"] for v in votes})
         self._retry = set()
@@ -60,6 +62,7 @@ class ScoreFolder:
             "comment_id": comment_id,
             "version": version + 1,
             "at": now,
+            "tick": tick_of(now),
             "set": {"score": score},
             "event": None,
         }

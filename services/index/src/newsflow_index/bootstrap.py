@@ -9,6 +9,7 @@ embedder's model code at start.
 import argparse
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -128,15 +129,14 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
     from newsflow_index import embedder
     from newsflow_index.embedding import E5Embedder  # loads the model: only this role pays for it
 
+    os.nice(settings.embedder.nice)
     model = E5Embedder(threads=settings.embedder.threads)
     es = sync_elasticsearch(settings.elasticsearch)
     try:
         index = embedder.wait_for_current_mapping(es, settings)
         alias, config = settings.elasticsearch.alias, settings.embedder
         log.info("embedder writing through alias %s (now %s) with %s", alias, index, model.name)
-        handler = embedder.batch_handler(
-            es, alias, model, max_sentences=config.max_sentences, cluster=settings.stories.enabled
-        )
+        handler = embedder.batch_handler(es, alias, model, cluster=settings.stories.enabled)
         run_until_signalled(
             _articles_loop(
                 settings,
@@ -147,6 +147,31 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
                 dead_letters=False,
             )
         )
+    finally:
+        es.close()
+
+
+def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
+    """Loads the model, waits for an index with the digest fields, then summarises until SIGTERM/SIGINT."""
+    from newsflow_index import embedder, summarizer
+    from newsflow_index.embedding import E5Embedder
+
+    config = settings.summarizer
+    os.nice(config.nice)
+    model = E5Embedder(threads=config.threads)
+    es = sync_elasticsearch(settings.elasticsearch)
+    try:
+        index = embedder.wait_for_current_mapping(es, settings)
+        log.info("summarizer writing through alias %s (now %s)", settings.elasticsearch.alias, index)
+        loop = summarizer.Summarizer(
+            es,
+            settings.elasticsearch.alias,
+            model,
+            batch_size=config.batch_size,
+            max_sentences=config.max_sentences,
+            idle_s=config.idle_s,
+        )
+        run_until_signalled(loop)
     finally:
         es.close()
 

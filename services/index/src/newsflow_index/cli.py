@@ -2,7 +2,8 @@
 
 api        the search API (port 8002)
 worker     articles.v1 → Elasticsearch (consumer group ``index``)
-embedder   articles.v1 → vectors, summary and key points (consumer group ``index-embedder``)
+embedder   articles.v1 → vectors and story clusters (consumer group ``index-embedder``)
+summarizer summary and key points of the embedded articles (reads the index, no consumer group)
 reindex    rebuild the index from articles.v1 and swap the alias (zero downtime)
 redrive    re-publish the dead-lettered messages to articles.v1
 """
@@ -23,9 +24,10 @@ ROLES: list[Role[Settings]] = [
     Role("worker", "index articles.v1 into Elasticsearch", bootstrap.run_worker),
     Role(
         "embedder",
-        "embed articles.v1 (vectors, summary, key points) into Elasticsearch",
+        "embed articles.v1 (vectors, story clusters) into Elasticsearch",
         bootstrap.run_embedder,
     ),
+    Role("summarizer", "write the summary and key points of embedded articles", bootstrap.run_summarizer),
     Role("reindex", "rebuild the index from articles.v1 and swap the alias", bootstrap.run_reindex, _reindex),
     Role("redrive", "re-publish dead-lettered messages to articles.v1", bootstrap.run_redrive),
 ]

@@ -1,13 +1,14 @@
-"""``newsflow-index embedder``: consumer group ``index-embedder`` on articles.v1 → vectors and the AI block.
+"""``newsflow-index embedder``: consumer group ``index-embedder`` on articles.v1 → vectors and story clusters.
 
 Its own process and consumer group, so the indexing worker never waits for the model. Per batch:
 
 1. decode, keep the latest version of each article (a retraction wins; retracted articles are skipped);
 2. one ``mget`` of the stored versions: skip articles already stored at a newer version, retracted at
    the same or a newer version, or already embedded at this version by this model (replays are cheap);
-3. embed title + lead of the rest in one call, and their sentences for the summary / key points;
+3. embed title + lead of the rest in one call (one text per article: the summary and key points,
+   which need every sentence embedded, are the summarizer role's, so vectors keep up with the feed);
 4. ``_bulk`` each as the *whole* document of that version (same ``to_document`` as the worker) plus
-   the vector and the AI block, with ``version = article version`` and ``version_type=external_gte``.
+   the vector, with ``version = article version`` and ``version_type=external_gte``.
 
 Why not a partial ``_update``: an update bumps Elasticsearch's ``_version`` by one, so the worker's
 next real version (``external``, strictly greater) would be refused as a conflict and lost. The
@@ -35,11 +36,10 @@ from pydantic import ValidationError
 from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
 from newsflow_index import clusterer
 from newsflow_index.bulk import TransientBulkError
-from newsflow_index.embedding import Embedder, document_text, sentences
+from newsflow_index.embedding import Embedder, document_text
 from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
-from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_ai
+from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_vector
 from newsflow_index.settings import Settings
-from newsflow_index.summaries import digest
 from newsflow_kit.consumer import Poison
 
 log = logging.getLogger(__name__)
@@ -106,27 +106,13 @@ def stored_state(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, Sto
     return found
 
 
-def embed_articles(embedder: Embedder, articles: list[ArticleData], *, max_sentences: int) -> list[dict[str, Any]]:
-    """The documents (article + vector + AI block) of ``articles``, with one model call for all texts."""
-    texts = [document_text(a) for a in articles]
-    per_article = [sentences(a.body_text or a.summary, limit=max_sentences) for a in articles]
-    flat = [s for group in per_article for s in group]
-    vectors = embedder.embed(texts + flat)
-    docs, offset = [], len(texts)
-    for i, article in enumerate(articles):
-        group = per_article[i]
-        block = digest(group, vectors[offset : offset + len(group)], anchor=vectors[i])
-        offset += len(group)
-        docs.append(
-            with_ai(
-                to_document(article),
-                vector=[round(float(x), 6) for x in vectors[i]],
-                model=embedder.name,
-                summary=block.summary,
-                key_points=block.key_points,
-            )
-        )
-    return docs
+def embed_articles(embedder: Embedder, articles: list[ArticleData]) -> list[dict[str, Any]]:
+    """The documents (article + vector) of ``articles``, with one model call for all texts."""
+    vectors = embedder.embed([document_text(a) for a in articles])
+    return [
+        with_vector(to_document(article), vector=[round(float(x), 6) for x in vector], model=embedder.name)
+        for article, vector in zip(articles, vectors, strict=True)
+    ]
 
 
 def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> int:
@@ -189,7 +175,7 @@ def cluster_batch(
 
 
 def batch_handler(
-    es: Elasticsearch, index: str, embedder: Embedder, *, max_sentences: int, cluster: bool = True
+    es: Elasticsearch, index: str, embedder: Embedder, *, cluster: bool = True
 ) -> Callable[[list[Message]], list[Poison]]:
     def handle(batch: list[Message]) -> list[Poison]:
         decoded = [d for d in (decode_article(m) for m in batch) if d is not None]
@@ -205,7 +191,7 @@ def batch_handler(
             else:
                 SKIPPED.labels(reason).inc()
         started = time.perf_counter()
-        docs = embed_articles(embedder, todo, max_sentences=max_sentences)
+        docs = embed_articles(embedder, todo)
         elapsed = time.perf_counter() - started
         won = write_versioned(es, index, docs) if docs else 0
         EMBEDDED.inc(won)
@@ -239,7 +225,7 @@ def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:
 _ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}
 
 
-AI_FIELDS = ("embedding_model", "ai_summary", "ai_key_points")
+AI_FIELDS = ("embedding_model", "digest_model", "ai_summary", "ai_key_points")
 
 
 def carry_over(es: Elasticsearch, source_index: str, target_index: str, *, page: int = 200) -> int:

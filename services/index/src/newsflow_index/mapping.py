@@ -16,7 +16,8 @@ from typing import Any
 from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_index.settings import IndexingSettings
 
-MAPPING_VERSION = 2  # 2: embedding (dense_vector, HNSW), embedding_model, ai_summary, ai_key_points
+# 2: embedding (dense_vector, HNSW), embedding_model, ai_summary, ai_key_points; 3: digest_model
+MAPPING_VERSION = 3
 
 EMBEDDING_DIMS = 384
 
@@ -68,7 +69,7 @@ def index_body(settings: IndexingSettings, *, refresh_interval: str | None = Non
                 "updated_at": {"type": "date"},
                 "title": _per_language_text(),
                 "body": _per_language_text(),
-                # Written only by the embedder role (docs/ai.md): title + lead vector and the AI block.
+                # Written only by the embedder role (docs/ai.md): the title + lead vector.
                 "embedding": {
                     "type": "dense_vector",
                     "dims": EMBEDDING_DIMS,
@@ -77,6 +78,8 @@ def index_body(settings: IndexingSettings, *, refresh_interval: str | None = Non
                     "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
                 },
                 "embedding_model": keyword,
+                # Written only by the summarizer role, at the same version: the AI block.
+                "digest_model": keyword,
                 "ai_summary": {"type": "text", "index": False},
                 "ai_key_points": {"type": "text", "index": False},
                 "title_suggest": {
@@ -120,17 +123,14 @@ def to_document(article: ArticleData, *, retracted: bool = False) -> dict[str, A
     }
 
 
-def with_ai(
-    document: dict[str, Any], *, vector: list[float], model: str, summary: str, key_points: list[str]
-) -> dict[str, Any]:
-    """A published article's document plus what the embedder computed for the same version."""
-    return {
-        **document,
-        "embedding": vector,
-        "embedding_model": model,
-        "ai_summary": summary,
-        "ai_key_points": key_points,
-    }
+def with_vector(document: dict[str, Any], *, vector: list[float], model: str) -> dict[str, Any]:
+    """A published article's document plus the vector the embedder computed for the same version."""
+    return {**document, "embedding": vector, "embedding_model": model}
+
+
+def with_digest(document: dict[str, Any], *, summary: str, key_points: list[str], model: str) -> dict[str, Any]:
+    """A stored document plus the AI block the summarizer computed for the same version."""
+    return {**document, "ai_summary": summary, "ai_key_points": key_points, "digest_model": model}
 
 
 def title_of(source: dict[str, Any]) -> str:

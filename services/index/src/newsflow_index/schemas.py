@@ -60,10 +60,10 @@ class RelatedPage(BaseModel):
 
 
 class ArticleAI(BaseModel):
-    """The AI block of an article (extractive, from the embedder; docs/ai.md)."""
+    """The AI block of an article (extractive, from the summarizer role; docs/ai.md)."""
 
     article_id: str
-    status: Literal["ready", "pending"] = Field(description="pending: the embedder has not processed this version yet.")
+    status: Literal["ready", "pending"] = Field(description="pending: not summarised at this version yet.")
     summary: str | None = Field(description="One or two central sentences of the article, verbatim.")
     key_points: list[str] = Field(description="Up to three non-redundant sentences, each at most 40 words.")
     model: str | None = Field(description="The embedding model that chose them.")

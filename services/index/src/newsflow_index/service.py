@@ -330,20 +330,20 @@ async def _translated_errors() -> AsyncIterator[None]:
 
 
 async def article_ai(index: SearchIndex, *, article_id: str) -> ArticleAI:
-    """The stored AI block of a published article; ``pending`` while the embedder has not reached it."""
+    """The stored AI block of a published article; ``pending`` while the summarizer has not reached it."""
     doc: dict[str, Any] = {}
     with suppress(NotFound):
         async with _translated_errors():
             response = await index.es.get(
                 index=index.alias,
                 id=article_id,
-                source_includes=["status", "version", "embedding_model", "ai_summary", "ai_key_points"],
+                source_includes=["status", "version", "digest_model", "ai_summary", "ai_key_points"],
             )
             doc = response.body
     source = doc.get("_source", {})
     if source.get("status") != PUBLISHED:
         raise NotFound(f"no article {article_id}")
-    model = source.get("embedding_model")
+    model = source.get("digest_model")
     return ArticleAI(
         article_id=article_id,
         status="ready" if model else "pending",

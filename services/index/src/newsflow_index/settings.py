@@ -23,8 +23,18 @@ class EmbedderSettings(BaseModel):
     batch_size: int = Field(default=32, ge=1, le=1000, description="Messages per consumed batch.")
     batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait to fill a batch.")
     threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use.")
-    max_sentences: int = Field(default=24, ge=1, le=200, description="Sentences of a body read for the summary.")
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
+    nice: int = Field(default=5, ge=0, le=19, description="CPU niceness of the process: serving and indexing go first.")
+
+
+class SummarizerSettings(BaseModel):
+    """How the summarizer role works (``NEWSFLOW_SUMMARIZER__*``; docs/ai.md)."""
+
+    batch_size: int = Field(default=8, ge=1, le=500, description="Articles summarised per pass.")
+    idle_s: float = Field(default=1.0, gt=0, description="Pause when no article waits for its AI block.")
+    threads: int = Field(default=1, ge=1, le=64, description="CPU threads the model may use.")
+    max_sentences: int = Field(default=24, ge=1, le=200, description="Sentences of a body read for the summary.")
+    nice: int = Field(default=10, ge=0, le=19, description="CPU niceness: behind serving, indexing and vectors.")
 
 
 class SearchSettings(BaseModel):
@@ -48,4 +58,5 @@ class Settings(ServiceSettings):
     search: SearchSettings = SearchSettings()
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
+    summarizer: SummarizerSettings = SummarizerSettings()
     stories: StoriesSettings = StoriesSettings()

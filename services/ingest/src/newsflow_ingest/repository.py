@@ -16,6 +16,8 @@ equality filters down to its backend; ranges and sorts it answers by reading the
 Each version also carries its outbox state: ``bus`` is ``pending`` until Kafka acknowledged it.
 """
 
+import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +28,8 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, Upd
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from newsflow_kit.mongo import equality_only, find_in
+
 Doc = dict[str, Any]
 Database = AsyncDatabase[Doc]
 BUCKET = 64  # changes per bucket of the change log
@@ -33,6 +37,20 @@ SEQ_COUNTER = "article_seq"  # a lower bound of the head, moved at bucket bounda
 SCAN_LIMIT = 2_000  # changes one page read looks at when a filter matches few of them
 DUPLICATE_KEY = 11000
 WALK_BEFORE_JUMP = 3  # taken seqs stepped over one at a time before looking the head up
+DUE_TICK_S = 10  # the width of a source's ``due_tick``
+TICKS_AT_ONCE = 16  # due ticks read at once
+RESCAN_S = 300.0  # how often a poller looks for the earliest due tick again (one read of every feed)
+
+
+def due_tick(at: datetime) -> int:
+    """The ``due_tick`` of a source due at ``at``: equality-indexed, unlike ``next_poll_at``."""
+    return int(at.timestamp() // DUE_TICK_S)
+
+
+def with_due_tick(fields: Doc) -> Doc:
+    """``fields`` plus the ``due_tick`` of their ``next_poll_at`` (every write of it goes through here)."""
+    at = fields.get("next_poll_at")
+    return {**fields, "due_tick": due_tick(at)} if isinstance(at, datetime) else fields
 
 
 class VersionTaken(Exception):
@@ -89,10 +107,9 @@ class ArticlesRepo:
         return docs[0] if docs else None
 
     async def latest_many(self, article_ids: Sequence[str]) -> dict[str, Doc]:
-        """The newest version of each of these articles that exists (one command for the whole batch:
-        on a store that answers filters by scanning, one scan instead of one per article)."""
+        """The newest version of each of these articles that exists (their versions, by index on either server)."""
         newest: dict[str, Doc] = {}
-        async for doc in self.versions.find({"article_id": {"$in": list(article_ids)}}):
+        for doc in await find_in(self.versions, "article_id", article_ids):
             held = newest.get(doc["article_id"])
             if held is None or doc["version"] > held["version"]:
                 newest[doc["article_id"]] = doc
@@ -239,6 +256,7 @@ class SourcesRepo:
 
     async def create(self, doc: Doc) -> Doc:
         """Stores a new source; :class:`NameTaken` when another source has its name."""
+        doc = with_due_tick(doc)
         try:
             await self.sources.insert_one(doc)
         except DuplicateKeyError:
@@ -259,7 +277,7 @@ class SourcesRepo:
         self._cache.pop(source_id, None)
         try:
             return await self.sources.find_one_and_update(
-                {"_id": source_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+                {"_id": source_id}, {"$set": with_due_tick(changes)}, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
             raise NameTaken(str(changes.get("name"))) from None
@@ -279,27 +297,71 @@ class SourceLeases:
     The winner moves the epochs on and sets ``lease_until`` *and* ``next_poll_at`` to the lease's end in
     one bulk write: a held source is not due, a crashed poller's sources fall due when the lease ends,
     and a live poller renews the leases of everything it holds (``renew``) so a lease outlives the work.
+
+    Finding the due sources: one range query on MongoDB. FerretDB answers a range by reading every
+    feed (seconds at 10,000 sources, every tick of every poller), so there each source also carries
+    ``due_tick`` (its ``next_poll_at`` in 10 s steps, :func:`with_due_tick`) and a poller reads tick
+    by tick, each an indexed equality match, from the earliest tick that may still hold a due source
+    (``_low``, found by one full read at start and every ``RESCAN_S``) up to now.
     """
 
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.sources = db["sources"]
         self.claims = db["poll_claims"]
+        self._low: int | None = None  # no due source sits in an earlier tick
+        self._scanned_at = 0.0
 
     async def ensure_indexes(self) -> None:
         """Creates ``poll_claims`` up front: pollers inserting into a missing collection at once would
         each create it, which FerretDB handles badly."""
         await self.sources.create_index([("kind", ASCENDING), ("next_poll_at", ASCENDING)])
+        await self.sources.create_index([("kind", ASCENDING), ("paused", ASCENDING), ("due_tick", ASCENDING)])
         await self.claims.create_index([("at", ASCENDING)])
 
-    async def claim_due(self, *, owner: str, limit: int, lease_s: float, now: datetime) -> list[Doc]:
-        due = await (
-            self.sources.find(
-                {"kind": "feed", "paused": False, "next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}}
+    async def _due(self, now: datetime, limit: int) -> list[Doc]:
+        """Up to ``limit`` feeds due at ``now`` (not paused, not leased), the longest due first."""
+        query: Doc = {"kind": "feed", "paused": False}
+        if not await equality_only(self.sources.database.client):
+            query |= {"next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}}
+            return await self.sources.find(query).sort("next_poll_at", ASCENDING).limit(limit).to_list()
+        last = due_tick(now)
+        if self._low is None or time.monotonic() - self._scanned_at > RESCAN_S:
+            self._low, self._scanned_at = await self._earliest_tick(last), time.monotonic()
+        found: list[Doc] = []
+        waiting: list[int] = []  # ticks of the feeds seen but not taken (not due yet, leased, past the limit)
+        tick = self._low
+        while tick <= last and len(found) < limit:
+            ticks = range(tick, min(tick + TICKS_AT_ONCE, last + 1))
+            parts = await asyncio.gather(*(self.sources.find({**query, "due_tick": t}).to_list() for t in ticks))
+            for t, part in zip(ticks, parts, strict=True):
+                for source in part:
+                    if source["next_poll_at"] <= now and source["lease_until"] <= now:
+                        found.append(source)
+                    else:
+                        waiting.append(t)
+            tick = ticks[-1] + 1
+        found.sort(key=lambda s: s["next_poll_at"])
+        waiting += [due_tick(s["next_poll_at"]) for s in found[limit:]]
+        self._low = min([*waiting, tick, last])
+        return found[:limit]
+
+    async def _earliest_tick(self, last: int) -> int:
+        """The earliest ``due_tick`` of any feed (one read of them all); ticks are added where missing."""
+        feeds = await self.sources.find({"kind": "feed"}, {"next_poll_at": 1, "due_tick": 1}).to_list()
+        missing = [s for s in feeds if "due_tick" not in s and isinstance(s.get("next_poll_at"), datetime)]
+        if missing:  # written before due ticks existed, or straight into the store
+            await self.sources.bulk_write(
+                [
+                    UpdateOne({"_id": s["_id"]}, {"$set": with_due_tick({"next_poll_at": s["next_poll_at"]})})
+                    for s in missing
+                ],
+                ordered=False,
             )
-            .sort("next_poll_at", ASCENDING)
-            .limit(limit)
-            .to_list()
-        )
+        ticks = [due_tick(s["next_poll_at"]) for s in feeds if isinstance(s.get("next_poll_at"), datetime)]
+        return min([*ticks, last])
+
+    async def claim_due(self, *, owner: str, limit: int, lease_s: float, now: datetime) -> list[Doc]:
+        due = await self._due(now, limit)
         if not due:
             return []
         claims = [{"_id": f"{s['_id']}:{int(s.get('lease_epoch', 0))}", "owner": owner, "at": now} for s in due]
@@ -325,7 +387,11 @@ class SourceLeases:
                 [
                     UpdateOne(
                         {"_id": s["_id"]},
-                        {"$set": {k: s[k] for k in ("lease_epoch", "lease_owner", "lease_until", "next_poll_at")}},
+                        {
+                            "$set": with_due_tick(
+                                {k: s[k] for k in ("lease_epoch", "lease_owner", "lease_until", "next_poll_at")}
+                            )
+                        },
                     )
                     for s in won
                 ],
@@ -337,23 +403,27 @@ class SourceLeases:
         """Moves the end of this owner's leases on (a source another poller took over is left alone)."""
         if source_ids:
             until = datetime.now(UTC) + timedelta(seconds=lease_s)
-            await self.sources.update_many(
-                {"_id": {"$in": source_ids}, "lease_owner": owner},
-                {"$set": {"lease_until": until, "next_poll_at": until}},
-            )
+            await self._set_owned(source_ids, owner, {"lease_until": until, "next_poll_at": until})
 
     async def release(self, source_ids: list[str], *, owner: str) -> None:
         """Gives back leases that were claimed but not worked on (a poller stopping): due again now."""
         if source_ids:
             now = datetime.now(UTC)
-            await self.sources.update_many(
-                {"_id": {"$in": source_ids}, "lease_owner": owner},
-                {"$set": {"lease_until": now, "next_poll_at": now}},
-            )
+            await self._set_owned(source_ids, owner, {"lease_until": now, "next_poll_at": now})
+
+    async def _set_owned(self, source_ids: list[str], owner: str, fields: Doc) -> None:
+        """Sets ``fields`` on those of these sources this owner holds: one equality update each, one command."""
+        await self.sources.bulk_write(
+            [
+                UpdateOne({"_id": source_id, "lease_owner": owner}, {"$set": with_due_tick(fields)})
+                for source_id in source_ids
+            ],
+            ordered=False,
+        )
 
     async def finish(self, source_id: str, *, owner: str, fields: Doc, added: dict[str, int], now: datetime) -> None:
         """Records a poll's outcome (``fields`` set, ``added`` counted up) and ends this owner's lease now."""
-        update: Doc = {"$set": {**fields, "lease_until": now, "lease_owner": None}}
+        update: Doc = {"$set": with_due_tick({**fields, "lease_until": now, "lease_owner": None})}
         if added:
             update["$inc"] = added
         await self.sources.update_one({"_id": source_id, "lease_owner": owner}, update)

@@ -1,0 +1,191 @@
+"""``embedder``: how soon an article has its vector at 20 articles/s, and what the AI roles cost ingest.
+
+vector latency   NEWSFLOW_BENCH_EMBED_ARTICLES (default 400) synthetic articles pushed one by one at
+                 NEWSFLOW_BENCH_EMBED_RATE (default 20) per second, open loop, to one ingest api, with
+                 one index worker, one embedder and one summarizer running (as deployed). For each
+                 article: the time from its POST being sent to its vector being searchable
+                 (``embedding_model`` on the document, polled every 100 ms). Baseline in the same run:
+                 from the same POST to the article being searchable at all (the worker's path).
+                 Goal: p99 ≤ 10 s at 20 articles/s.
+summaries        how many of those articles had their AI block when the last vector arrived, and how
+                 long the summarizer then took to finish them (reported, no goal: it trails by design).
+ingest with AI   ingest-throughput's measurement (push API → searchable, batches of 250, 2 in
+                 flight; NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES, default 2,000) with the embedder and
+                 summarizer running against the same without them, 3 reps each, alternating.
+                 Goal: ≥ 0.95× of without.
+"""
+
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+from elasticsearch import Elasticsearch
+from pymongo import MongoClient
+
+from bench.bench_ingest_throughput import ours as push_to_searchable
+from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
+from bench.corpus import push_payloads
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, TopicSpec
+from newsflow_index.indices import ensure_alias
+from newsflow_index.settings import IndexingSettings
+from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.settings import KafkaSettings
+
+NAME = "embedder"
+LATENCY_GOAL_S = 10.0
+THROUGHPUT_GOAL = 0.95
+REPS = 3
+
+
+def _arrivals(es: Elasticsearch, alias: str, ids: list[str], field: str | None, until: float) -> dict[str, float]:
+    """When each id first matched (``field`` present, or at all), polled every 100 ms until ``until``."""
+    seen: dict[str, float] = {}
+    if not ids:
+        time.sleep(0.1)
+    while len(seen) < len(ids) and time.monotonic() < until:
+        waiting = [i for i in ids if i not in seen]
+        query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": waiting}}]}}
+        if field:
+            query["bool"]["filter"].append({"exists": {"field": field}})
+        hits = es.search(index=alias, query=query, size=len(waiting), source=False)["hits"]["hits"]
+        now = time.perf_counter()
+        for hit in hits:
+            seen.setdefault(hit["_id"], now)
+        time.sleep(0.1)
+    return seen
+
+
+def vector_latency(
+    es: Elasticsearch, ingest: str, source_id: str, alias: str, payloads: list[dict[str, Any]], rate: float
+) -> tuple[list[float], list[float], int, float]:
+    """(vector latencies s, searchable latencies s, AI blocks done at the last vector, s until all were)."""
+    sent: dict[str, float] = {}
+    failures: list[str] = []
+
+    def push() -> None:
+        with httpx.Client(base_url=ingest, timeout=60) as client:
+            start = time.perf_counter()
+            for i, payload in enumerate(payloads):
+                time.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                at = time.perf_counter()
+                resp = client.post("/articles", json={**payload, "source_id": source_id})
+                if resp.status_code != 201:
+                    failures.append(f"{resp.status_code} {resp.text[:200]}")
+                    continue
+                sent[resp.json()["id"]] = at
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    searchable: dict[str, float] = {}
+    vectors: dict[str, float] = {}
+    deadline = time.monotonic() + len(payloads) / rate + 300
+    while pusher.is_alive() or len(vectors) < len(sent):
+        ids = list(sent)
+        searchable |= _arrivals(es, alias, [i for i in ids if i not in searchable], None, time.monotonic() + 0.5)
+        vectors |= _arrivals(es, alias, [i for i in ids if i not in vectors], "embedding_model", time.monotonic() + 0.5)
+        if time.monotonic() > deadline:
+            break
+    pusher.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} pushes failed, e.g. {failures[0]}")
+    ids = list(sent)
+    digested = _arrivals(es, alias, ids, "digest_model", time.monotonic() + 0.2)
+    done_at_last_vector = len(digested)
+    last_vector = max(vectors.values(), default=time.perf_counter())
+    digested |= _arrivals(es, alias, [i for i in ids if i not in digested], "digest_model", time.monotonic() + 900)
+    all_digested = max(digested.values(), default=last_vector) - last_vector if len(digested) == len(ids) else -1.0
+    return (
+        [vectors[i] - sent[i] for i in ids if i in vectors],
+        [searchable[i] - sent[i] for i in ids if i in searchable],
+        done_at_last_vector,
+        all_digested,
+    )
+
+
+def start_ai(env: dict[str, str]) -> list[Role]:
+    return [Role.start("index", "embedder", env, ready=False), Role.start("index", "summarizer", env, ready=False)]
+
+
+def run() -> Result:
+    n = int(os.environ.get("NEWSFLOW_BENCH_EMBED_ARTICLES", "400"))
+    rate = float(os.environ.get("NEWSFLOW_BENCH_EMBED_RATE", "20"))
+    m = int(os.environ.get("NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES", "2000"))
+    suffix = uuid.uuid4().hex[:8]
+    kafka = KafkaSettings(bootstrap_servers=KAFKA_SERVERS)
+    topics = [
+        TopicSpec(f"{ARTICLES.name}-bench-{suffix}", ARTICLES.partitions, ARTICLES.config),
+        TopicSpec(f"{ARTICLES_DLQ.name}-bench-{suffix}", 1, ARTICLES_DLQ.config),
+    ]
+    ensure_topics(kafka, topics)
+    alias, db_name = f"bench-embed-{suffix}", f"bench_embed_{suffix}"
+    env = {
+        "NEWSFLOW_MONGO__URI": MONGO_URI,
+        "NEWSFLOW_MONGO__DATABASE": db_name,
+        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": topics[0].name,
+        "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": topics[1].name,
+        "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
+        "NEWSFLOW_ELASTICSEARCH__URL": ES_URL,
+    }
+    payloads = push_payloads(n + (2 * REPS + 1) * m, prefix="embed")
+    es = Elasticsearch(ES_URL, request_timeout=120)
+    result = Result(NAME)
+    roles: list[Role] = []
+    ai: list[Role] = []
+    try:
+        roles.append(ingest := Role.start("ingest", "api", env))
+        roles.append(Role.start("index", "worker", env, ready=False))
+        ensure_alias(es, alias, IndexingSettings())
+        source = httpx.post(f"{ingest.url}/sources", json={"name": "bench-embed", "kind": "push"})
+        source.raise_for_status()
+        source_id = str(source.json()["id"])
+        rest = payloads[n:]
+        push_to_searchable(es, ingest.url, source_id, alias, rest[:m])  # warm-up: imports, group, connections
+        rates: dict[str, list[float]] = {"with": [], "without": []}
+        for rep in range(REPS):
+            for mode in ("without", "with"):
+                if mode == "with":
+                    ai = start_ai(env)
+                batch = rest[(1 + 2 * rep + (mode == "with")) * m :][:m]
+                rates[mode].append(push_to_searchable(es, ingest.url, source_id, alias, batch))
+                for role in ai:
+                    role.stop()
+                ai = []
+        ai = start_ai(env)
+        _arrivals(es, alias, ["never"], None, time.monotonic() + 20)  # let both load the model and join
+        vectors, searchable, done, trailing = vector_latency(es, ingest.url, source_id, alias, payloads[:n], rate)
+    finally:
+        for role in ai + roles:
+            role.stop()
+        admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
+        es.close()
+        mongo: MongoClient[dict[str, Any]]
+        with MongoClient(MONGO_URI) as mongo:
+            mongo.drop_database(db_name)
+    v, s = summary([x * 1000 for x in vectors]), summary([x * 1000 for x in searchable])
+    result.add(f"POST → vector searchable p50 ({rate:g} art/s)", v["median"], s["median"], "ms")
+    result.add(
+        f"POST → vector searchable p99 ({rate:g} art/s)", v["p99"], s["p99"], "ms", f"≤ {LATENCY_GOAL_S:g} s",
+        v["p99"] <= LATENCY_GOAL_S * 1000,
+    )  # fmt: skip
+    if len(vectors) < n:
+        result.error("vector latency", detail=f"{n - len(vectors)} of {n} articles never got their vector")
+    w, wo = summary(rates["with"]), summary(rates["without"])
+    result.add(
+        "push → searchable with embedder + summarizer (median)", w["median"], wo["median"], "art/s",
+        f"≥ {THROUGHPUT_GOAL}× without", w["median"] >= THROUGHPUT_GOAL * wo["median"],
+    )  # fmt: skip
+    result.notes.append(
+        f"baseline of the latency rows: POST → searchable at all (the worker's path), same articles, same run; "
+        f"{n} articles at {rate:g}/s"
+    )
+    finished = f"all {n} had it {trailing:.0f} s after the last vector" if trailing >= 0 else "not all within 15 min"
+    result.notes.append(f"AI blocks: {done} of {n} done when the last vector arrived; {finished}")
+    result.notes.append(
+        f"throughput: {m} articles per rep, {REPS} reps each, alternating; with min/max {w['min']:.0f}/{w['max']:.0f}, "
+        f"without {wo['min']:.0f}/{wo['max']:.0f}"
+    )
+    return result

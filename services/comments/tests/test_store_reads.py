@@ -1,0 +1,92 @@
+"""The store reads written for FerretDB's equality-only indexes give what the plain queries give.
+
+``changed_since`` walks minute ticks, ``find_in`` sends equality lookups, the rate-limit read splits
+its ``$or``: each is checked against the range / ``$in`` / ``$or`` query it replaces, on the real store.
+"""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from pymongo import ASCENDING, AsyncMongoClient
+
+from newsflow_comments.repository import Store, tick_of
+from newsflow_kit.mongo import find_in
+from newsflow_kit.settings import MongoSettings
+
+Doc = dict[str, Any]
+
+
+@pytest.fixture
+async def store(mongo_database: MongoSettings) -> AsyncIterator[Store]:
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_database.uri, tz_aware=True)
+    store = Store(client, mongo_database.database)
+    await store.ensure_indexes()
+    yield store
+    await client.close()
+
+
+def _vote(n: int, at: datetime, *, tagged: bool = True) -> Doc:
+    doc: Doc = {"_id": f"c{n % 7}:v{n}", "comment_id": f"c{n % 7}", "value": 1 if n % 3 else -1, "at": at}
+    return {**doc, "tick": tick_of(at)} if tagged else doc
+
+
+async def test_changed_since_walks_ticks_to_exactly_what_a_range_query_finds(store: Store) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Three hours of votes, some in the same second (the _id breaks the tie), one a minute ahead.
+    times = [now - timedelta(minutes=180 - 7 * n, seconds=n % 2) for n in range(26)] + [now + timedelta(seconds=50)]
+    await store.votes.insert_many([_vote(n, at) for n, at in enumerate(times)])
+    await store.votes.insert_one(_vote(99, times[5]))  # same time as another vote
+    for since in (now - timedelta(hours=4), now - timedelta(minutes=95, seconds=30), now, now + timedelta(hours=1)):
+        for limit in (1, 5, 100):
+            expected = (
+                await store.votes.find({"at": {"$gte": since}}, {"comment_id": 1, "at": 1})
+                .sort([("at", ASCENDING), ("_id", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+            walked = await store.voted_since(since, limit, now=now)
+            assert walked == expected, (since, limit)
+            assert await store.voted_since(since, limit, now=now, scan=True) == expected
+
+
+async def test_the_first_scan_finds_records_written_without_a_tick(store: Store) -> None:
+    now = datetime.now(UTC)
+    await store.votes.insert_one(_vote(1, now - timedelta(seconds=5), tagged=False))
+    since = now - timedelta(minutes=1)
+    assert await store.voted_since(since, 10, now=now) == []  # no tick: only a scan sees it
+    assert [v["_id"] for v in await store.voted_since(since, 10, now=now, scan=True)] == ["c1:v1"]
+
+
+async def test_find_in_matches_an_in_query_with_and_without_a_condition(store: Store) -> None:
+    now = datetime.now(UTC)
+    await store.votes.insert_many([_vote(n, now) for n in range(40)])
+    wanted = ["c1", "c3", "c3", "missing"]
+    plain = await store.votes.find({"comment_id": {"$in": wanted}}).to_list()
+    found = await find_in(store.votes, "comment_id", wanted)
+    assert sorted(d["_id"] for d in found) == sorted(d["_id"] for d in plain) and len(found) == 12
+    narrowed = await find_in(store.votes, "comment_id", wanted, where={"value": -1}, projection={"_id": 1})
+    assert sorted(d["_id"] for d in narrowed) == sorted(d["_id"] for d in plain if d["value"] == -1)
+    assert set(narrowed[0]) == {"_id"}
+    assert await find_in(store.votes, "comment_id", []) == []
+
+
+async def test_client_marks_are_the_or_of_both_lookups_newest_hits_first(store: Store) -> None:
+    now = datetime.now(UTC)
+    hour = now - timedelta(minutes=30)
+    marks: list[Doc] = [
+        {"_id": "ban:fp1", "kind": "ban", "fp": "fp1", "at": now - timedelta(days=30)},
+        {"_id": "known:fp1", "kind": "known", "fp": "fp1", "at": now - timedelta(days=20)},
+        {"_id": "known:fp2", "kind": "known", "fp": "fp2", "at": now},
+    ]
+    for n in range(6):  # fp1 from two addresses, fp2 from fp1's first address, one hit too old
+        fp, addr = ("fp1", "a1") if n < 3 else ("fp2", "a1") if n < 5 else ("fp1", "a2")
+        marks.append({"_id": f"hit:{n}", "kind": "hit", "fp": fp, "addr": addr, "at": now - timedelta(minutes=n)})
+    marks.append({"_id": "hit:old", "kind": "hit", "fp": "fp1", "addr": "a1", "at": now - timedelta(hours=2)})
+    await store.marks.insert_many(marks)
+
+    found = await store.client_marks("fp1", "a1", hour, limit=50)
+    assert [m["_id"] for m in found] == ["ban:fp1", "known:fp1", *(f"hit:{n}" for n in range(6))]
+    truncated = await store.client_marks("fp1", "a1", hour, limit=4)
+    assert [m["_id"] for m in truncated] == ["ban:fp1", "known:fp1", "hit:0", "hit:1"]
