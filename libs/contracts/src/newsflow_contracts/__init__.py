@@ -9,6 +9,7 @@ from newsflow_contracts.limits import (
     SEARCH_QUERY_MAX_CHARS,
     SUGGEST_QUERY_MAX_CHARS,
 )
+from newsflow_contracts.search import Highlight
 from newsflow_contracts.topics import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec, all_topics
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "CountsRequest",
     "Envelope",
     "EventType",
+    "Highlight",
     "TopicSpec",
     "all_topics",
     "new_event",

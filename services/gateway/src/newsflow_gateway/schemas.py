@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
-from newsflow_contracts import ArticleData
+from newsflow_contracts import ArticleData, Highlight
 from newsflow_gateway.keys import Role
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
@@ -25,18 +25,13 @@ class Problem(Open):
     type: str
     title: str
     status: int
-    detail: str = ""
+    detail: str
     instance: str | None = None
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
 # -- reading -----------------------------------------------------------------------------------
-
-
-class Highlight(Open):
-    title: str | None = None
-    snippet: str | None = None
 
 
 class ArticleSummary(Open):
