@@ -18,6 +18,7 @@ def running_pid(server: Server) -> int | None:
     """The server's pid from our pid file, or else the process listening on its port."""
     try:
         pid = int(server.pidfile.read_text())
+        _reap(pid)  # a server this process restarted and that was killed since is a zombie, not alive
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):

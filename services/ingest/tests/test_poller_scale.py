@@ -131,7 +131,9 @@ async def test_claims_come_in_batches_not_one_scan_per_feed(scale: Scale, feed_s
     poller, other = scale.make(claim_batch=64), scale.make(claim_batch=64)
     scale.commands.seen.clear()
     first, second = await asyncio.gather(poller.claim_batch(64), other.claim_batch(64))
-    assert scale.commands.seen[("find", "sources")] == 2  # one read per batch of 64, not one per source
+    # a read per batch of 64, not one per source (on FerretDB a poller's first claim also reads every
+    # feed once, for the earliest due tick: docs/ingest.md)
+    assert scale.commands.seen[("find", "sources")] <= 4
     mine, theirs = {s["_id"] for s in first}, {s["_id"] for s in second}
     # both may read the same 64 due sources; the claims split them, never give one to both
     assert not mine & theirs and len(mine | theirs) >= 64

@@ -3,7 +3,7 @@
 Works with MongoDB and FerretDB (see docs/infra.md for what not to use). FerretDB 1.x sends only
 top-level equality filters to its backend, where the local stack indexes them; ``$in``, ``$or``,
 ranges and sorts it answers by reading the whole collection. :func:`find_in` is ``$in`` written so
-that both servers use their indexes.
+that both servers use their indexes, and :func:`bulk_write` keeps FerretDB clear of a deadlock.
 """
 
 import asyncio
@@ -13,10 +13,17 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.collection import Collection
+from pymongo.operations import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 
 from newsflow_kit.settings import MongoSettings
 
 Doc = dict[str, Any]
+Write = InsertOne[Doc] | UpdateOne | UpdateMany | ReplaceOne[Doc] | DeleteOne
+# FerretDB 1.24 holds one backend connection for each statement of a write command until the whole
+# command ends; a command with more statements than its pool (200 here) waits for itself forever, and
+# every other client with it. 150 statements took 1.8 s and 250 never returned (docs/infra.md).
+STATEMENTS_PER_COMMAND = 16
 _equality_only: "weakref.WeakKeyDictionary[AsyncMongoClient[Doc], bool]" = weakref.WeakKeyDictionary()
 
 
@@ -85,3 +92,15 @@ async def find_in(
 
     found = await asyncio.gather(*(one(value) for value in wanted))
     return [doc for docs in found for doc in docs]
+
+
+async def bulk_write(collection: AsyncCollection[Doc], writes: list[Write], *, ordered: bool = False) -> None:
+    """``collection.bulk_write`` in commands of at most ``STATEMENTS_PER_COMMAND`` (see above)."""
+    for start in range(0, len(writes), STATEMENTS_PER_COMMAND):
+        await collection.bulk_write(writes[start : start + STATEMENTS_PER_COMMAND], ordered=ordered)
+
+
+def bulk_write_sync(collection: Collection[Doc], writes: list[Write], *, ordered: bool = False) -> None:
+    """:func:`bulk_write` for the synchronous client."""
+    for start in range(0, len(writes), STATEMENTS_PER_COMMAND):
+        collection.bulk_write(writes[start : start + STATEMENTS_PER_COMMAND], ordered=ordered)

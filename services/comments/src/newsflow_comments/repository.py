@@ -43,7 +43,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 
 from newsflow_contracts import ArticleData, CommentData
-from newsflow_kit.mongo import equality_only, find_in
+from newsflow_kit.mongo import bulk_write_sync, equality_only, find_in
 
 Doc = dict[str, Any]
 _DUPLICATE_KEY = 11000
@@ -419,7 +419,8 @@ class ArticleRefs:
             if any(e.get("code") != _DUPLICATE_KEY for e in errors):
                 raise
             known = [docs[e["index"]] for e in errors]
-        self.refs.bulk_write(
+        bulk_write_sync(
+            self.refs,
             [
                 UpdateOne(
                     {"_id": d["_id"], "version": {"$lt": d["version"]}},

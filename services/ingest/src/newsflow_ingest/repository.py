@@ -28,7 +28,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, Upd
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from newsflow_kit.mongo import equality_only, find_in
+from newsflow_kit.mongo import bulk_write, equality_only, find_in
 
 Doc = dict[str, Any]
 Database = AsyncDatabase[Doc]
@@ -167,10 +167,12 @@ class ArticlesRepo:
             await self.counters.update_one({"_id": SEQ_COUNTER}, {"$max": {"seq": last}}, upsert=True)
 
     async def mark_sent_many(self, seqs: list[int]) -> None:
-        """Flips the given changes to ``sent`` (one equality update each, in one command)."""
+        """Flips the given changes to ``sent`` (one equality update each, a few per command: see the kit)."""
         if seqs:
-            await self.versions.bulk_write(
-                [UpdateOne({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}}) for seq in seqs], ordered=False
+            await bulk_write(
+                self.versions,
+                [UpdateOne({"_id": seq, "bus": "pending"}, {"$set": {"bus": "sent"}}) for seq in seqs],
+                ordered=False,
             )
 
     async def pending(self, changed_before: datetime, limit: int) -> list[Doc]:
@@ -350,7 +352,8 @@ class SourceLeases:
         feeds = await self.sources.find({"kind": "feed"}, {"next_poll_at": 1, "due_tick": 1}).to_list()
         missing = [s for s in feeds if "due_tick" not in s and isinstance(s.get("next_poll_at"), datetime)]
         if missing:  # written before due ticks existed, or straight into the store
-            await self.sources.bulk_write(
+            await bulk_write(
+                self.sources,
                 [
                     UpdateOne({"_id": s["_id"]}, {"$set": with_due_tick({"next_poll_at": s["next_poll_at"]})})
                     for s in missing
@@ -383,7 +386,8 @@ class SourceLeases:
             }
             won.append({**source, **lease, "due_at": source.get("next_poll_at")})
         if won:
-            await self.sources.bulk_write(
+            await bulk_write(
+                self.sources,
                 [
                     UpdateOne(
                         {"_id": s["_id"]},
@@ -412,8 +416,9 @@ class SourceLeases:
             await self._set_owned(source_ids, owner, {"lease_until": now, "next_poll_at": now})
 
     async def _set_owned(self, source_ids: list[str], owner: str, fields: Doc) -> None:
-        """Sets ``fields`` on those of these sources this owner holds: one equality update each, one command."""
-        await self.sources.bulk_write(
+        """Sets ``fields`` on those of these sources this owner holds: one equality update each."""
+        await bulk_write(
+            self.sources,
             [
                 UpdateOne({"_id": source_id, "lease_owner": owner}, {"$set": with_due_tick(fields)})
                 for source_id in source_ids
