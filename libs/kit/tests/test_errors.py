@@ -1,6 +1,6 @@
 """The one error shape: every failure a client can cause comes back as RFC 9457 problem details."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
@@ -27,6 +27,24 @@ async def _failing() -> None:
     raise RuntimeError("secret-host.internal:27017 exploded")
 
 
+# path -> what the route raises
+FAILURES: dict[str, Callable[[], Exception]] = {
+    "/missing": lambda: NotFound("no such thing"),
+    "/conflict": lambda: Conflict("thread closed"),
+    "/limited": lambda: RateLimited("slow down", retry_after=7),
+    "/unavailable": lambda: DependencyUnavailable("the store does not answer"),
+    "/store-down": lambda: ServerSelectionTimeoutError("db-host.internal:27017: connection refused"),
+    "/store-backend-down": lambda: OperationFailure("failed to connect to `user=newsflow database=ferretdb`", code=1),
+}
+
+
+def _raising(failure: Callable[[], Exception]) -> Callable[[], Awaitable[None]]:
+    async def route() -> None:
+        raise failure()
+
+    return route
+
+
 @pytest.fixture
 def client() -> TestClient:
     from fastapi import APIRouter
@@ -37,33 +55,12 @@ def client() -> TestClient:
     async def create(thing: Thing) -> Thing:
         return thing
 
-    @router.get("/missing")
-    async def missing() -> None:
-        raise NotFound("no such thing")
-
-    @router.get("/conflict")
-    async def conflict() -> None:
-        raise Conflict("thread closed")
-
-    @router.get("/limited")
-    async def limited() -> None:
-        raise RateLimited("slow down", retry_after=7)
-
     @router.post("/store")
     async def store(thing: Thing) -> int:
         return len(thing.name.encode())  # as a driver would: UTF-8 on the way out
 
-    @router.get("/unavailable")
-    async def unavailable() -> None:
-        raise DependencyUnavailable("the store does not answer")
-
-    @router.get("/store-down")
-    async def store_down() -> None:
-        raise ServerSelectionTimeoutError("db-host.internal:27017: connection refused")
-
-    @router.get("/store-backend-down")
-    async def store_backend_down() -> None:
-        raise OperationFailure("failed to connect to `user=newsflow database=ferretdb`", code=1)
+    for path, failure in FAILURES.items():
+        router.add_api_route(path, _raising(failure), methods=["GET"])
 
     @router.get("/boom")
     async def boom() -> None:

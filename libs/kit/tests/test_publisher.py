@@ -1,25 +1,13 @@
 import uuid
-from datetime import UTC, datetime
 
 from newsflow_contracts import ArticleData, Envelope, EventType, new_event
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.settings import KafkaSettings
-from newsflow_kit.testing import read_topic
+from newsflow_kit.testing import article_data, read_topic
 
 
 async def test_publish_resolves_after_the_broker_acknowledged(kafka_topics: KafkaSettings) -> None:
-    now = datetime.now(UTC)
-    article = ArticleData(
-        id="a1",
-        version=1,
-        seq=1,
-        source_id="s",
-        url="https://x.test/1",
-        canonical_url="https://x.test/1",
-        title="Hello",
-        published_at=now,
-        updated_at=now,
-    )
+    article = article_data("a1")
     event = new_event(EventType.ARTICLE_PUBLISHED, article, producer="test", event_id=uuid.uuid4())
     publisher = AsyncPublisher(kafka_topics, client_id="test")
     try:

@@ -1,7 +1,6 @@
 """Helpers of the comments tests: an app on private topics and database, articles, posting."""
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,25 +17,13 @@ from newsflow_comments.settings import CommentsSettings, Settings
 from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import KafkaSettings, MongoSettings
-from newsflow_kit.testing import ServiceProcess, settings_env, unique
+from newsflow_kit.testing import ServiceProcess, article_data, settings_env, unique
 
 OPEN_POLICY = {"premoderate_new_authors": False, "max_links": 2, "banned_words": [], "spam_heuristics": True}
 
 
 def article(article_id: str, *, version: int = 1, status: ArticleStatus = ArticleStatus.PUBLISHED) -> ArticleData:
-    now = datetime.now(UTC)
-    return ArticleData(
-        id=article_id,
-        version=version,
-        seq=version,
-        status=status,
-        source_id="wire",
-        url=f"https://example.com/{article_id}",
-        canonical_url=f"https://example.com/{article_id}",
-        title=f"Article {article_id}",
-        published_at=now,
-        updated_at=now,
-    )
+    return article_data(article_id, version=version, status=status)
 
 
 def produce_articles(kafka: KafkaSettings, *articles: ArticleData) -> None:

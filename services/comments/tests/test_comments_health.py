@@ -1,21 +1,16 @@
 import pytest
-from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from newsflow_comments.main import create_app
 from newsflow_comments.settings import CommentsSettings, Settings
 from newsflow_kit.settings import KafkaSettings, MongoSettings
+from newsflow_kit.testing import assert_serving
 
 
 def test_health_and_readiness_name_only_what_the_api_uses(mongo_database: MongoSettings) -> None:
     # The API answers HTTP only: no Kafka anywhere in it (a broker nobody listens on must not matter).
     settings = Settings(kafka=KafkaSettings(bootstrap_servers="127.0.0.1:1"), mongo=mongo_database)
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        ready = client.get("/readyz")
-        assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"mongodb": "ok"}
-        assert "newsflow_http_requests_total" in client.get("/metrics").text
+    assert_serving(create_app(settings), checks={"mongodb": "ok"})
 
 
 def test_placeholder_secret_is_refused_in_production() -> None:

@@ -4,13 +4,11 @@ Only this file uses a stand-in: everything here is about the gateway's own error
 """
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,7 +17,7 @@ from starlette.routing import Route
 
 from newsflow_gateway.main import create_app
 from newsflow_gateway.settings import ServicesSettings, Settings
-from newsflow_kit.testing import eventually, free_port
+from newsflow_kit.testing import free_port, serving
 
 INTERNAL = "ingest-7f9c.internal.svc"
 NOW = datetime.now(UTC).isoformat()
@@ -65,14 +63,8 @@ STAND_IN = Starlette(
 
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(STAND_IN, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(STAND_IN) as url:
+        yield url
 
 
 @pytest.fixture

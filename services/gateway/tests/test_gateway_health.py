@@ -1,12 +1,11 @@
 from fastapi.testclient import TestClient
 
+from newsflow_kit.testing import assert_serving
+
 
 def test_health_readiness_and_metrics(client: TestClient, admin_headers: dict[str, str]) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok", "stream": "ok"}
-    assert "newsflow_gateway_stream_connections" in client.get("/metrics", headers=admin_headers).text
+    checks = {"mongodb": "ok", "kafka": "ok", "stream": "ok"}
+    assert_serving(client, checks=checks, metric="newsflow_gateway_stream_connections", metrics_headers=admin_headers)
 
 
 def test_metrics_are_not_public(client: TestClient) -> None:

@@ -1,12 +1,10 @@
 """The story.updated feed: polls the index's story changes only while someone listens, each change once."""
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,7 +14,7 @@ from newsflow_gateway.backends import Backends
 from newsflow_gateway.settings import ServicesSettings
 from newsflow_gateway.streams.hub import SendQueue
 from newsflow_gateway.streams.stories import EVENT, StoryFollower
-from newsflow_kit.testing import eventually, free_port
+from newsflow_kit.testing import serving
 
 
 def story(story_id: str, updated: datetime, sources: int = 2) -> dict[str, Any]:
@@ -45,14 +43,8 @@ class Index:
 @pytest.fixture(scope="module")
 def index() -> Iterator[tuple[Index, str]]:
     stand_in = Index()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stand_in.app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=10)
-    yield stand_in, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(stand_in.app) as url:
+        yield stand_in, url
 
 
 async def test_each_change_goes_out_once_and_only_while_someone_listens(index: tuple[Index, str]) -> None:

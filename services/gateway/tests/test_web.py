@@ -5,14 +5,12 @@ about the gateway's own rendering, so the stand-in answers with hostile titles, 
 highlights that a real ingest would have cleaned.
 """
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +20,7 @@ from starlette.routing import Route
 from newsflow_gateway.main import create_app
 from newsflow_gateway.settings import ServicesSettings, Settings
 from newsflow_gateway.web.markup import clean_body, highlighted, http_url
-from newsflow_kit.testing import eventually, free_port
+from newsflow_kit.testing import free_port, serving
 
 NOW = datetime.now(UTC).isoformat()
 XSS = "<script>alert(1)</script>"
@@ -167,15 +165,8 @@ class StandIn:
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[StandIn]:
     fake = StandIn()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=10)
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    server.should_exit = True
-    thread.join(10)
+    with serving(fake.app) as fake.url:
+        yield fake
 
 
 @pytest.fixture

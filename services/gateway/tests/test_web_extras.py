@@ -9,10 +9,11 @@ from fastapi.testclient import TestClient
 
 from newsflow_gateway.main import create_app
 from newsflow_gateway.settings import Settings
-from newsflow_gateway.web.digest import digest, shorten
+from newsflow_gateway.web.digest import digest
 from newsflow_gateway.web.markup import clean_body, present, when
 from newsflow_gateway.web.rendering import static
 from newsflow_gateway.web.timefmt import relative
+from newsflow_kit.text import shorten
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}

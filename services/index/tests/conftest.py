@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,30 +18,16 @@ from newsflow_index.settings import IndexingSettings
 from newsflow_index.writes import Write
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
-from newsflow_kit.testing import unique
+from newsflow_kit.testing import ServiceProcess, article_data, settings_env, unique
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def article(article_id: str, *, version: int = 1, **fields: Any) -> ArticleData:
     """An article with plausible defaults; ``age`` (a timedelta) sets published_at relative to now."""
-    age = fields.pop("age", timedelta(hours=1))
-    published = fields.pop("published_at", NOW - age)
-    data: dict[str, Any] = {
-        "id": article_id,
-        "version": version,
-        "seq": version,
-        "source_id": "wire",
-        "source_name": "The Wire",
-        "url": f"https://example.com/{article_id}",
-        "canonical_url": f"https://example.com/{article_id}",
-        "title": f"Article {article_id}",
-        "body_text": f"Body of {article_id}.",
-        "published_at": published,
-        "updated_at": published,
-        **fields,
-    }
-    return ArticleData(**data)
+    published = fields.pop("published_at", NOW - fields.pop("age", timedelta(hours=1)))
+    defaults = {"source_name": "The Wire", "body_text": f"Body of {article_id}.", "published_at": published}
+    return article_data(article_id, version=version, **(defaults | fields))
 
 
 def event(data: ArticleData) -> Envelope[ArticleData]:
@@ -96,6 +83,40 @@ def es(es_settings: ElasticsearchSettings) -> Iterator[Elasticsearch]:
     client = Elasticsearch(es_settings.url, request_timeout=30)
     yield client
     client.close()
+
+
+@dataclass
+class Pipeline:
+    """A test's private indexing pipeline: its topics and alias, a client, an event producer, its roles."""
+
+    kafka: KafkaSettings
+    elastic: ElasticsearchSettings
+    es: Elasticsearch
+    events: Events
+    service_process: Callable[..., ServiceProcess]
+
+    @property
+    def alias(self) -> str:
+        return self.elastic.alias
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The variables that point a role at this pipeline (plus ``extra``)."""
+        return settings_env(kafka=self.kafka, es=self.elastic) | extra
+
+    def start(self, role: str, *, env: dict[str, str] | None = None) -> ServiceProcess:
+        """Runs ``newsflow-index <role>`` against this pipeline (the api with its HTTP port)."""
+        return self.service_process("newsflow-index", role, http=role == "api", env=env or self.env())
+
+
+@pytest.fixture
+def pipeline(
+    kafka_topics: KafkaSettings,
+    es_alias: ElasticsearchSettings,
+    es: Elasticsearch,
+    events: Events,
+    service_process: Callable[..., ServiceProcess],
+) -> Pipeline:
+    return Pipeline(kafka_topics, es_alias, es, events, service_process)
 
 
 def index_directly(es: Elasticsearch, alias: str, items: list[ArticleData]) -> None:

@@ -1,7 +1,7 @@
 """The embedder and summarizer roles with the real packaged model and the real Elasticsearch: vectors, the
 version guard, the AI block."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -9,14 +9,14 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleStatus
-from newsflow_index import reindex
+from newsflow_index import bootstrap
 from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
 from newsflow_index.indices import ensure_alias
 from newsflow_index.settings import IndexingSettings, Settings
 from newsflow_index.summarizer import Summarizer
-from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
-from newsflow_kit.testing import eventually, settings_env
+from newsflow_kit.settings import ElasticsearchSettings
+from newsflow_kit.testing import eventually
 
 RATES_EN = {
     "title": "Central bank raises interest rates to curb inflation",
@@ -64,29 +64,21 @@ def test_the_packaged_model_is_multilingual(model: E5Embedder, helpers: Any) -> 
     assert float(en @ ru) > float(en @ football) + 0.05  # the Russian coverage is nearer than another English story
 
 
-def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(
-    kafka_topics: KafkaSettings,
-    es_alias: ElasticsearchSettings,
-    es: Elasticsearch,
-    events: Any,
-    helpers: Any,
-    service_process: Callable[..., Any],
-) -> None:
-    env = settings_env(kafka=kafka_topics, es=es_alias)
-    service_process("newsflow-index", "worker", http=False, env=env)
-    service_process("newsflow-index", "embedder", http=False, env=env)
-    service_process("newsflow-index", "summarizer", http=False, env=env)
+def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:
+    for role in ("worker", "embedder", "summarizer"):
+        pipeline.start(role)
     a1 = helpers.article("a", **RATES_EN)
     a2 = helpers.article("a", version=2, **{**RATES_EN, "title": "Central bank raises rates again"})
     b1 = helpers.article("b", **RATES_RU)
     c1 = helpers.article("c", **FOOTBALL_EN)
     c2 = helpers.article("c", version=2, status=ArticleStatus.RETRACTED)
-    events.send([a1, b1, c1])
-    events.send([a2, c2, c1])  # the replay of c1 after its retraction must not bring it back
+    pipeline.events.send([a1, b1, c1])
+    pipeline.events.send([a2, c2, c1])  # the replay of c1 after its retraction must not bring it back
 
     def embedded() -> dict[str, Any]:
-        es.indices.refresh(index=es_alias.alias)
-        hits = es.search(index=es_alias.alias, query={"exists": {"field": "embedding_model"}}, size=10)["hits"]["hits"]
+        pipeline.es.indices.refresh(index=pipeline.alias)
+        found = pipeline.es.search(index=pipeline.alias, query={"exists": {"field": "embedding_model"}}, size=10)
+        hits = found["hits"]["hits"]
         return {h["_id"]: h["_source"] for h in hits}
 
     def both() -> dict[str, Any] | None:
@@ -97,8 +89,9 @@ def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(
     docs = eventually(both, timeout=120)  # two processes start and load on a shared 2-core machine
     assert set(docs) == {"a", "b"}
     assert docs["a"]["embedding_model"] == MODEL_NAME and docs["a"]["title"]["en"] == "Central bank raises rates again"
-    assert es.get(index=es_alias.alias, id="c")["_source"] == {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
-    a, b = vector(es, es_alias.alias, "a"), vector(es, es_alias.alias, "b")
+    retracted = {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
+    assert pipeline.es.get(index=pipeline.alias, id="c")["_source"] == retracted
+    a, b = vector(pipeline.es, pipeline.alias, "a"), vector(pipeline.es, pipeline.alias, "b")
     assert a.shape == (DIMS,) and float(a @ b) > 0.8
     ai = docs["a"]
     assert ai["ai_summary"].startswith("The central bank raised")
@@ -132,18 +125,11 @@ def test_vector_writes_never_regress_nor_resurrect(
     assert es.get(index=alias, id="fresh")["_source"]["embedding_model"] == MODEL_NAME
 
 
-def test_reindex_carries_vectors_and_ai_blocks_over(
-    kafka_topics: KafkaSettings,
-    es_alias: ElasticsearchSettings,
-    es: Elasticsearch,
-    events: Any,
-    helpers: Any,
-    model: E5Embedder,
-) -> None:
-    alias = es_alias.alias
+def test_reindex_carries_vectors_and_ai_blocks_over(pipeline: Any, helpers: Any, model: E5Embedder) -> None:
+    es, alias = pipeline.es, pipeline.alias
     kept, old = helpers.article("kept", **RATES_EN), helpers.article("changed", **FOOTBALL_EN)
     changed = helpers.article("changed", version=2, **{**FOOTBALL_EN, "title": "Cup final replay ordered"})
-    events.send([kept, old, changed])  # what the reindex replays
+    pipeline.events.send([kept, old, changed])  # what the reindex replays
     helpers.index_directly(es, alias, [kept, old])  # the live index lags behind: "changed" is still v1 there
     assert write_versioned(es, alias, embed_articles(model, [kept, old])) == 2
     es.indices.refresh(index=alias)
@@ -151,7 +137,7 @@ def test_reindex_carries_vectors_and_ai_blocks_over(
     es.indices.refresh(index=alias)
     before = vector(es, alias, "kept")
 
-    new_index = reindex.run(Settings(kafka=kafka_topics, elasticsearch=es_alias))
+    new_index = bootstrap.reindex(Settings(kafka=pipeline.kafka, elasticsearch=pipeline.elastic))
     es.indices.refresh(index=new_index)
     assert es.get(index=alias, id="kept")["_source"]["embedding_model"] == MODEL_NAME
     assert np.allclose(vector(es, alias, "kept"), before, atol=1e-5)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,8 @@ from confluent_kafka import Consumer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleData, ArticleStatus
-from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
-from newsflow_kit.testing import eventually, settings_env, unique
+from newsflow_kit.settings import KafkaSettings
+from newsflow_kit.testing import eventually, unique
 
 pytestmark = pytest.mark.slow
 
@@ -99,72 +99,49 @@ def paused(pid: int) -> Iterator[None]:
         os.kill(pid, signal.SIGCONT)
 
 
-def test_worker_killed_mid_stream_loses_nothing(
-    kafka_topics: KafkaSettings,
-    es_alias: ElasticsearchSettings,
-    es: Elasticsearch,
-    events: Any,
-    helpers: Any,
-    fault_articles: int,
-    service_process: Callable[..., Any],
-) -> None:
-    env = settings_env(kafka=kafka_topics, es=es_alias)
+def test_worker_killed_mid_stream_loses_nothing(pipeline: Any, helpers: Any, fault_articles: int) -> None:
     items, final = stream(helpers, "k", fault_articles)
-    events.send(items)
-    victim = service_process("newsflow-index", "worker", http=False, env=env)
-    service_process("newsflow-index", "worker", http=False, env=env)  # takes the victim's partitions over
+    pipeline.events.send(items)
+    victim = pipeline.start("worker")
+    pipeline.start("worker")  # takes the victim's partitions over
 
-    eventually(lambda: indexed(es, es_alias.alias) >= fault_articles // 5, timeout=90, interval=0.05)
+    eventually(lambda: indexed(pipeline.es, pipeline.alias) >= fault_articles // 5, timeout=90, interval=0.05)
     victim.kill()
-    assert indexed(es, es_alias.alias) < fault_articles, "killed too late to be mid-stream"
+    assert indexed(pipeline.es, pipeline.alias) < fault_articles, "killed too late to be mid-stream"
     victim.start(wait_ready=False)
 
-    eventually(lambda: stored_state(es, es_alias.alias) == final, timeout=120, interval=1)
-    assert dlq_size(kafka_topics) == 0
+    eventually(lambda: stored_state(pipeline.es, pipeline.alias) == final, timeout=120, interval=1)
+    assert dlq_size(pipeline.kafka) == 0
 
 
-def test_elasticsearch_paused_mid_stream_loses_nothing(
-    kafka_topics: KafkaSettings,
-    es_alias: ElasticsearchSettings,
-    es: Elasticsearch,
-    events: Any,
-    helpers: Any,
-    service_process: Callable[..., Any],
-) -> None:
+def test_elasticsearch_paused_mid_stream_loses_nothing(pipeline: Any, helpers: Any) -> None:
     pause_s = float(os.environ.get("NEWSFLOW_TEST_ES_PAUSE_S", "8"))
-    env = settings_env(kafka=kafka_topics, es=es_alias) | {
+    env = pipeline.env() | {
         "NEWSFLOW_ELASTICSEARCH__TIMEOUT_S": "2",  # so the pause surfaces as timeouts, not one long request
         "NEWSFLOW_INDEXING__MAX_BACKOFF_S": "2",
     }
-    worker = service_process("newsflow-index", "worker", http=False, env=env)
+    worker = pipeline.start("worker", env=env)
     before, final_before = stream(helpers, "p", 2000)
     during, final_during = stream(helpers, "q", 2000)
-    events.send(before)
-    eventually(lambda: indexed(es, es_alias.alias) > 0, timeout=30, interval=0.05)
+    pipeline.events.send(before)
+    eventually(lambda: indexed(pipeline.es, pipeline.alias) > 0, timeout=30, interval=0.05)
     with paused(elasticsearch_pid()):
-        events.send(during)
+        pipeline.events.send(during)
         time.sleep(pause_s)  # the fault itself: Elasticsearch stays frozen this long
 
-    eventually(lambda: stored_state(es, es_alias.alias) == final_before | final_during, timeout=90, interval=1)
-    assert dlq_size(kafka_topics) == 0
+    eventually(lambda: stored_state(pipeline.es, pipeline.alias) == final_before | final_during, timeout=90, interval=1)
+    assert dlq_size(pipeline.kafka) == 0
     assert "transient" in Path(worker.log).read_text(), "the pause never reached the worker"
 
 
-def test_reindex_under_load_keeps_search_answering(
-    kafka_topics: KafkaSettings,
-    es_alias: ElasticsearchSettings,
-    es: Elasticsearch,
-    events: Any,
-    helpers: Any,
-    service_process: Callable[..., Any],
-) -> None:
-    env = settings_env(kafka=kafka_topics, es=es_alias)
-    service_process("newsflow-index", "worker", http=False, env=env)
-    api = service_process("newsflow-index", "api", env=env)
+def test_reindex_under_load_keeps_search_answering(pipeline: Any, helpers: Any) -> None:
+    env = pipeline.env()
+    pipeline.start("worker", env=env)
+    api = pipeline.start("api", env=env)
     first, final_first = stream(helpers, "r", 3000)
-    events.send(first)
-    eventually(lambda: stored_state(es, es_alias.alias) == final_first, timeout=60, interval=0.5)
-    old_index = list(es.indices.get_alias(name=es_alias.alias).body)
+    pipeline.events.send(first)
+    eventually(lambda: stored_state(pipeline.es, pipeline.alias) == final_first, timeout=60, interval=0.5)
+    old_index = list(pipeline.es.indices.get_alias(name=pipeline.alias).body)
 
     answers: list[tuple[int, int]] = []
     stop = threading.Event()
@@ -179,19 +156,21 @@ def test_reindex_under_load_keeps_search_answering(
     searcher.start()
     try:
         more, final_more = stream(helpers, "s", 1000)
-        feeder = threading.Thread(target=events.send, args=(more,))
+        feeder = threading.Thread(target=pipeline.events.send, args=(more,))
         feeder.start()
         exe = Path(sys.executable).parent / "newsflow-index"
         done = subprocess.run([str(exe), "reindex"], env={**os.environ, **env}, capture_output=True, timeout=120)
         feeder.join()
-        eventually(lambda: stored_state(es, es_alias.alias) == final_first | final_more, timeout=60, interval=0.5)
+        eventually(
+            lambda: stored_state(pipeline.es, pipeline.alias) == final_first | final_more, timeout=60, interval=0.5
+        )
     finally:
         stop.set()
         searcher.join()
 
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    new_index = list(es.indices.get_alias(name=es_alias.alias).body)
+    new_index = list(pipeline.es.indices.get_alias(name=pipeline.alias).body)
     assert len(new_index) == 1 and new_index != old_index
-    assert not es.indices.exists(index=old_index[0])
+    assert not pipeline.es.indices.exists(index=old_index[0])
     assert len(answers) > 10
     assert all(status == 200 and total >= 2700 for status, total in answers), [a for a in answers if a[0] != 200][:5]

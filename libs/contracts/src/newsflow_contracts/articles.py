@@ -4,6 +4,21 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+# The markup ``body_html`` may hold: ingest cleans bodies to it, the gateway cleans them to it again
+# before rendering (defence in depth: a bug or a bypass at ingest still cannot run script on a page).
+BODY_TAGS: set[str] = {
+    "p", "br", "a", "strong", "b", "em", "i", "u", "blockquote", "q", "ul", "ol", "li", "h2", "h3", "h4",
+    "figure", "figcaption", "img", "pre", "code", "hr", "sub", "sup",
+    "table", "thead", "tbody", "tr", "th", "td",
+}  # fmt: skip
+BODY_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"colspan"},
+    "td": {"colspan"},
+    "*": {"dir"},  # right-to-left passages keep their direction
+}
+
 
 class ArticleStatus(StrEnum):
     PUBLISHED = "published"

@@ -14,16 +14,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
+from fastapi.testclient import TestClient
 from pymongo import MongoClient, monitoring
 
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, ArticleData, TopicSpec
 from newsflow_kit.kafka import admin, ensure_topics
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
 
@@ -48,6 +52,21 @@ def eventually(check: Callable[[], T], *, timeout: float = 15.0, interval: float
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last error: {last!r})")
         time.sleep(interval)
+
+
+def article_data(article_id: str, *, version: int = 1, **fields: Any) -> ArticleData:
+    """A valid article for tests: plausible defaults (published now, ``seq`` = ``version``), ``fields`` override."""
+    now = datetime.now(UTC)
+    defaults: dict[str, Any] = {
+        "seq": version,
+        "source_id": "wire",
+        "url": f"https://example.com/{article_id}",
+        "canonical_url": f"https://example.com/{article_id}",
+        "title": f"Article {article_id}",
+        "published_at": now,
+        "updated_at": fields.get("published_at", now),
+    }
+    return ArticleData(id=article_id, version=version, **(defaults | fields))
 
 
 def free_port() -> int:
@@ -263,6 +282,42 @@ def service_process() -> Iterator[Callable[..., ServiceProcess]]:
     yield make
     for proc in started:
         proc.stop()
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Runs the ASGI ``app`` (a test's stand-in for another service) in a thread on a free port; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: server.started, timeout=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def assert_serving(
+    app: Any,
+    *,
+    checks: dict[str, str] | None = None,
+    metric: str = "newsflow_http_requests_total",
+    metrics_headers: dict[str, str] | None = None,
+) -> None:
+    """An app's probes answer (``app`` an ASGI app, run here with its lifespan, or a TestClient of one):
+    ``/healthz`` ok; ``/readyz`` 200, its checks exactly ``checks`` if given; ``metric`` in ``/metrics``."""
+    if not isinstance(app, TestClient):
+        with TestClient(app) as client:
+            return assert_serving(client, checks=checks, metric=metric, metrics_headers=metrics_headers)
+    assert app.get("/healthz").json() == {"status": "ok"}
+    ready = app.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    if checks is not None:
+        assert ready.json()["checks"] == checks
+    assert metric in app.get("/metrics", headers=metrics_headers).text
+    return None
 
 
 def settings_env(

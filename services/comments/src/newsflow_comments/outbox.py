@@ -17,15 +17,15 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from newsflow_comments.checkpoint import Checkpoint
 from newsflow_comments.repository import Doc, Store, comment_of
 from newsflow_contracts import CommentData, Envelope, EventType, new_event
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
 PRODUCER = "comments.worker"
 BATCH = 1000
@@ -83,15 +83,13 @@ class Relay:
         self.publisher = publisher
         self.topic = topic
         self.grace = timedelta(seconds=grace_s)
-        self.margin = timedelta(seconds=margin_s)
+        self.checkpoint = Checkpoint(store, self.POSITION, margin_s=margin_s)
         self.now = now
-        self._scanned = False  # the first pass reads by range: it also finds records written before ``tick``
 
     async def run_once(self) -> int:
         """Publishes one batch; returns how many events went out."""
         now = self.now()
-        since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
-        scan, self._scanned = not self._scanned, True
+        since, scan = await self.checkpoint.start()
         posted = await self.store.posted_since(since, BATCH, now=now, scan=scan)
         revisions = await self.store.revisions_since(since, BATCH, now=now, scan=scan)
         keep: list[datetime] = [now]  # the next position: not beyond anything left unresolved
@@ -122,7 +120,7 @@ class Relay:
         for chain, published in zip(chains.values(), results, strict=True):
             if len(published) < len(chain):
                 keep.append(chain[len(published)].at)
-        await self.store.save_position(self.POSITION, min(keep))
+        await self.checkpoint.save(min(keep))
         if sent:
             log.info("published %d comment events", len(sent))
         return len(sent)

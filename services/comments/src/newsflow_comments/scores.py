@@ -10,12 +10,12 @@ being changed by someone else right then keeps its place for the next pass.
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from newsflow_comments.checkpoint import Checkpoint
 from newsflow_comments.repository import Store, revision_id, tick_of
 
 log = logging.getLogger(__name__)
-EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 BATCH = 5000
 CHUNK = 500
 
@@ -25,16 +25,14 @@ class ScoreFolder:
 
     def __init__(self, store: Store, *, margin_s: float, now: Callable[[], datetime]) -> None:
         self.store = store
-        self.margin = timedelta(seconds=margin_s)
+        self.checkpoint = Checkpoint(store, self.POSITION, margin_s=margin_s)
         self.now = now
         self._retry: set[str] = set()
-        self._scanned = False  # the first pass reads by range: it also finds votes written before ``tick``
 
     async def run_once(self) -> int:
         """Folds one batch of changed votes; returns how many scores changed."""
         now = self.now()
-        since = (await self.store.position(self.POSITION) or EPOCH) - self.margin  # first run: everything
-        scan, self._scanned = not self._scanned, True
+        since, scan = await self.checkpoint.start()
         votes = await self.store.voted_since(since, BATCH, now=now, scan=scan)
         position = votes[-1]["at"] if len(votes) >= BATCH else now
         touched = sorted(self._retry | {v["comment_id"] for v in votes})
@@ -51,7 +49,7 @@ class ScoreFolder:
                     changed += 1
                 else:
                     self._retry.add(comment_id)
-        await self.store.save_position(self.POSITION, position)
+        await self.checkpoint.save(position)
         if changed:
             log.info("folded the scores of %d comments", changed)
         return changed

@@ -5,6 +5,7 @@ field errors; a 5xx, a time-out or a refused connection becomes a 502/503 with a
 no internal host name or stack trace reaches a client.
 """
 
+import asyncio
 import logging
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
+from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_gateway.settings import ServicesSettings
 from newsflow_kit.context import request_id_var, traceparent_var
 from newsflow_kit.errors import PROBLEM_BASE, DependencyUnavailable, InvalidInput, NewsflowError
@@ -102,6 +104,22 @@ class Backends:
         except ValueError:
             log.warning("%s %s %s answered non-JSON", service, method, path)
             raise BadGateway(f"the {service} service gave an unreadable answer") from None
+
+    async def published(self, ids: list[str], *, concurrency: int, timeout: float) -> list[ArticleData | None]:
+        """Each article read whole from ingest, in order; ``None`` where it is not published or not readable in time."""
+        limit = asyncio.Semaphore(concurrency)
+
+        async def whole(article_id: str) -> ArticleData | None:
+            async with limit:
+                try:
+                    async with asyncio.timeout(timeout):
+                        raw = await self.call(Service.INGEST, "GET", f"/articles/{segment(article_id)}")
+                except (NewsflowError, TimeoutError):
+                    return None
+            article = ArticleData.model_validate(raw)
+            return article if article.status is ArticleStatus.PUBLISHED else None
+
+        return list(await asyncio.gather(*(whole(i) for i in ids)))
 
 
 def _unencodable() -> InvalidInput:

@@ -14,6 +14,7 @@ from newsflow_gateway.compat.websub import Subscriptions
 from newsflow_gateway.keys import KeyStore, Principal, Role
 from newsflow_gateway.ratelimit import Rate, RateLimiter
 from newsflow_gateway.settings import Settings
+from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import Hub
 from newsflow_kit.errors import Forbidden, PayloadTooLarge, Unauthorized
 
@@ -22,6 +23,14 @@ StoryId = Annotated[str, Path(pattern=r"^st-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", 
 Text = Annotated[str | None, Query(max_length=SEARCH_QUERY_MAX_CHARS)]
 Token = Annotated[str | None, Query(max_length=100)]
 Cursor = Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)]
+
+
+async def article_filter(q: Text = None, source: Token = None, tag: Token = None, lang: Token = None) -> ArticleFilter:
+    """The filters search and the live stream share (``q`` in the search box's syntax)."""
+    return ArticleFilter(source=source, tag=tag, lang=lang, q=q)
+
+
+Filters = Annotated[ArticleFilter, Depends(article_filter)]
 
 
 @dataclass

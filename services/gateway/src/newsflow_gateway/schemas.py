@@ -7,9 +7,9 @@ additive change) without breaking the gateway; the fields listed here are the on
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
-from newsflow_contracts import ArticleData
+from newsflow_contracts import ArticleData, Highlight
 from newsflow_gateway.keys import Role
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
@@ -25,18 +25,13 @@ class Problem(Open):
     type: str
     title: str
     status: int
-    detail: str = ""
+    detail: str
     instance: str | None = None
     request_id: str | None = None
     errors: list[dict[str, Any]] | None = None
 
 
 # -- reading -----------------------------------------------------------------------------------
-
-
-class Highlight(Open):
-    title: str | None = None
-    snippet: str | None = None
 
 
 class ArticleSummary(Open):
@@ -268,7 +263,11 @@ class KeyCreate(BaseModel):
 
 
 class KeyRead(BaseModel):
-    id: str
+    """A key as the admin API shows it (read from a stored ``ApiKey``, whose ``key_id`` is its ``id``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(validation_alias=AliasChoices("id", "key_id"))
     name: str
     role: Role
     source_id: str | None

@@ -27,16 +27,16 @@ async def article_page(*, backends: Backends, article_id: str, part_timeout: flo
     ``missing`` when their service fails or is slow.
     """
     path = f"/articles/{segment(article_id)}"
+
+    def part(name: str, service: Service, url: str, params: dict[str, Any] | None = None) -> Awaitable[Any]:
+        return optional(name, backends.call(service, "GET", url, params=params), timeout=part_timeout)
+
     raw, count, related, ai, story = await asyncio.gather(
         backends.call(Service.INGEST, "GET", path),
-        _part("comment_count", backends.call(Service.COMMENTS, "GET", f"{path}/comments/count"), part_timeout),
-        _part(
-            "related",
-            backends.call(Service.INDEX, "GET", f"{path}/related", params={"size": RELATED_SIZE}),
-            part_timeout,
-        ),
-        _part("ai", backends.call(Service.INDEX, "GET", f"{path}/ai"), part_timeout),
-        _part("story", backends.call(Service.INDEX, "GET", f"{path}/story"), part_timeout),
+        part("comment_count", Service.COMMENTS, f"{path}/comments/count"),
+        part("related", Service.INDEX, f"{path}/related", {"size": RELATED_SIZE}),
+        part("ai", Service.INDEX, f"{path}/ai"),
+        part("story", Service.INDEX, f"{path}/story"),
     )
     article = ArticleData.model_validate(raw)
     if article.status is ArticleStatus.RETRACTED:
@@ -55,13 +55,14 @@ async def article_page(*, backends: Backends, article_id: str, part_timeout: flo
     )
 
 
-async def _part(name: str, call: Awaitable[T], timeout: float) -> T | None:
+async def optional(part: str, call: Awaitable[T], *, timeout: float) -> T | None:
+    """``call``'s result, or None (logged, counted) when it fails or takes longer than ``timeout``."""
     try:
         async with asyncio.timeout(timeout):
             return await call
     except (NewsflowError, TimeoutError) as exc:
-        log.warning("article page without %s: %s", name, exc)
-        PARTIAL_ANSWERS.labels(name).inc()
+        log.warning("page without %s: %s", part, exc)
+        PARTIAL_ANSWERS.labels(part).inc()
         return None
 
 

@@ -35,12 +35,12 @@ from pydantic import ValidationError
 
 from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
 from newsflow_index import clusterer
-from newsflow_index.bulk import TransientBulkError, is_transient
+from newsflow_index.bulk import TransientBulkError
 from newsflow_index.embedding import Embedder, document_text
 from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
 from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_vector
 from newsflow_index.settings import Settings
-from newsflow_kit.consumer import ConsumerLoop, Poison
+from newsflow_kit.consumer import Poison
 
 log = logging.getLogger(__name__)
 
@@ -204,28 +204,6 @@ def batch_handler(
         return []
 
     return handle
-
-
-def build_loop(
-    settings: Settings, es: Elasticsearch, embedder: Embedder, *, name: str = "index-embedder"
-) -> ConsumerLoop:
-    config = settings.embedder
-    return ConsumerLoop(
-        settings.kafka,
-        name=name,
-        group_id=GROUP_ID,
-        topics=[settings.kafka.articles_topic],
-        handler=batch_handler(
-            es,
-            settings.elasticsearch.alias,
-            embedder,
-            cluster=settings.stories.enabled,
-        ),
-        is_transient=is_transient,
-        batch_size=config.batch_size,
-        batch_timeout=config.batch_timeout_s,
-        max_backoff=config.max_backoff_s,
-    )
 
 
 def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:

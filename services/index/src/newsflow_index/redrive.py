@@ -8,22 +8,20 @@ and commits only after Kafka acknowledged the re-published messages.
 
 import logging
 
-from confluent_kafka import Message, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from newsflow_index.replay import end_offsets, partitions, read_until, reader
+from newsflow_index.replay import end_offsets, partitions, read_until
 from newsflow_index.settings import Settings
-from newsflow_kit.kafka import producer_config
 
 log = logging.getLogger(__name__)
 
 GROUP_ID = "index-redrive"
 
 
-def run(settings: Settings) -> int:
-    """Re-drives what is in the DLQ now; returns how many messages went back to the main topic."""
+def run(settings: Settings, consumer: Consumer, producer: Producer) -> int:
+    """Re-drives what is in the DLQ now with ``consumer`` (a ``reader`` in the group ``GROUP_ID``);
+    returns how many messages went back to the main topic."""
     dlq, target = settings.kafka.articles_dlq_topic, settings.kafka.articles_topic
-    consumer = reader(settings.kafka, group_id=GROUP_ID, client_id="index-redrive")
-    producer = Producer(producer_config(settings.kafka, client_id="index-redrive"))
     count = 0
 
     def republish(batch: list[Message]) -> None:
@@ -41,12 +39,9 @@ def run(settings: Settings) -> int:
         count += len(batch)
         log.info("re-drove %d messages from %s to %s", len(batch), dlq, target)
 
-    try:
-        parts = partitions(consumer, dlq)
-        committed = consumer.committed([TopicPartition(dlq, p) for p in parts], timeout=10)
-        start = {tp.partition: tp.offset for tp in committed if tp.offset >= 0}
-        read_until(consumer, dlq, start=start, ends=end_offsets(consumer, dlq, parts), on_batch=republish)
-    finally:
-        consumer.close()
+    parts = partitions(consumer, dlq)
+    committed = consumer.committed([TopicPartition(dlq, p) for p in parts], timeout=10)
+    start = {tp.partition: tp.offset for tp in committed if tp.offset >= 0}
+    read_until(consumer, dlq, start=start, ends=end_offsets(consumer, dlq, parts), on_batch=republish)
     log.info("redrive done: %d messages back on %s", count, target)
     return count

@@ -17,28 +17,31 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from confluent_kafka import Message
+from confluent_kafka import Consumer, Message
+from elasticsearch import Elasticsearch
 
 from newsflow_index.bulk import is_transient
 from newsflow_index.embedder import carry_over
-from newsflow_index.indices import alias_indices, create_index, new_index_name, swap_alias
-from newsflow_index.replay import end_offsets, partitions, read_until, reader
+from newsflow_index.indices import alias_indices, create_index, swap_alias
+from newsflow_index.replay import end_offsets, partitions, read_until
 from newsflow_index.settings import Settings
 from newsflow_index.worker import batch_handler
 from newsflow_kit.consumer import Poison
-from newsflow_kit.search import sync_elasticsearch
 
 log = logging.getLogger(__name__)
 
 OLD_INDEX_GRACE_S = 2.0
 
 
-def run(settings: Settings, *, keep_old: bool = False) -> str:
-    """Builds and switches to a new index; returns its name."""
+def group_id(name: str) -> str:
+    """The reader's consumer group (unique per new index; explicit assignment, so nothing to clean up)."""
+    return f"index-reindex-{name}"
+
+
+def run(settings: Settings, es: Elasticsearch, consumer: Consumer, name: str, *, keep_old: bool = False) -> str:
+    """Builds the index ``name`` (from ``new_index_name``) with ``consumer`` (a ``reader`` in the group
+    ``group_id(name)``) and switches the alias to it; returns its name."""
     alias, topic = settings.elasticsearch.alias, settings.kafka.articles_topic
-    es = sync_elasticsearch(settings.elasticsearch)
-    name = new_index_name(alias)
-    consumer = reader(settings.kafka, group_id=f"index-reindex-{name}", client_id="index-reindex")
     try:
         create_index(es, name, settings.indexing, refresh_interval="-1")
         store = _retrying(batch_handler(es, name, max_bulk_bytes=settings.indexing.max_bulk_bytes))
@@ -71,9 +74,6 @@ def run(settings: Settings, *, keep_old: bool = False) -> str:
         if name not in alias_indices(es, alias):  # never reached the alias: nobody reads it
             es.indices.delete(index=name, ignore_unavailable=True)
         raise
-    finally:
-        consumer.close()
-        es.close()
 
 
 def _retrying(handler: Callable[[list[Message]], list[Poison]]) -> Callable[[list[Message]], None]:

@@ -4,12 +4,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-
-class Highlight(BaseModel):
-    """HTML-escaped text with matches in ``<mark>``; null when nothing matched (or no query)."""
-
-    title: str | None = None
-    snippet: str | None = None
+from newsflow_contracts import Highlight as Highlight  # declared once in the contracts (the gateway relays it)
 
 
 class ArticleItem(BaseModel):

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from confluent_kafka import Message
 from elasticsearch import Elasticsearch
 
-from newsflow_index.bulk import is_transient, write_bulk
-from newsflow_index.settings import Settings
+from newsflow_index.bulk import write_bulk
 from newsflow_index.writes import Undecodable, Write, decode, latest_per_article
-from newsflow_kit.consumer import ConsumerLoop, Poison
+from newsflow_kit.consumer import Poison
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +39,3 @@ def batch_handler(es: Elasticsearch, index: str, *, max_bulk_bytes: int) -> Call
         return poison
 
     return handle
-
-
-def build_loop(settings: Settings, es: Elasticsearch, *, name: str = "index-worker") -> ConsumerLoop:
-    indexing = settings.indexing
-    return ConsumerLoop(
-        settings.kafka,
-        name=name,
-        group_id=GROUP_ID,
-        topics=[settings.kafka.articles_topic],
-        handler=batch_handler(es, settings.elasticsearch.alias, max_bulk_bytes=indexing.max_bulk_bytes),
-        dlq_topic=settings.kafka.articles_dlq_topic,
-        is_transient=is_transient,
-        batch_size=indexing.batch_size,
-        batch_timeout=indexing.batch_timeout_s,
-        max_backoff=indexing.max_backoff_s,
-    )

@@ -49,6 +49,30 @@ def _body(a: DemoArticle) -> str:
     return "".join(f"<p>{html.escape(p)}</p>" for p in a.paragraphs)
 
 
+ATOM_ENTRY = (
+    '<entry><id>urn:demo:{slug}</id><title>{title}</title><link href="{link}"/><updated>{updated}</updated>'
+    '<author><name>{author}</name></author>{atom_tags}<content type="html">{body}</content></entry>'
+)
+RSS_ITEM = (
+    "<item><guid>{slug}</guid><title>{title}</title><link>{link}</link><pubDate>{date}</pubDate>"
+    "{rss_tags}<description>{body}</description></item>"
+)
+
+
+def _fields(a: DemoArticle, base: str) -> dict[str, str]:
+    """An item's escaped parts, as the Atom and RSS templates above use them."""
+    tags = [html.escape(tag) for tag in a.tags]
+    return {
+        "slug": a.slug,
+        "title": html.escape(a.title),
+        "link": f"{base}/articles/{a.slug}",
+        "author": html.escape(a.author),
+        "body": html.escape(_body(a)),
+        "atom_tags": "".join(f'<category term="{tag}"/>' for tag in tags),
+        "rss_tags": "".join(f"<category>{tag}</category>" for tag in tags),
+    }
+
+
 def render_feed(feed: str, base: str, slot: int) -> tuple[str, str]:
     """The feed document and its content type."""
     kind, language = FEEDS[feed]
@@ -73,26 +97,13 @@ def render_feed(feed: str, base: str, slot: int) -> tuple[str, str]:
         }
         return json.dumps(doc, ensure_ascii=False), "application/feed+json"
     if kind == "atom":
-        entries = "".join(
-            f"<entry><id>urn:demo:{a.slug}</id><title>{html.escape(a.title)}</title>"
-            f'<link href="{base}/articles/{a.slug}"/><updated>{t.isoformat()}</updated>'
-            f"<author><name>{html.escape(a.author)}</name></author>"
-            + "".join(f'<category term="{html.escape(tag)}"/>' for tag in a.tags)
-            + f'<content type="html">{html.escape(_body(a))}</content></entry>'
-            for t, a in items
-        )
+        entries = "".join(ATOM_ENTRY.format(**_fields(a, base), updated=t.isoformat()) for t, a in items)
         return (
             f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
             f"<title>{feed}</title><id>urn:demo:{feed}</id><updated>{items[0][0].isoformat()}</updated>"
             f"{entries}</feed>"
         ), "application/atom+xml"
-    entries = "".join(
-        f"<item><guid>{a.slug}</guid><title>{html.escape(a.title)}</title>"
-        f"<link>{base}/articles/{a.slug}</link><pubDate>{format_datetime(t)}</pubDate>"
-        + "".join(f"<category>{html.escape(tag)}</category>" for tag in a.tags)
-        + f"<description>{html.escape(_body(a))}</description></item>"
-        for t, a in items
-    )
+    entries = "".join(RSS_ITEM.format(**_fields(a, base), date=format_datetime(t)) for t, a in items)
     return (
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{feed}</title>'
         f"<link>{base}</link><language>{language}</language>{entries}</channel></rss>"

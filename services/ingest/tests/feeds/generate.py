@@ -67,35 +67,71 @@ def item(n: int, **over: Any) -> Item:
     return base
 
 
+def stored(n: int, url: str | None = None, external_id: str | None = None, *, title: str | None = None) -> Item:
+    """What must be stored from item ``n``: its own title and link unless given otherwise."""
+    return {
+        "title": item(n)["title"] if title is None else title,
+        "url": url or item(n)["link"],
+        "external_id": external_id,
+    }
+
+
 # --- writers: items -> document text -------------------------------------------------------------
 
 
-def _decl(encoding: str | None) -> str:
-    return f'<?xml version="1.0" encoding="{encoding}"?>\n' if encoding else '<?xml version="1.0"?>\n'
+def _prolog(decl: str | None) -> str:
+    """The XML declaration: none (``None``), the default UTF-8 one (``""``), or one naming ``decl``."""
+    if decl is None:
+        return ""
+    return f'<?xml version="1.0" encoding="{decl or "utf-8"}"?>\n'
+
+
+Part = tuple[str, Callable[[Item], str]]
+
+
+def _elements(it: Item, parts: list[Part]) -> str:
+    """The item's child elements: each part whose field the item has, in the format's order."""
+    return "".join(render(it) for field, render in parts if it[field] is not None)
+
+
+TITLE: Part = ("title", lambda it: f"<title>{escape(it['title'])}</title>")
+DESCRIPTION: Part = ("body", lambda it: f"<description>{escape(it['body'])}</description>")
+RSS_PARTS: list[Part] = [
+    TITLE,
+    ("link", lambda it: f"<link>{escape(it['link'])}</link>"),
+    ("guid", lambda it: f'<guid isPermaLink="{"true" if it["permalink"] else "false"}">{escape(it["guid"])}</guid>'),
+    ("date", lambda it: f"<pubDate>{it['date'][0]}</pubDate>"),
+    DESCRIPTION,
+]
+RSS091_PARTS = [part for part in RSS_PARTS if part[0] not in ("guid", "date")]
+RDF_PARTS: list[Part] = [
+    TITLE,
+    ("link", lambda it: f"<link>{escape(it['link'])}</link>"),
+    ("date", lambda it: f"<dc:date>{it['date'][1]}</dc:date>"),
+    DESCRIPTION,
+]
+ATOM_PARTS: list[Part] = [
+    ("guid", lambda it: f"<id>{escape(it['guid'])}</id>"),
+    ("title", lambda it: f'<title type="text">{escape(it["title"])}</title>'),
+    ("link", lambda it: f'<link rel="alternate" href={quoteattr(it["link"])}/>'),
+    ("date", lambda it: f"<updated>{it['date'][1]}</updated>"),
+    ("body", lambda it: f'<content type="html">{escape(it["body"])}</content>'),
+]
+ATOM03_PARTS: list[Part] = [
+    TITLE,
+    ("link", lambda it: f'<link rel="alternate" type="text/html" href={quoteattr(it["link"])}/>'),
+    ("guid", lambda it: f"<id>{escape(it['guid'])}</id>"),
+    ("date", lambda it: f"<issued>{it['date'][1]}</issued><modified>{it['date'][1]}</modified>"),
+    ("body", lambda it: f'<content type="text/html" mode="escaped">{escape(it["body"])}</content>'),
+]
 
 
 def rss(items: list[Item], version: str = "2.0", decl: str | None = "", channel: str = "", head: str = "") -> str:
-    out = []
-    for it in items:
-        parts = []
-        if it["title"] is not None:
-            parts.append(f"<title>{escape(it['title'])}</title>")
-        if it["link"] is not None:
-            parts.append(f"<link>{escape(it['link'])}</link>")
-        if it["guid"] is not None and version != "0.91":
-            pl = "true" if it["permalink"] else "false"
-            parts.append(f'<guid isPermaLink="{pl}">{escape(it["guid"])}</guid>')
-        if it["date"] is not None and version != "0.91":
-            parts.append(f"<pubDate>{it['date'][0]}</pubDate>")
-        if it["body"] is not None:
-            parts.append(f"<description>{escape(it['body'])}</description>")
-        out.append(f"<item>{''.join(parts)}{it['extra']}</item>")
-    prolog = _decl(decl) if decl != "" else '<?xml version="1.0" encoding="utf-8"?>\n'
-    if decl is None:
-        prolog = ""
+    parts = RSS091_PARTS if version == "0.91" else RSS_PARTS
+    out = "".join(f"<item>{_elements(it, parts)}{it['extra']}</item>" for it in items)
     return (
-        f'{prolog}{head}<rss version="{version}" {NS}><channel><title>News</title><link>{HOME}</link>'
-        f"<description>All the news</description>{channel}{''.join(out)}</channel></rss>\n"
+        f'{_prolog(decl)}{head}<rss version="{version}" {NS}><channel><title>News</title><link>{HOME}</link>'
+        f"<description>All the news</description>{channel}{out}</channel></rss>\n"
     )
 
 
@@ -103,20 +139,10 @@ def rdf(items: list[Item], decl: str | None = "", channel: str = "", head: str =
     out, seq = [], []
     for n, it in enumerate(items):
         about = it["link"] or it["guid"] or f"urn:item:{n}"
-        parts = []
-        if it["title"] is not None:
-            parts.append(f"<title>{escape(it['title'])}</title>")
-        if it["link"] is not None:
-            parts.append(f"<link>{escape(it['link'])}</link>")
-        if it["date"] is not None:
-            parts.append(f"<dc:date>{it['date'][1]}</dc:date>")
-        if it["body"] is not None:
-            parts.append(f"<description>{escape(it['body'])}</description>")
-        out.append(f"<item rdf:about={quoteattr(about)}>{''.join(parts)}{it['extra']}</item>")
+        out.append(f"<item rdf:about={quoteattr(about)}>{_elements(it, RDF_PARTS)}{it['extra']}</item>")
         seq.append(f"<rdf:li rdf:resource={quoteattr(about)}/>")
-    prolog = "" if decl is None else (_decl(decl) if decl != "" else '<?xml version="1.0" encoding="utf-8"?>\n')
     return (
-        f'{prolog}{head}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        f'{_prolog(decl)}{head}<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
         f'xmlns="http://purl.org/rss/1.0/" {NS}><channel rdf:about="{HOME}"><title>News</title><link>{HOME}</link>'
         f"<description>d</description><items><rdf:Seq>{''.join(seq)}</rdf:Seq></items>{channel}</channel>"
         f"{''.join(out)}</rdf:RDF>\n"
@@ -124,47 +150,21 @@ def rdf(items: list[Item], decl: str | None = "", channel: str = "", head: str =
 
 
 def atom(items: list[Item], decl: str | None = "", channel: str = "", base: str | None = None, head: str = "") -> str:
-    out = []
-    for n, it in enumerate(items):
-        parts = [f"<id>{escape(it['guid'] or f'urn:entry:{n}')}</id>"] if it["guid"] is not None else []
-        if it["title"] is not None:
-            parts.append(f'<title type="text">{escape(it["title"])}</title>')
-        if it["link"] is not None:
-            parts.append(f'<link rel="alternate" href={quoteattr(it["link"])}/>')
-        if it["date"] is not None:
-            parts.append(f"<updated>{it['date'][1]}</updated>")
-        if it["body"] is not None:
-            parts.append(f'<content type="html">{escape(it["body"])}</content>')
-        out.append(f"<entry>{''.join(parts)}{it['extra']}</entry>")
-    prolog = "" if decl is None else (_decl(decl) if decl != "" else '<?xml version="1.0" encoding="utf-8"?>\n')
+    out = "".join(f"<entry>{_elements(it, ATOM_PARTS)}{it['extra']}</entry>" for it in items)
     xml_base = f" xml:base={quoteattr(base)}" if base else ""
     return (
-        f'{prolog}{head}<feed xmlns="http://www.w3.org/2005/Atom" {NS}{xml_base}><title>News</title>'
+        f'{_prolog(decl)}{head}<feed xmlns="http://www.w3.org/2005/Atom" {NS}{xml_base}><title>News</title>'
         f'<id>urn:feed</id><updated>2026-11-01T10:00:00Z</updated><link rel="alternate" href="{HOME}"/>'
-        f"{channel}{''.join(out)}</feed>\n"
+        f"{channel}{out}</feed>\n"
     )
 
 
 def atom03(items: list[Item], decl: str | None = "", channel: str = "", head: str = "") -> str:
-    out = []
-    for it in items:
-        parts = []
-        if it["title"] is not None:
-            parts.append(f"<title>{escape(it['title'])}</title>")
-        if it["link"] is not None:
-            parts.append(f'<link rel="alternate" type="text/html" href={quoteattr(it["link"])}/>')
-        if it["guid"] is not None:
-            parts.append(f"<id>{escape(it['guid'])}</id>")
-        if it["date"] is not None:
-            parts.append(f"<issued>{it['date'][1]}</issued><modified>{it['date'][1]}</modified>")
-        if it["body"] is not None:
-            parts.append(f'<content type="text/html" mode="escaped">{escape(it["body"])}</content>')
-        out.append(f"<entry>{''.join(parts)}{it['extra']}</entry>")
-    prolog = "" if decl is None else (_decl(decl) if decl != "" else '<?xml version="1.0" encoding="utf-8"?>\n')
+    out = "".join(f"<entry>{_elements(it, ATOM03_PARTS)}{it['extra']}</entry>" for it in items)
     return (
-        f'{prolog}{head}<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>News</title>'
+        f'{_prolog(decl)}{head}<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>News</title>'
         f'<link rel="alternate" type="text/html" href="{HOME}"/><modified>2026-11-01T10:00:00Z</modified>'
-        f"{channel}{''.join(out)}</feed>\n"
+        f"{channel}{out}</feed>\n"
     )
 
 
@@ -175,8 +175,7 @@ def cdf(items: list[Item], decl: str | None = "", channel: str = "", head: str =
         title = f"<TITLE>{escape(it['title'])}</TITLE>" if it["title"] is not None else ""
         date = f' LASTMOD="{it["date"][1][:16]}"' if it["date"] else ""
         out.append(f"<ITEM HREF={quoteattr(it['link'] or '')}{date}>{title}{abstract}</ITEM>")
-    prolog = "" if decl is None else (_decl(decl) if decl != "" else '<?xml version="1.0" encoding="utf-8"?>\n')
-    return f'{prolog}{head}<CHANNEL HREF="{HOME}"><TITLE>News</TITLE>{channel}{"".join(out)}</CHANNEL>\n'
+    return f'{_prolog(decl)}{head}<CHANNEL HREF="{HOME}"><TITLE>News</TITLE>{channel}{"".join(out)}</CHANNEL>\n'
 
 
 def jsonfeed(items: list[Item], version: str = "1.1", top: dict[str, Any] | None = None) -> str:
@@ -214,6 +213,7 @@ XML_FORMATS: dict[str, Callable[..., str]] = {
     "atom10": atom,
     "atom03": atom03,
 }
+WRITERS: dict[str, Callable[..., str]] = {**XML_FORMATS, "cdf": cdf, "json": jsonfeed}
 CT = {
     "rss20": "application/rss+xml",
     "rss092": "text/xml",
@@ -262,22 +262,26 @@ class Corpus:
         self.entries.append({"file": file, "content_type": content_type, "base": base, "expect": expect})
         self.files[file] = data
 
+    def feed(self, name: str, fmt: str, items: list[Item], **expect: Any) -> None:
+        """Adds ``items`` written in format ``fmt`` (UTF-8, its usual content type)."""
+        self.add(name, WRITERS[fmt](items).encode(), CT[fmt], items, **expect)
+
 
 def three(prefix: str = "Story") -> list[Item]:
     return [item(n, title=f"{prefix} number {n} about the harbour") for n in range(1, 4)]
 
 
 def formats(c: Corpus) -> None:
-    for fmt, write in XML_FORMATS.items():
+    for fmt in XML_FORMATS:
         for variant in range(4):
             items = [item(n + 10 * variant, title=f"{fmt} story {variant}-{n}") for n in range(1, 3 + variant)]
             if fmt == "rss091":
                 for it in items:
                     it["guid"] = None
-            c.add(f"{fmt}-basic-{variant}", write(items).encode(), CT[fmt], items)
+            c.feed(f"{fmt}-basic-{variant}", fmt, items)
     for variant in range(3):
         items = [item(n, title=f"CDF item {variant}-{n}", guid=None) for n in range(1, 3 + variant)]
-        c.add(f"cdf-{variant}", cdf(items).encode(), CT["cdf"], items)
+        c.feed(f"cdf-{variant}", "cdf", items)
     for version in ("1", "1.1"):
         for variant in range(4):
             items = [item(n, title=f"JSON {version} story {variant}-{n}") for n in range(1, 3 + variant)]
@@ -351,12 +355,10 @@ def text_shapes(c: Corpus) -> None:
         ]
         for name, raw, want in cases:
             if name == "numeric":  # written as character references, not escaped again
-                items = [
-                    item(1, title="PLACEHOLDER", want={"title": want, "url": item(1)["link"], "external_id": None})
-                ]
+                items = [item(1, title="PLACEHOLDER", want=stored(1, title=want))]
                 text = write(items).replace("PLACEHOLDER", raw)
             else:
-                items = [item(1, title=raw, want={"title": want, "url": item(1)["link"], "external_id": None})]
+                items = [item(1, title=raw, want=stored(1, title=want))]
                 text = write(items)
             if fmt in ("rss20", "rdf", "atom03", "rss092") and name == "lt":
                 # RSS titles are HTML: "2 < 3" written as "2 &lt; 3" is the text "2 < 3"
@@ -375,7 +377,7 @@ def escaped_markup(c: Corpus) -> None:
     """A title that is escaped markup stays text; markup in a title never reaches the store."""
     for fmt in ("rss20", "atom10", "json"):
         hostile = "&lt;img src=x onerror=alert(1)&gt; Breaking"
-        want = {"title": "&lt;img src=x onerror=alert(1)&gt; Breaking", "url": item(1)["link"], "external_id": None}
+        want = stored(1, title="&lt;img src=x onerror=alert(1)&gt; Breaking")
         if fmt == "atom10":  # type="text": the title is exactly this text
             items = [item(1, title=hostile, want=want)]
             c.add(f"{fmt}-escaped-markup-title", atom(items).encode(), CT[fmt], items, hostile=True)
@@ -402,136 +404,86 @@ def escaped_markup(c: Corpus) -> None:
         body = payload + f"<p>{FILLER * 5}</p>"
         for fmt in ("rss20", "atom10", "json"):
             items = [item(n, title=f"Hostile body {n}", body=body)]
-            data = jsonfeed(items) if fmt == "json" else XML_FORMATS[fmt](items)
-            c.add(f"{fmt}-hostile-{n}", data.encode(), CT[fmt], items, hostile=True)
+            c.feed(f"{fmt}-hostile-{n}", fmt, items, hostile=True)
     # markup inside an RSS title is HTML: its text is kept, its tags are not
     items = [
         item(
             1,
             title="<b>Bold</b> <script>x()</script>move",
-            want={"title": "Bold move", "url": item(1)["link"], "external_id": None},
+            want=stored(1, title="Bold move"),
         )
     ]
-    c.add("rss20-markup-title", rss(items).encode(), CT["rss20"], items, hostile=True)
+    c.feed("rss20-markup-title", "rss20", items, hostile=True)
 
 
 def links(c: Corpus) -> None:
     """Missing links, guids, relative links and xml:base."""
     for fmt in ("rss20", "rss092"):
-        write = XML_FORMATS[fmt]
-        perma = [
-            item(
-                1,
-                link=None,
-                guid="https://feeds.example/news/p1",
-                permalink=True,
-                want={"title": item(1)["title"], "url": "https://feeds.example/news/p1", "external_id": None},
-            )
-        ]
-        c.add(f"{fmt}-permalink-guid", write(perma).encode(), CT[fmt], perma)
-        rel_perma = [
-            item(
-                1,
-                link=None,
-                guid="/news/rel-guid",
-                permalink=True,
-                want={"title": item(1)["title"], "url": "https://feeds.example/news/rel-guid", "external_id": None},
-            )
-        ]
-        c.add(f"{fmt}-relative-permalink-guid", write(rel_perma).encode(), CT[fmt], rel_perma)
-        opaque = [
-            item(
-                1,
-                link=None,
-                guid="tag:feeds.example,2026:1",
-                permalink=False,
-                want={"title": item(1)["title"], "url": HOME, "external_id": "tag:feeds.example,2026:1"},
-            )
-        ]
-        c.add(f"{fmt}-opaque-guid", write(opaque).encode(), CT[fmt], opaque)
-        both = [
-            item(
-                n,
-                link=None,
-                guid=f"id-{n}",
-                permalink=False,
-                want={"title": item(n)["title"], "url": HOME, "external_id": f"id-{n}"},
-            )
-            for n in range(1, 4)
-        ]
-        c.add(f"{fmt}-opaque-guids-many", write(both).encode(), CT[fmt], both)
-        none = [item(1, link=None, guid=None, skip="no-link-or-id"), item(2)]
-        c.add(f"{fmt}-no-link-no-guid", write(none).encode(), CT[fmt], none)
-        rel = [
-            item(
-                n,
-                link=f"../archive/{n}.html",
-                want={"title": item(n)["title"], "url": f"https://feeds.example/archive/{n}.html", "external_id": None},
-            )
-            for n in range(1, 3)
-        ]
-        c.add(f"{fmt}-relative-links", write(rel).encode(), CT[fmt], rel)
-        rooted = [
-            item(
-                1,
-                link="/story/1",
-                want={"title": item(1)["title"], "url": "https://feeds.example/story/1", "external_id": None},
-            )
-        ]
-        c.add(f"{fmt}-root-relative-link", write(rooted).encode(), CT[fmt], rooted)
-        bad_scheme = [item(1, link="javascript:alert(1)", guid=None, skip="no-link-or-id"), item(2)]
-        c.add(f"{fmt}-javascript-link", write(bad_scheme).encode(), CT[fmt], bad_scheme)
+        rss_cases = {
+            "permalink-guid": [
+                item(
+                    1, link=None, guid="https://feeds.example/news/p1", want=stored(1, "https://feeds.example/news/p1")
+                )
+            ],
+            "relative-permalink-guid": [
+                item(1, link=None, guid="/news/rel-guid", want=stored(1, "https://feeds.example/news/rel-guid"))
+            ],
+            "opaque-guid": [
+                item(
+                    1,
+                    link=None,
+                    guid="tag:feeds.example,2026:1",
+                    permalink=False,
+                    want=stored(1, HOME, "tag:feeds.example,2026:1"),
+                )
+            ],
+            "opaque-guids-many": [
+                item(n, link=None, guid=f"id-{n}", permalink=False, want=stored(n, HOME, f"id-{n}"))
+                for n in range(1, 4)
+            ],
+            "no-link-no-guid": [item(1, link=None, guid=None, skip="no-link-or-id"), item(2)],
+            "relative-links": [
+                item(n, link=f"../archive/{n}.html", want=stored(n, f"https://feeds.example/archive/{n}.html"))
+                for n in range(1, 3)
+            ],
+            "root-relative-link": [item(1, link="/story/1", want=stored(1, "https://feeds.example/story/1"))],
+            "javascript-link": [item(1, link="javascript:alert(1)", guid=None, skip="no-link-or-id"), item(2)],
+        }
+        for name, items in rss_cases.items():
+            c.feed(f"{fmt}-{name}", fmt, items)
+    urn = "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a"
     for fmt in ("atom10", "atom03"):
-        write = XML_FORMATS[fmt]
-        noid = [
-            item(
-                1,
-                link=None,
-                guid="urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
-                want={
-                    "title": item(1)["title"],
-                    "url": HOME,
-                    "external_id": "urn:uuid:1225c695-cfb8-4ebb-aaaa-80da344efa6a",
-                },
-            )
-        ]
-        c.add(f"{fmt}-no-link-urn-id", write(noid).encode(), CT[fmt], noid)
-        # an Atom id that is an http(s) URL is the entry's link (as with a permalink guid)
-        urlid = [
-            item(
-                1,
-                link=None,
-                guid="https://feeds.example/news/by-id",
-                want={"title": item(1)["title"], "url": "https://feeds.example/news/by-id", "external_id": None},
-            )
-        ]
-        c.add(f"{fmt}-no-link-url-id", write(urlid).encode(), CT[fmt], urlid)
-        rel = [
-            item(
-                1,
-                link="2026/11/story",
-                want={
-                    "title": item(1)["title"],
-                    "url": "https://feeds.example/news/2026/11/story",
-                    "external_id": None,
-                },
-            )
-        ]
-        c.add(f"{fmt}-relative-link", write(rel).encode(), CT[fmt], rel)
+        atom_cases = {
+            "no-link-urn-id": [item(1, link=None, guid=urn, want=stored(1, HOME, urn))],
+            # an Atom id that is an http(s) URL is the entry's link (as with a permalink guid)
+            "no-link-url-id": [
+                item(
+                    1,
+                    link=None,
+                    guid="https://feeds.example/news/by-id",
+                    want=stored(1, "https://feeds.example/news/by-id"),
+                )
+            ],
+            "relative-link": [
+                item(1, link="2026/11/story", want=stored(1, "https://feeds.example/news/2026/11/story"))
+            ],
+        }
+        for name, items in atom_cases.items():
+            c.feed(f"{fmt}-{name}", fmt, items)
     for n, xml_base in enumerate(("https://other.example/blog/", "/blog/", "https://other.example/a/b/")):
         resolved = {
             0: "https://other.example/blog/post-1",
             1: "https://feeds.example/blog/post-1",
             2: "https://other.example/a/b/post-1",
         }[n]
-        items = [item(1, link="post-1", want={"title": item(1)["title"], "url": resolved, "external_id": None})]
+        items = [item(1, link="post-1", want=stored(1, resolved))]
         c.add(f"atom10-xml-base-{n}", atom(items, base=xml_base).encode(), CT["atom10"], items)
     entry_base = [
         item(
             1,
             link="x.html",
             extra="",
-            want={"title": item(1)["title"], "url": "https://entry.example/e/x.html", "external_id": None},
+            want=stored(1, "https://entry.example/e/x.html"),
         )
     ]
     text = atom(entry_base).replace("<entry>", '<entry xml:base="https://entry.example/e/">')
@@ -540,33 +492,33 @@ def links(c: Corpus) -> None:
         item(
             1,
             link="/rdf/1",
-            want={"title": item(1)["title"], "url": "https://feeds.example/rdf/1", "external_id": None},
+            want=stored(1, "https://feeds.example/rdf/1"),
         )
     ]
-    c.add("rdf-relative-link", rdf(rdf_rel).encode(), CT["rdf"], rdf_rel)
+    c.feed("rdf-relative-link", "rdf", rdf_rel)
     # JSON Feed: id without url, relative url, external_url
-    j1 = [item(1, link=None, guid="j-1", want={"title": item(1)["title"], "url": HOME, "external_id": "j-1"})]
-    c.add("json-no-url", jsonfeed(j1).encode(), CT["json"], j1)
+    j1 = [item(1, link=None, guid="j-1", want=stored(1, HOME, "j-1"))]
+    c.feed("json-no-url", "json", j1)
     j2 = [
         item(
             1,
             link="/news/rel",
-            want={"title": item(1)["title"], "url": "https://feeds.example/news/rel", "external_id": None},
+            want=stored(1, "https://feeds.example/news/rel"),
         )
     ]
-    c.add("json-relative-url", jsonfeed(j2).encode(), CT["json"], j2)
+    c.feed("json-relative-url", "json", j2)
     j3 = [
         item(
             1,
             link=None,
             guid="j-3",
             json={"external_url": "https://elsewhere.example/x"},
-            want={"title": item(1)["title"], "url": "https://elsewhere.example/x", "external_id": None},
+            want=stored(1, "https://elsewhere.example/x"),
         )
     ]
-    c.add("json-external-url", jsonfeed(j3).encode(), CT["json"], j3)
+    c.feed("json-external-url", "json", j3)
     j4 = [item(1, link=None, guid=None, skip="no-link-or-id"), item(2)]
-    c.add("json-no-url-no-id", jsonfeed(j4).encode(), CT["json"], j4)
+    c.feed("json-no-url-no-id", "json", j4)
 
 
 def titles(c: Corpus) -> None:
@@ -579,19 +531,18 @@ def titles(c: Corpus) -> None:
                 1,
                 title=None,
                 body=f"<p>{words}</p><p>{FILLER}</p>",
-                want={"title": derived, "url": item(1)["link"], "external_id": None},
+                want=stored(1, title=derived),
             ),
             item(
                 2,
                 title="   ",
                 body="<p>Short note.</p>",
-                want={"title": "Short note.", "url": item(2)["link"], "external_id": None},
+                want=stored(2, title="Short note."),
             ),
             item(3, title=None, body=None, skip="empty-item"),
             item(4),
         ]
-        data = jsonfeed(items) if fmt == "json" else XML_FORMATS[fmt](items)
-        c.add(f"{fmt}-untitled", data.encode(), CT[fmt], items)
+        c.feed(f"{fmt}-untitled", fmt, items)
 
 
 def dates(c: Corpus) -> None:
@@ -602,20 +553,18 @@ def dates(c: Corpus) -> None:
             item(3, date=None),
             item(4),
         ]
-        data = jsonfeed(items) if fmt == "json" else XML_FORMATS[fmt](items)
-        c.add(f"{fmt}-dates", data.encode(), CT[fmt], items)
+        c.feed(f"{fmt}-dates", fmt, items)
     odd = [
         item(1, date=("2026-11-01 10:00", "2026-11-01"), title="Odd date format"),
         item(2, date=("yesterday", "x"), title="Unparseable date"),
     ]
-    c.add("rss20-odd-dates", rss(odd).encode(), CT["rss20"], odd)
+    c.feed("rss20-odd-dates", "rss20", odd)
 
 
 def duplicates(c: Corpus) -> None:
     for fmt in ("rss20", "atom10", "json"):
         items = [item(1), item(2, guid=item(1)["guid"], skip="duplicate-guid"), item(3)]
-        data = jsonfeed(items) if fmt == "json" else XML_FORMATS[fmt](items)
-        c.add(f"{fmt}-duplicate-ids", data.encode(), CT[fmt], items)
+        c.feed(f"{fmt}-duplicate-ids", fmt, items)
 
 
 def media(c: Corpus) -> None:
@@ -638,7 +587,7 @@ def media(c: Corpus) -> None:
     for name, extra in extras.items():
         for fmt in ("rss20", "rss092"):
             items = [item(n, extra=extra) for n in range(1, 3)]
-            c.add(f"{fmt}-{name}", XML_FORMATS[fmt](items).encode(), CT[fmt], items)
+            c.feed(f"{fmt}-{name}", fmt, items)
     podcast_channel = (
         '<itunes:author>Pod</itunes:author><itunes:category text="News"/><itunes:owner><itunes:name>P</itunes:name>'
         "</itunes:owner><image><url>https://cdn.example/c.jpg</url><title>News</title><link>https://feeds.example/</link></image>"
@@ -648,14 +597,14 @@ def media(c: Corpus) -> None:
             n,
             title=f"Episode {n}",
             body=None,
-            want={"title": f"Episode {n}", "url": item(n)["link"], "external_id": None},
+            want=stored(n, title=f"Episode {n}"),
             extra='<enclosure url="https://cdn.example/e.mp3" type="audio/mpeg" length="1"/>',
         )
         for n in range(1, 4)
     ]
     c.add("rss20-podcast-no-description", rss(episodes, channel=podcast_channel).encode(), CT["rss20"], episodes)
     atom_media = [item(1, extra='<link rel="enclosure" type="image/jpeg" href="https://cdn.example/a.jpg"/>')]
-    c.add("atom10-enclosure-link", atom(atom_media).encode(), CT["atom10"], atom_media)
+    c.feed("atom10-enclosure-link", "atom10", atom_media)
     jimg = [
         item(
             1,
@@ -666,16 +615,14 @@ def media(c: Corpus) -> None:
             },
         )
     ]
-    c.add("json-image-attachments", jsonfeed(jimg).encode(), CT["json"], jimg)
+    c.feed("json-image-attachments", "json", jimg)
 
 
 def broken(c: Corpus) -> None:
     """Recoverable problems keep the items; unusable documents fail with a precise kind."""
     for fmt in ("rss20", "rss091", "rdf"):  # HTML entities XML does not define
         title = "Story number 1 about the harbour"
-        items = [
-            item(1, want={"title": "Story number 1 about the caf\u00e9", "url": item(1)["link"], "external_id": None})
-        ]
+        items = [item(1, want=stored(1, title="Story number 1 about the caf\u00e9"))]
         text = XML_FORMATS[fmt](items).replace(escape(title), "Story&nbsp;number 1 about the caf&eacute;")
         c.add(f"{fmt}-undefined-entity", text.encode(), CT[fmt], items, problems=["recovered-parse-error"])
     netscape = '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n'
@@ -695,11 +642,7 @@ def broken(c: Corpus) -> None:
     c.add(
         "rss20-unclosed-channel", unclosed.encode(), CT["rss20"], [item(1), item(2)], problems=["recovered-parse-error"]
     )
-    bare = [
-        item(
-            1, title="Tom PLACEHOLDER Jerry", want={"title": "Tom & Jerry", "url": item(1)["link"], "external_id": None}
-        )
-    ]
+    bare = [item(1, title="Tom PLACEHOLDER Jerry", want=stored(1, title="Tom & Jerry"))]
     c.add(
         "rss20-bare-ampersand",
         rss(bare).replace("PLACEHOLDER", "&").encode(),
@@ -753,8 +696,8 @@ def broken(c: Corpus) -> None:
     )
     c.entries[-1]["expect"]["skipped"] = {"malformed-item": 3}
     for fmt in ("rss20", "rdf", "atom10", "atom03"):
-        c.add(f"{fmt}-empty-feed", XML_FORMATS[fmt]([]).encode(), CT[fmt], [])
-    c.add("json-empty-feed", jsonfeed([]).encode(), CT["json"], [])
+        c.feed(f"{fmt}-empty-feed", fmt, [])
+    c.feed("json-empty-feed", "json", [])
 
 
 def build() -> Corpus:

@@ -6,23 +6,12 @@ from fastapi import APIRouter, Depends
 
 # The parameter types live in deps.py (the web pages use them too); re-exported for the routers.
 from newsflow_gateway.deps import Cursor, IdPath, Text, Token, caller
+from newsflow_gateway.schemas import Problem
 
 __all__ = ["PROBLEMS", "PROBLEM_SCHEMA", "Cursor", "IdPath", "Text", "Token", "v1_router"]
 
 # RFC 9457 problem details, inline so every error response documents its shape.
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string"},
-        "errors": {"type": "array", "items": {"type": "object"}},
-    },
-}
+PROBLEM_SCHEMA: dict[str, Any] = Problem.model_json_schema()
 _PROBLEM = {"application/problem+json": {"schema": PROBLEM_SCHEMA}}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {"description": description, "content": _PROBLEM}

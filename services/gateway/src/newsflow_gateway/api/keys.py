@@ -14,14 +14,7 @@ router.dependencies.append(Depends(admin))
 
 
 def _read(key: ApiKey) -> KeyRead:
-    return KeyRead(
-        id=key.key_id,
-        name=key.name,
-        role=key.role,
-        source_id=key.source_id,
-        created_at=key.created_at,
-        revoked_at=key.revoked_at,
-    )
+    return KeyRead.model_validate(key)
 
 
 @router.post("/admin/keys", status_code=201, response_model=KeyCreated)

@@ -12,8 +12,9 @@ from starlette.requests import HTTPConnection
 
 from newsflow_gateway.compat import newsapi, newsapi_params
 from newsflow_gateway.compat.newsapi_errors import NewsApiError, NewsApiRoute
+from newsflow_gateway.compat.newsapi_params import ArticleQuery
 from newsflow_gateway.compat.newsapi_schemas import ArticlesResponse, SourcesResponse
-from newsflow_gateway.deps import GatewayDep, client_address
+from newsflow_gateway.deps import Gateway, GatewayDep, client_address
 from newsflow_gateway.keys import Principal
 from newsflow_gateway.ratelimit import Rate
 
@@ -64,26 +65,22 @@ def _params(request: Request) -> dict[str, str]:
 QueryParams = Annotated[dict[str, str], Depends(_params)]
 
 
+async def _articles(gw: Gateway, query: ArticleQuery) -> ArticlesResponse:
+    settings = gw.settings
+    timeout = settings.services.part_timeout_s
+    return await newsapi.articles(backends=gw.backends, query=query, settings=settings.compat, part_timeout=timeout)
+
+
 @router.get("/everything", response_model=ArticlesResponse)
 async def everything(gw: GatewayDep, params: QueryParams) -> ArticlesResponse:
     """Search every article (NewsAPI ``/v2/everything``)."""
-    return await newsapi.articles(
-        backends=gw.backends,
-        query=newsapi_params.everything(params),
-        settings=gw.settings.compat,
-        part_timeout=gw.settings.services.part_timeout_s,
-    )
+    return await _articles(gw, newsapi_params.everything(params))
 
 
 @router.get("/top-headlines", response_model=ArticlesResponse)
 async def top_headlines(gw: GatewayDep, params: QueryParams) -> ArticlesResponse:
     """The newest articles (NewsAPI ``/v2/top-headlines``)."""
-    return await newsapi.articles(
-        backends=gw.backends,
-        query=newsapi_params.top_headlines(params),
-        settings=gw.settings.compat,
-        part_timeout=gw.settings.services.part_timeout_s,
-    )
+    return await _articles(gw, newsapi_params.top_headlines(params))
 
 
 @router.get("/top-headlines/sources", response_model=SourcesResponse)

@@ -7,7 +7,7 @@ from fastapi import Query
 from newsflow_contracts import PAGE_SIZE_MAX, SUGGEST_QUERY_MAX_CHARS
 from newsflow_gateway.api import v1_router
 from newsflow_gateway.backends import Service, segment
-from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, Text, Token
+from newsflow_gateway.deps import Cursor, Filters, GatewayDep, IdPath, Token
 from newsflow_gateway.schemas import (
     ArticleDetail,
     ArticlesPage,
@@ -55,10 +55,7 @@ async def related(
 @router.get("/search", response_model=SearchPage)
 async def search(
     gw: GatewayDep,
-    q: Text = None,
-    source: Token = None,
-    tag: Token = None,
-    lang: Token = None,
+    filters: Filters,
     from_: Annotated[str | None, Query(alias="from", max_length=40, description="ISO date or date-time")] = None,
     to: Annotated[str | None, Query(max_length=40, description="ISO date or date-time")] = None,
     sort: Literal["relevance", "newest"] = "relevance",
@@ -66,10 +63,7 @@ async def search(
     cursor: Cursor = None,
 ) -> Any:
     """Full-text search with filters, facets, highlights and a cursor to the next page."""
-    params = {
-        "q": q, "source": source, "tag": tag, "lang": lang, "from": from_, "to": to,
-        "sort": sort, "size": size, "cursor": cursor,
-    }  # fmt: skip
+    params = {**filters.params(), "from": from_, "to": to, "sort": sort, "size": size, "cursor": cursor}
     return await gw.backends.call(Service.INDEX, "GET", "/search", params=params)
 
 

@@ -5,9 +5,8 @@ from typing import Annotated, Any
 from fastapi import Header, Query
 
 from newsflow_gateway.api import v1_router
-from newsflow_gateway.deps import GatewayDep, IdPath, Text, Token
+from newsflow_gateway.deps import Filters, GatewayDep, IdPath
 from newsflow_gateway.streams.events import StreamEvent, control
-from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import ArticleSubscription, CommentSubscription
 from newsflow_gateway.streams.replay import missed_since
 from newsflow_gateway.streams.sse import EventStreamResponse
@@ -28,24 +27,20 @@ def parse_cursor(value: str | None) -> int | None:
 @router.get("/stream", response_class=EventStreamResponse, responses=SSE, status_code=200)
 async def article_stream(
     gw: GatewayDep,
-    source: Token = None,
-    tag: Token = None,
-    lang: Token = None,
-    q: Text = None,
+    filters: Filters,
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
     since: Annotated[str | None, Query(max_length=40, description="Same as Last-Event-ID")] = None,
 ) -> EventStreamResponse:
     """New and updated articles matching the filter; resumes after ``Last-Event-ID`` without gap or repeat."""
-    flt = ArticleFilter(source=source, tag=tag, lang=lang, q=q)
     cursor = parse_cursor(last_event_id or since)
     hub = gw.hub
     send_queue = hub.open()
-    sub = ArticleSubscription(flt, send_queue, after=cursor)
+    sub = ArticleSubscription(filters, send_queue, after=cursor)
     hub.add(sub)  # before reading the gap: whatever arrives meanwhile waits in sub.pending
     first: list[StreamEvent] = []
     try:
         if cursor is not None:
-            missed = await missed_since(backends=gw.backends, flt=flt, since=cursor, settings=gw.settings.streams)
+            missed = await missed_since(backends=gw.backends, flt=filters, since=cursor, settings=gw.settings.streams)
             sub.seen.update(event.seq for event in missed.events)
             first = [*missed.events]
             if not missed.complete:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from newsflow_contracts import ArticleData, ArticleStatus
-from newsflow_gateway.backends import Backends, Service, segment
+from newsflow_contracts import ArticleData
+from newsflow_gateway.backends import Backends, Service
 from newsflow_gateway.compat.newsapi_errors import NewsApiError, parameter_invalid
 from newsflow_gateway.compat.newsapi_params import MAX_SOURCES, ArticleQuery, SourceQuery
 from newsflow_gateway.compat.newsapi_schemas import (
@@ -159,20 +159,8 @@ async def _enriched(
     items = [ArticleSummary.model_validate(raw) for raw in raw_items]
     if not items:
         return []
-    limit = asyncio.Semaphore(settings.fetch_concurrency)
-
-    async def whole(article_id: str) -> ArticleData | None:
-        async with limit:
-            try:
-                async with asyncio.timeout(part_timeout):
-                    raw = await backends.call(Service.INGEST, "GET", f"/articles/{segment(article_id)}")
-            except (NewsflowError, TimeoutError):
-                return None
-        data = ArticleData.model_validate(raw)
-        return data if data.status is ArticleStatus.PUBLISHED else None
-
     counting = asyncio.create_task(_counts(backends, items, part_timeout))
-    full = await asyncio.gather(*(whole(i.id) for i in items))
+    full = await backends.published([i.id for i in items], concurrency=settings.fetch_concurrency, timeout=part_timeout)
     counts = await counting
     return [_article(item, data, counts, settings.content_chars) for item, data in zip(items, full, strict=True)]
 

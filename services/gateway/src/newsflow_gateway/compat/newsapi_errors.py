@@ -6,14 +6,12 @@ route (its dependencies' too) into the envelope, keeping the status and headers 
 """
 
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
+from newsflow_gateway.error_routes import ErrorAnsweringRoute
 from newsflow_kit.errors import DependencyUnavailable, InvalidInput, NewsflowError, RateLimited, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -53,23 +51,15 @@ def translated(exc: NewsflowError) -> NewsApiError:
     return NewsApiError(500, "unexpectedError", UNEXPECTED)
 
 
-class NewsApiRoute(APIRoute):
+class NewsApiRoute(ErrorAnsweringRoute):
     """A route whose every error answers NewsAPI's envelope."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def answer(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except NewsApiError as exc:
-                return envelope(exc)
-            except NewsflowError as exc:
-                return envelope(translated(exc))
-            except RequestValidationError:
-                return envelope(parameter_invalid("A parameter of the request is invalid."))
-            except Exception:
-                log.exception("unhandled error on %s %s", request.method, request.url.path)
-                return envelope(NewsApiError(500, "unexpectedError", UNEXPECTED))
-
-        return answer
+    def answer_error(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, NewsApiError):
+            return envelope(exc)
+        if isinstance(exc, NewsflowError):
+            return envelope(translated(exc))
+        if isinstance(exc, RequestValidationError):
+            return envelope(parameter_invalid("A parameter of the request is invalid."))
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return envelope(NewsApiError(500, "unexpectedError", UNEXPECTED))

@@ -7,7 +7,6 @@ the article's latest version. Every feed links to itself (``rel="self"``) and, w
 WebSub hub (``rel="hub"``). Atom and RSS are written by feedgen; JSON Feed is plain JSON.
 """
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Sequence
@@ -22,9 +21,8 @@ from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from newsflow_contracts import ArticleData, ArticleStatus
-from newsflow_gateway.backends import Backends, Service, segment
-from newsflow_kit.errors import NewsflowError
+from newsflow_contracts import ArticleData
+from newsflow_gateway.backends import Backends, Service
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 JSON_FEED = "https://jsonfeed.org/version/1.1"
@@ -118,19 +116,7 @@ async def collect(*, backends: Backends, scope: Scope, size: int, part_timeout: 
         params = {"size": size, **({key: scope.value} if key else {})}
         listing = await backends.call(Service.INDEX, "GET", "/latest", params=params)
     ids = [str(item["id"]) for item in listing.get("items", []) if isinstance(item, dict) and "id" in item]
-    limit = asyncio.Semaphore(16)
-
-    async def whole(article_id: str) -> ArticleData | None:
-        async with limit:
-            try:
-                async with asyncio.timeout(part_timeout):
-                    raw = await backends.call(Service.INGEST, "GET", f"/articles/{segment(article_id)}")
-            except (NewsflowError, TimeoutError):
-                return None
-        article = ArticleData.model_validate(raw)
-        return article if article.status is ArticleStatus.PUBLISHED else None
-
-    found = await asyncio.gather(*(whole(i) for i in ids))
+    found = await backends.published(ids, concurrency=16, timeout=part_timeout)
     return [a for a in found if a is not None]
 
 

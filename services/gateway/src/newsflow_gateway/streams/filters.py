@@ -105,6 +105,10 @@ class ArticleFilter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_clauses", parse_query(self.q or ""))
 
+    def params(self) -> dict[str, str | None]:
+        """The filter as the index's search parameters."""
+        return {"q": self.q, "source": self.source, "tag": self.tag, "lang": self.lang}
+
     def matches(self, article: ArticleData, text: "ArticleText | None" = None) -> bool:
         """Whether ``article`` passes; ``text`` is the article's folded words, built once per event."""
         if self.source is not None and article.source_id != self.source:

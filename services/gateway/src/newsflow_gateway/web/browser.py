@@ -85,24 +85,20 @@ def install(app: FastAPI) -> None:
     async def favicon() -> FileResponse:
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml", headers=_DAY)
 
+    spec, title, icon = app.openapi_url or "/openapi.json", f"{app.title} · API", static("favicon.svg")
+
     @app.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
+        js, css = f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js", f"{DOCS_ASSETS_URL}/swagger-ui.css"
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} · API",
-            swagger_js_url=f"{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=static("favicon.svg"),
+            openapi_url=spec, title=title, swagger_js_url=js, swagger_css_url=css, swagger_favicon_url=icon
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
+        js = f"{DOCS_ASSETS_URL}/redoc.standalone.js"
         return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} · API",
-            redoc_js_url=f"{DOCS_ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=static("favicon.svg"),
-            with_google_fonts=False,
+            openapi_url=spec, title=title, redoc_js_url=js, redoc_favicon_url=icon, with_google_fonts=False
         )
 
 

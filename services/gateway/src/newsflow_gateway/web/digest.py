@@ -8,11 +8,12 @@ body without sentence punctuation.
 import re
 from dataclasses import dataclass, field
 
+from newsflow_kit.text import shorten
+
 SUMMARY_CHARS = 280
 POINT_CHARS = 220
 NOT_A_SENTENCE = 300  # a stored "point" longer than this is text without punctuation: not shown
 MAX_POINTS = 3
-_SPACE = re.compile(r"\s+")
 _FOLD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -23,17 +24,6 @@ class Digest:
 
     def __bool__(self) -> bool:
         return bool(self.summary or self.key_points)
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
-    text = _SPACE.sub(" ", text).strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-–—") + "…"
 
 
 def _folded(text: str) -> str:

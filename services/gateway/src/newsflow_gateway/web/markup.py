@@ -13,22 +13,11 @@ from urllib.parse import urljoin, urlsplit
 import nh3
 from markupsafe import Markup
 
+from newsflow_contracts import BODY_ATTRIBUTES, BODY_TAGS
 from newsflow_gateway.web import timefmt
 
-# Ingest already cleans bodies with a similar allow-list; this pass is defence in depth, so a bug
-# or a bypass there (or a stored article from before a fix) still cannot run script here.
-BODY_TAGS = {
-    "p", "br", "a", "strong", "b", "em", "i", "u", "blockquote", "q", "ul", "ol", "li", "h2", "h3", "h4",
-    "figure", "figcaption", "img", "pre", "code", "hr", "sub", "sup",
-    "table", "thead", "tbody", "tr", "th", "td",
-}  # fmt: skip
-BODY_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
-    "th": {"colspan"},
-    "td": {"colspan"},
-    "*": {"dir"},  # right-to-left passages keep their direction
-}
+# BODY_TAGS / BODY_ATTRIBUTES (from the contracts): ingest already cleans bodies to them; this pass is
+# defence in depth, so a bug or a bypass there (or a stored article from before a fix) still cannot run script here.
 DIRECTIONS = {"rtl", "ltr", "auto"}
 # Wide code and tables scroll inside themselves (never the page); keyboard users must reach them too.
 SCROLLABLE = {"pre": {"tabindex": "0"}, "table": {"tabindex": "0"}}

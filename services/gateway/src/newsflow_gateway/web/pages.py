@@ -5,7 +5,6 @@ Keyword-only functions without HTTP types, like ``service.py``: the routes turn 
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,7 +22,7 @@ from newsflow_gateway.schemas import (
     StoryDetail,
     StorySummary,
 )
-from newsflow_gateway.service import PUBLIC_SOURCE_FIELDS, article_page
+from newsflow_gateway.service import PUBLIC_SOURCE_FIELDS, article_page, optional
 from newsflow_gateway.web.digest import Digest, digest
 from newsflow_kit.errors import DependencyUnavailable, NewsflowError, NotFound
 
@@ -83,17 +82,6 @@ def parsed(model: type[M], service: Service, raw: Any) -> M:
     except ValidationError as exc:
         log.warning("%s answered an unexpected shape: %s", service, exc)
         raise BadGateway(f"the {service} service gave an unreadable answer") from None
-
-
-async def optional(part: str, call: Awaitable[T], *, timeout: float) -> T | None:
-    """``call``'s result, or None (logged, counted) when it fails or takes longer than ``timeout``."""
-    try:
-        async with asyncio.timeout(timeout):
-            return await call
-    except (NewsflowError, TimeoutError) as exc:
-        log.warning("page without %s: %s", part, exc)
-        PARTIAL_ANSWERS.labels(part).inc()
-        return None
 
 
 async def latest(

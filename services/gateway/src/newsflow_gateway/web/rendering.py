@@ -15,7 +15,7 @@ from starlette.responses import Response
 from newsflow_gateway.backends import segment
 from newsflow_gateway.compat.outfeeds import alternates
 from newsflow_gateway.web import markup
-from newsflow_gateway.web.digest import shorten
+from newsflow_kit.text import shorten
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"

@@ -4,17 +4,17 @@ Not part of the OpenAPI schema. Errors render as HTML pages (the API's problem d
 machines); every page carries a strict Content-Security-Policy. Rate limited like the API.
 """
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 
 from newsflow_gateway.backends import Service, segment
 from newsflow_gateway.deps import Cursor, GatewayDep, IdPath, SmallBody, StoryId, Text, Token, caller, reader
+from newsflow_gateway.error_routes import ErrorAnsweringRoute
 from newsflow_gateway.schemas import CommentCreated
 from newsflow_gateway.web import pages
 from newsflow_gateway.web.forms import CommentForm, check_same_origin, read_comment_form
@@ -29,22 +29,16 @@ POSTED = {
 }
 
 
-class PageRoute(APIRoute):
+class PageRoute(ErrorAnsweringRoute):
     """A route whose errors (its dependencies' too) are HTML pages with the same status and headers."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def render(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except NewsflowError as exc:
-                return error_page(request, exc)
-            except RequestValidationError as exc:
-                in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
-                return error_page(request, NotFound("no such page") if in_path else InvalidInput("invalid address"))
-
-        return render
+    def answer_error(self, request: Request, exc: Exception) -> Response | None:
+        if isinstance(exc, NewsflowError):
+            return error_page(request, exc)
+        if isinstance(exc, RequestValidationError):
+            in_path = any(err.get("loc", ("",))[0] == "path" for err in exc.errors())
+            return error_page(request, NotFound("no such page") if in_path else InvalidInput("invalid address"))
+        return None
 
 
 def error_page(request: Request, exc: NewsflowError) -> Response:

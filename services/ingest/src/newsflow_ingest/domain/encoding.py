@@ -18,39 +18,21 @@ from dataclasses import dataclass, field
 
 import charset_normalizer
 
-# label (lower-case) -> codecs to try, first that decodes strictly wins
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "csunicode": ("utf-16",),
-    "unicode": ("utf-16",),
-    "ucs-2": ("utf-16",),
-    "iso-10646-ucs-2": ("utf-16",),
-    "csucs4": ("utf-32",),
-    "iso-10646-ucs-4": ("utf-32",),
-    "gb2312": ("gb18030",),
-    "csgb2312": ("gb18030",),
-    "gbk": ("gb18030",),
-    "x-gbk": ("gb18030",),
-    "big5": ("big5hkscs", "cp950"),
-    "csbig5": ("big5hkscs", "cp950"),
-    "x-x-big5": ("big5hkscs", "cp950"),
-    "shift_jis": ("cp932", "shift_jis"),
-    "shift-jis": ("cp932", "shift_jis"),
-    "sjis": ("cp932",),
-    "x-sjis": ("cp932",),
-    "ms_kanji": ("cp932",),
-    "csshiftjis": ("cp932",),
-    "euc-kr": ("cp949", "euc_kr"),
-    "cseuckr": ("cp949",),
-    "ks_c_5601-1987": ("cp949",),
-    "iso-8859-1": ("cp1252", "latin-1"),
-    "latin1": ("cp1252", "latin-1"),
-    "l1": ("cp1252", "latin-1"),
-    "us-ascii": ("cp1252", "latin-1"),
-    "ascii": ("cp1252", "latin-1"),
-    "iso-8859-9": ("cp1254", "iso-8859-9"),
-    "tis-620": ("cp874",),
-    "iso-8859-11": ("cp874",),
+# codecs to try (the first that decodes strictly wins) <- the labels (lower-case) that name them
+_DECODERS: dict[tuple[str, ...], str] = {
+    ("utf-16",): "csunicode unicode ucs-2 iso-10646-ucs-2",
+    ("utf-32",): "csucs4 iso-10646-ucs-4",
+    ("gb18030",): "gb2312 csgb2312 gbk x-gbk",
+    ("big5hkscs", "cp950"): "big5 csbig5 x-x-big5",
+    ("cp932", "shift_jis"): "shift_jis shift-jis",
+    ("cp932",): "sjis x-sjis ms_kanji csshiftjis",
+    ("cp949", "euc_kr"): "euc-kr",
+    ("cp949",): "cseuckr ks_c_5601-1987",
+    ("cp1252", "latin-1"): "iso-8859-1 latin1 l1 us-ascii ascii",
+    ("cp1254", "iso-8859-9"): "iso-8859-9",
+    ("cp874",): "tis-620 iso-8859-11",
 }
+_ALIASES = {label: decoders for decoders, labels in _DECODERS.items() for label in labels.split()}
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),

@@ -9,6 +9,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from newsflow_kit.text import shorten
+
 MIN_SENTENCE = 20
 MAX_SENTENCE = 300
 LEDE_CHARS = 280
@@ -58,10 +60,4 @@ def key_points(text: str, *, stop: set[str], count: int = 3) -> list[str]:
 
 def lede(text: str, *, limit: int = LEDE_CHARS) -> str:
     """A short summary: the opening sentence (or the opening words, cut at a word boundary)."""
-    first = _SPACE.sub(" ", _SENTENCE.split(text.strip().replace("\n", " "), maxsplit=1)[0]).strip()
-    if len(first) <= limit:
-        return first
-    cut = first[: limit - 1]
-    if " " in cut[limit // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,;:-–—") + "…"
+    return shorten(_SENTENCE.split(text.strip().replace("\n", " "), maxsplit=1)[0], limit)

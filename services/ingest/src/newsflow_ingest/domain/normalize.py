@@ -9,47 +9,9 @@ from datetime import UTC, datetime, timedelta
 import nh3
 import py3langid
 
+from newsflow_contracts import BODY_ATTRIBUTES, BODY_TAGS
 from newsflow_ingest.domain import keypoints, language
 
-ALLOWED_TAGS = {
-    "p",
-    "br",
-    "a",
-    "strong",
-    "b",
-    "em",
-    "i",
-    "u",
-    "blockquote",
-    "q",
-    "ul",
-    "ol",
-    "li",
-    "h2",
-    "h3",
-    "h4",
-    "figure",
-    "figcaption",
-    "img",
-    "pre",
-    "code",
-    "hr",
-    "sub",
-    "sup",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
-    "th": {"colspan"},
-    "td": {"colspan"},
-    "*": {"dir"},  # right-to-left passages keep their direction
-}
 MAX_TAGS = 8
 LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "uk", "pt", "nl", "pl")
 _BLOCK = re.compile(r"</(p|div|li|h\d|blockquote|tr|pre|figure)>|<br\s*/?>", re.I)
@@ -144,8 +106,8 @@ def sanitize_html(raw: str) -> str:
     """Allow-list sanitising: scripts, styles, event handlers and javascript: URLs never survive."""
     return nh3.clean(
         _CONTROL.sub("", raw),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        tags=BODY_TAGS,
+        attributes=BODY_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
