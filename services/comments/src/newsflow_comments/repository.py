@@ -155,19 +155,11 @@ class Store:
 
     async def insert(self, doc: Doc) -> bool:
         """False when a comment with this id exists already (a concurrent twin of the post won)."""
-        try:
-            await self.comments.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _claim(self.comments, doc)
 
     async def claim_revision(self, record: Doc) -> bool:
         """Inserts the revision record ``<comment>:<version>``; False when another writer holds that version."""
-        try:
-            await self.revisions.insert_one(record)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _claim(self.revisions, record)
 
     async def apply_revision(self, record: Doc) -> bool:
         """Writes a claimed revision's fields onto the comment (only its claimant or the worker call this)."""
@@ -389,6 +381,15 @@ class Store:
         for doc in shown:
             counts[doc["article_id"]] = counts.get(doc["article_id"], 0) + 1
         return counts
+
+
+async def _claim(collection: AsyncCollection[Doc], doc: Doc) -> bool:
+    """Inserts ``doc``; False when its ``_id`` is taken (the unique index makes one writer win)."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 class ArticleRefs:
