@@ -20,6 +20,7 @@ from newsflow_kit.testing import (
     remove_private_platform,
     role_process,
     settings_env,
+    stop_all,
 )
 
 ADMIN_KEY = "e2e-admin-" + secrets.token_hex(16)
@@ -103,8 +104,7 @@ def platform(
         for client in platform.clients:
             client.close()
     finally:
-        for proc in reversed(started):
-            proc.stop()
+        stop_all(started)
         remove_private_platform(kafka=kafka, mongo_uri=mongo_settings.uri, databases=list(databases.values()), es=es)
 
 

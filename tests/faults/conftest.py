@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsflow_kit.testing import ServiceProcess, eventually
+from newsflow_kit.testing import ServiceProcess, eventually, stop_all
 
 from .platform import start_roles
 
@@ -132,8 +132,7 @@ def fault_platform(private_stack: PrivateStack) -> Iterator[FaultPlatform]:
         platform = FaultPlatform(private_stack, settings, roles)
         yield platform
     finally:
-        for proc in reversed(list(roles.values())):
-            proc.stop()
+        stop_all(list(roles.values()))
 
 
 @pytest.fixture

@@ -19,7 +19,14 @@ import httpx
 import pytest
 
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
-from newsflow_kit.testing import ServiceProcess, free_port, private_topics, remove_private_platform, settings_env
+from newsflow_kit.testing import (
+    ServiceProcess,
+    free_port,
+    private_topics,
+    remove_private_platform,
+    settings_env,
+    stop_all,
+)
 
 HEADER_TIMEOUT_S = 2.0
 BODY_TIMEOUT_S = 2.0
@@ -95,8 +102,7 @@ def platform(
         _wait_ready(started)
         yield Platform(gateway, services, _publisher_key(gateway.url))
     finally:
-        for proc in reversed(started):
-            proc.stop()
+        stop_all(started)
         remove_private_platform(kafka=kafka, mongo_uri=mongo_settings.uri, databases=list(databases.values()), es=es)
 
 
