@@ -136,7 +136,13 @@ def seed_comments(base: str, article_ids: list[str], rng: random.Random) -> None
 
         def post(article_id: str) -> None:
             for _ in range(COMMENTS_PER_ARTICLE):
-                client.post(f"/articles/{article_id}/comments", json=comment_body(rng)).raise_for_status()
+                body = comment_body(rng)
+                for _ in range(10):  # a 503 (not stored: the store was slow) is retried, as a reader's browser would
+                    resp = client.post(f"/articles/{article_id}/comments", json=body)
+                    if resp.status_code != 503:
+                        break
+                    time.sleep(float(resp.headers.get("retry-after", "1")))
+                resp.raise_for_status()
 
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(post, article_ids))
