@@ -60,9 +60,11 @@ def ours(es: Elasticsearch, ingest: str, source_id: str, alias: str, payloads: l
         def send(items: list[dict[str, Any]]) -> None:
             resp = client.post("/articles:batch", json={"source_id": source_id, "items": items})
             resp.raise_for_status()
-            created = sum(1 for r in resp.json()["items"] if r.get("status") == "created")
+            answers = resp.json()["items"]
+            created = sum(1 for r in answers if r.get("status") == "created")
             if created != len(items):
-                raise RuntimeError(f"{created} of {len(items)} articles created: {resp.text[:300]}")
+                other = [r for r in answers if r.get("status") != "created"]
+                raise RuntimeError(f"{created} of {len(items)} articles created; e.g. {other[:2]}")
 
         started = time.perf_counter()
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
