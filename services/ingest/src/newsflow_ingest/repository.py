@@ -39,6 +39,7 @@ DUPLICATE_KEY = 11000
 WALK_BEFORE_JUMP = 3  # taken seqs stepped over one at a time before looking the head up
 DUE_TICK_S = 10  # the width of a source's ``due_tick``
 TICKS_AT_ONCE = 16  # due ticks read at once
+TICK_READ = 128  # feeds read from one tick at most per claim (FerretDB stops decoding there)
 RESCAN_S = 300.0  # how often a poller looks for the earliest due tick again (one read of every feed)
 
 
@@ -331,17 +332,24 @@ class SourceLeases:
             self._low, self._scanned_at = await self._earliest_tick(last), time.monotonic()
         found: list[Doc] = []
         waiting: list[int] = []  # ticks of the feeds seen but not taken (not due yet, leased, past the limit)
+        read = max(2 * limit, TICK_READ)  # per tick: a first import puts every feed in one tick
         tick = self._low
         while tick <= last and len(found) < limit:
             ticks = range(tick, min(tick + TICKS_AT_ONCE, last + 1))
-            parts = await asyncio.gather(*(self.sources.find({**query, "due_tick": t}).to_list() for t in ticks))
+            parts = await asyncio.gather(
+                *(self.sources.find({**query, "due_tick": t}).limit(read).to_list() for t in ticks)
+            )
             for t, part in zip(ticks, parts, strict=True):
                 for source in part:
                     if source["next_poll_at"] <= now and source["lease_until"] <= now:
                         found.append(source)
                     else:
                         waiting.append(t)
+                if len(part) >= read:  # more in this tick than was read: the walk goes on from here
+                    waiting.append(t)
             tick = ticks[-1] + 1
+            if len(found) >= limit or any(len(part) >= read for part in parts):
+                break
         found.sort(key=lambda s: s["next_poll_at"])
         waiting += [due_tick(s["next_poll_at"]) for s in found[limit:]]
         self._low = min([*waiting, tick, last])
