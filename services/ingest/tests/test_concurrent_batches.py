@@ -44,3 +44,18 @@ async def test_two_concurrent_batches_of_250_are_all_created(mongo_database: Mon
         assert seqs == list(range(1, 501))  # every change at its own position, no hole
     finally:
         await client.close()
+
+
+async def test_an_insert_past_a_taken_seq_reports_every_stored_change(mongo_database: MongoSettings) -> None:
+    """250 new versions while another writer holds seq 150: all 250 stored, each reported once."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_database.uri, tz_aware=True)
+    try:
+        repo = ArticlesRepo(client[mongo_database.database])
+        await repo.ensure_indexes()
+        await repo.versions.insert_one({"_id": 150, "seq": 150, "bucket": 2, "article_id": "theirs", "version": 1})
+        docs = [{"article_id": f"mine-{n}", "version": 1, "bus": "pending"} for n in range(250)]
+        stored = await repo.append(docs)
+        assert sorted(d["article_id"] for d in stored) == sorted(d["article_id"] for d in docs)
+        assert await repo.versions.count_documents({}) == 251
+    finally:
+        await client.close()

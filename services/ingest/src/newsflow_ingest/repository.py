@@ -37,6 +37,11 @@ SEQ_COUNTER = "article_seq"  # a lower bound of the head, moved at bucket bounda
 SCAN_LIMIT = 2_000  # changes one page read looks at when a filter matches few of them
 DUPLICATE_KEY = 11000
 WALK_BEFORE_JUMP = 3  # taken seqs stepped over one at a time before looking the head up
+# FerretDB 1.24 splits a larger insert into batches of 100 and, when one fails, reports as inserted
+# only what that batch inserted: an insert of 250 that met a taken seq in its second batch answered
+# nInserted 1 with 101 stored, and the stored ones came round again as "unchanged" (test_concurrent_
+# batches.py). An insert of at most one such batch keeps nInserted true.
+INSERT_CHUNK = 100
 DUE_TICK_S = 10  # the width of a source's ``due_tick``
 TICKS_AT_ONCE = 16  # due ticks read at once
 TICK_READ = 128  # feeds read from one tick at most per claim (FerretDB stops decoding there)
@@ -117,7 +122,7 @@ class ArticlesRepo:
         return newest
 
     async def append(self, docs: list[Doc]) -> list[Doc]:
-        """Stores new versions at the next positions of the change log, in order, as few inserts as possible.
+        """Stores new versions at the next positions of the change log, in order, in inserts of ``INSERT_CHUNK``.
 
         Returns the stored documents (with ``_id``/``seq``/``bucket``); it stops at the first version
         another writer took, so the caller re-reads that article and decides again.
@@ -130,7 +135,7 @@ class ArticlesRepo:
             self._hint, self._hint_known = await self.head(), True
         while len(stored) < len(docs):
             first = self._hint + 1
-            batch = [_stamp(doc, first + i) for i, doc in enumerate(docs[len(stored) :])]
+            batch = [_stamp(doc, first + i) for i, doc in enumerate(docs[len(stored) :][:INSERT_CHUNK])]
             try:
                 await self.versions.insert_many(batch, ordered=True)
             except BulkWriteError as exc:
