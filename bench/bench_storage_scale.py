@@ -79,7 +79,9 @@ def platform(mongo_uri: str, kafka: KafkaSettings) -> Iterator[dict[str, Any]]:
             f"NEWSFLOW_COMMENTS__{k}": "1000000"
             for k in ("AUTHOR_PER_MINUTE", "AUTHOR_PER_HOUR", "ADDRESS_PER_MINUTE", "ADDRESS_PER_HOUR")
         }
-        comments_env = {**common, "NEWSFLOW_MONGO__DATABASE": dbs["comments"], **lifted}
+        # many readers: each post comes from its own address (X-Forwarded-For from the bench, a trusted proxy)
+        readers = {"NEWSFLOW_HTTP__TRUSTED_PROXIES": '["127.0.0.1/32"]'}
+        comments_env = {**common, "NEWSFLOW_MONGO__DATABASE": dbs["comments"], **lifted, **readers}
         roles.append(comments := Role.start("comments", "api", comments_env))
         # the projection teaches the comments service the seeded articles (the api only answers HTTP)
         roles.append(Role.start("comments", "projection", comments_env, ready=False))
@@ -120,6 +122,12 @@ def seed_articles(base: str, source_id: str, payloads: list[dict[str, Any]]) -> 
             return [article_id for ids in pool.map(send, batches) for article_id in ids]
 
 
+def reader(rng: random.Random) -> dict[str, str]:
+    """The headers of one reader among many: its own address (through the trusted proxy) and browser."""
+    address = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    return {"X-Forwarded-For": address, "User-Agent": f"bench-reader/{rng.randrange(10**6)}"}
+
+
 def comment_body(rng: random.Random) -> dict[str, str]:
     words = ["harbour", "council", "budget", "rail", "energy", "school", "river", "market", "storm", "vote"]
     return {"author_name": f"reader{rng.randrange(10_000)}", "body": " ".join(rng.choices(words, k=12)) + "."}
@@ -138,7 +146,7 @@ def seed_comments(base: str, article_ids: list[str], rng: random.Random) -> None
             for _ in range(COMMENTS_PER_ARTICLE):
                 body = comment_body(rng)
                 for _ in range(10):  # a 503 (not stored: the store was slow) is retried, as a reader's browser would
-                    resp = client.post(f"/articles/{article_id}/comments", json=body)
+                    resp = client.post(f"/articles/{article_id}/comments", json=body, headers=reader(rng))
                     if resp.status_code != 503:
                         break
                     time.sleep(float(resp.headers.get("retry-after", "1")))
@@ -236,7 +244,9 @@ def measure(
         list(versions.find({"bucket": bucket + 1}))
 
     def comment(_: int) -> None:
-        com.post(f"/articles/{rng.choice(commented)}/comments", json=comment_body(rng)).raise_for_status()
+        com.post(
+            f"/articles/{rng.choice(commented)}/comments", json=comment_body(rng), headers=reader(rng)
+        ).raise_for_status()
 
     def raw_comment(i: int) -> None:
         # the service's store operations for a post: claim + hit (one ordered insert), the client's
