@@ -20,21 +20,17 @@ Order: warm-up, 3 reps without, AI roles start and catch up, 3 reps with, catch 
 import os
 import threading
 import time
-import uuid
 from typing import Any
 
 import httpx
 from elasticsearch import Elasticsearch
-from pymongo import MongoClient
 
 from bench.bench_ingest_throughput import ours as push_to_searchable
-from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
+from bench.bench_ingest_throughput import private_pipeline, remove_pipeline
+from bench.common import ES_URL, Result, Role, summary
 from bench.corpus import push_payloads
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, TopicSpec
 from newsflow_index.indices import ensure_alias
 from newsflow_index.settings import IndexingSettings
-from newsflow_kit.kafka import admin, ensure_topics
-from newsflow_kit.settings import KafkaSettings
 
 NAME = "embedder"
 LATENCY_GOAL_S = 10.0
@@ -124,22 +120,7 @@ def run() -> Result:
     n = int(os.environ.get("NEWSFLOW_BENCH_EMBED_ARTICLES", "400"))
     rate = float(os.environ.get("NEWSFLOW_BENCH_EMBED_RATE", "20"))
     m = int(os.environ.get("NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES", "2000"))
-    suffix = uuid.uuid4().hex[:8]
-    kafka = KafkaSettings(bootstrap_servers=KAFKA_SERVERS)
-    topics = [
-        TopicSpec(f"{ARTICLES.name}-bench-{suffix}", ARTICLES.partitions, ARTICLES.config),
-        TopicSpec(f"{ARTICLES_DLQ.name}-bench-{suffix}", 1, ARTICLES_DLQ.config),
-    ]
-    ensure_topics(kafka, topics)
-    alias, db_name = f"bench-embed-{suffix}", f"bench_embed_{suffix}"
-    env = {
-        "NEWSFLOW_MONGO__URI": MONGO_URI,
-        "NEWSFLOW_MONGO__DATABASE": db_name,
-        "NEWSFLOW_KAFKA__ARTICLES_TOPIC": topics[0].name,
-        "NEWSFLOW_KAFKA__ARTICLES_DLQ_TOPIC": topics[1].name,
-        "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
-        "NEWSFLOW_ELASTICSEARCH__URL": ES_URL,
-    }
+    kafka, topics, alias, db_name, env = private_pipeline("embed")
     payloads = push_payloads(n + (2 * REPS + 1) * m, prefix="embed")  # fresh URLs for every phase
     es = Elasticsearch(ES_URL, request_timeout=120)
     result = Result(NAME)
@@ -167,12 +148,7 @@ def run() -> Result:
     finally:
         for role in ai + roles:
             role.stop()
-        admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
-        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
-        es.close()
-        mongo: MongoClient[dict[str, Any]]
-        with MongoClient(MONGO_URI) as mongo:
-            mongo.drop_database(db_name)
+        remove_pipeline(kafka, topics, es, alias, db_name)
     v, s = summary([x * 1000 for x in vectors]), summary([x * 1000 for x in searchable])
     result.add(f"POST → vector searchable p50 ({rate:g} art/s)", v["median"], s["median"], "ms")
     result.add(

@@ -88,8 +88,10 @@ def baseline(es: Elasticsearch, writes: list[Write]) -> float:
         es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
 
 
-def run() -> Result:
-    n = int(os.environ.get("NEWSFLOW_BENCH_INGEST_ARTICLES", "5000"))
+def private_pipeline(
+    name: str,
+) -> tuple[KafkaSettings, list[TopicSpec], str, str, dict[str, str]]:
+    """Private articles topics (created), alias and database for one run, and the roles' environment."""
     suffix = uuid.uuid4().hex[:8]
     kafka = KafkaSettings(bootstrap_servers=KAFKA_SERVERS)
     topics = [
@@ -97,7 +99,7 @@ def run() -> Result:
         TopicSpec(f"{ARTICLES_DLQ.name}-bench-{suffix}", 1, ARTICLES_DLQ.config),
     ]
     ensure_topics(kafka, topics)
-    alias, db_name = f"bench-ingest-{suffix}", f"bench_ingest_{suffix}"
+    alias, db_name = f"bench-{name}-{suffix}", f"bench_{name}_{suffix}"
     env = {
         "NEWSFLOW_MONGO__URI": MONGO_URI,
         "NEWSFLOW_MONGO__DATABASE": db_name,
@@ -106,6 +108,22 @@ def run() -> Result:
         "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
         "NEWSFLOW_ELASTICSEARCH__URL": ES_URL,
     }
+    return kafka, topics, alias, db_name, env
+
+
+def remove_pipeline(kafka: KafkaSettings, topics: list[TopicSpec], es: Elasticsearch, alias: str, db_name: str) -> None:
+    """Deletes what :func:`private_pipeline` made, and closes ``es``."""
+    admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+    es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
+    es.close()
+    mongo: MongoClient[dict[str, Any]]
+    with MongoClient(MONGO_URI) as mongo:
+        mongo.drop_database(db_name)
+
+
+def run() -> Result:
+    n = int(os.environ.get("NEWSFLOW_BENCH_INGEST_ARTICLES", "5000"))
+    kafka, topics, alias, db_name, env = private_pipeline("ingest")
     payloads = push_payloads(n, prefix="throughput")
     writes = [Write(a.id, a.version, False, to_document(a)) for a in synthetic_articles(n, prefix="throughput")]
     es = Elasticsearch(ES_URL, request_timeout=120)
@@ -127,12 +145,7 @@ def run() -> Result:
     finally:
         for role in roles:
             role.stop()
-        admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
-        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
-        es.close()
-        mongo: MongoClient[dict[str, Any]]
-        with MongoClient(MONGO_URI) as mongo:
-            mongo.drop_database(db_name)
+        remove_pipeline(kafka, topics, es, alias, db_name)
     o, b = summary(figures["ours"]), summary(figures["baseline"])
     result = Result(NAME)
     met = o["median"] >= GOAL * b["median"]

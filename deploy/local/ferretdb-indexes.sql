@@ -36,18 +36,22 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION public.newsflow_on_create_index() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION public.newsflow_ensure_companion(idx oid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    r record;
-    ddl text;
+    ddl text := public.newsflow_gin_companion(idx);
 BEGIN
-    FOR r IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'index' LOOP
-        ddl := public.newsflow_gin_companion(r.objid);
-        IF ddl IS NOT NULL THEN
-            EXECUTE ddl;
-        END IF;
-    END LOOP;
+    IF ddl IS NOT NULL THEN
+        EXECUTE ddl;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION public.newsflow_on_create_index() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM public.newsflow_ensure_companion(objid)
+    FROM pg_event_trigger_ddl_commands() WHERE object_type = 'index';
 END
 $$;
 
@@ -73,18 +77,6 @@ CREATE EVENT TRIGGER newsflow_gin_on_drop ON sql_drop WHEN TAG IN ('DROP INDEX')
     EXECUTE FUNCTION public.newsflow_on_drop_index();
 
 -- The indexes created before these triggers existed.
-DO $$
-DECLARE
-    r record;
-    ddl text;
-BEGIN
-    FOR r IN SELECT i.indexrelid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') LOOP
-        ddl := public.newsflow_gin_companion(r.indexrelid);
-        IF ddl IS NOT NULL THEN
-            EXECUTE ddl;
-        END IF;
-    END LOOP;
-END
-$$;
+SELECT public.newsflow_ensure_companion(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast');
