@@ -218,8 +218,9 @@ class Store:
         found: list[Doc] = []
         for start in range(first, last + 1, TICKS_AT_ONCE):
             ticks = range(start, min(start + TICKS_AT_ONCE, last + 1))
-            parts = await asyncio.gather(*(collection.find({"tick": t}, projection).to_list() for t in ticks))
-            found += [doc for part in parts for doc in part if doc[field] >= since]
+            found += [
+                doc for doc in await find_in(collection, "tick", ticks, projection=projection) if doc[field] >= since
+            ]
             if len(found) >= limit:
                 break
         found.sort(key=lambda doc: (doc[field], doc["_id"]))
