@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -9,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.params import Depends
 from uvicorn._types import ASGIApplication
 
+from newsflow_kit import shutdown
 from newsflow_kit.errors import install_error_handlers
 from newsflow_kit.health import Check, health_router
 from newsflow_kit.http import RequestContextMiddleware
@@ -76,9 +78,19 @@ def server_config(app: str | ASGIApplication, settings: ServiceSettings) -> uvic
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, whose stop signal also arms the process's shutdown deadline."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        shutdown.arm()
+
+
 def serve(factory: str, settings: ServiceSettings) -> None:
-    """Runs ``module:create_app`` under uvicorn; SIGTERM drains connections, then the lifespan closes."""
-    server = uvicorn.Server(server_config(factory, settings))
+    """Runs ``module:create_app`` under uvicorn; SIGTERM drains connections, then the lifespan closes
+    (all within ``NEWSFLOW_SHUTDOWN_GRACE_S``)."""
+    shutdown.configure(settings.shutdown_grace_s)
+    server = _Server(server_config(factory, settings))
     server.run()
     if not server.started:  # as uvicorn.run: a port in use or a failing lifespan is an error exit
         raise SystemExit(3)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from newsflow_kit import shutdown
 from newsflow_kit.kafka import producer_config
 from newsflow_kit.metrics import CONSUMED, CONSUMER_RETRIES, DEAD_LETTERED
 from newsflow_kit.settings import KafkaSettings
@@ -263,6 +264,7 @@ def run_until_signalled(loop: Loop) -> None:
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s: stopping %s", signal.Signals(signum).name, loop.name)
         loop.stop()
+        shutdown.arm()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

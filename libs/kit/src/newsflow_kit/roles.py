@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from newsflow_kit import shutdown
 from newsflow_kit.logging import configure_logging
 from newsflow_kit.settings import ServiceSettings
 
@@ -50,19 +51,26 @@ def dispatch(
     loaded = settings()
     service = prog.removeprefix("newsflow-")
     configure_logging(f"{service}.{role.name}", level=loaded.log_level, json=loaded.log_json and role.json_logs)
+    shutdown.configure(loaded.shutdown_grace_s)
     status = role.run(loaded, args)
     if status:
         raise SystemExit(status)
 
 
 def run_until_stopped(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Runs ``main(stop)`` on a new event loop; SIGTERM/SIGINT set ``stop`` (the work in hand finishes)."""
+    """Runs ``main(stop)`` on a new event loop; SIGTERM/SIGINT set ``stop`` (the work in hand finishes,
+    within the shutdown grace)."""
 
     async def runner() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            stop.set()
+            shutdown.arm()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         await main(stop)
 
     asyncio.run(runner())

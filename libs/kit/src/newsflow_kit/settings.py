@@ -77,6 +77,9 @@ class ServiceSettings(BaseSettings):
     elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
     admin_key: SecretStr = SecretStr("dev-admin-key")
     http: HttpSettings = HttpSettings()
+    shutdown_grace_s: float = Field(
+        default=20.0, gt=0, description="Time a role may take to stop after SIGTERM before it exits at once."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":
