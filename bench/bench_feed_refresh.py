@@ -1,8 +1,9 @@
 """``feed-refresh``: feeds one poller process refreshes per minute, at 100, 1,000 and 10,000 sources.
 
 A local feed server serves N RSS feeds (``NEWSFLOW_BENCH_FEED_ITEMS`` items of ~2 KB each, default
-20); half answer 304 to a repeated ETag, half always send the full feed (no validators), the
-realistic mix. At each size (``NEWSFLOW_BENCH_FEED_SIZES``, default ``100,1000,10000``):
+20); half answer 304 to a repeated ETag, half send no validators and have one new item at every
+fetch (the whole feed comes each time, the oldest item drops out): the realistic mix. At each size
+(``NEWSFLOW_BENCH_FEED_SIZES``, default ``100,1000,10000``):
 
 1. **first import**: the sources are registered (straight into the store, the same documents
    ``POST /sources`` writes) and one poller process ingests every item; timed, and every feed must
@@ -50,22 +51,25 @@ CONCURRENCY = 32  # the poller's default NEWSFLOW_POLLER__CONCURRENCY, and the b
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-@functools.lru_cache(maxsize=4096)
-def _feed(n: int, items: int) -> bytes:
-    entries = []
-    for i in range(items):
-        a = article(f"bench-{n}:{i}")
-        body = "".join(f"<p>{p}</p>" for p in a.paragraphs)
-        entries.append(
-            f"<item><guid>b{n}-{i}</guid><title>{a.title} {n}-{i}</title>"
-            f"<link>https://bench.example/{n}/{i}</link><description><![CDATA[{body}]]></description></item>"
-        )
-    head = f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title>'
-    return f"{head}{''.join(entries)}</channel></rss>".encode()
+@functools.cache
+def _entry(n: int, i: int) -> str:
+    a = article(f"bench-{n}:{i}")
+    body = "".join(f"<p>{p}</p>" for p in a.paragraphs)
+    return (
+        f"<item><guid>b{n}-{i}</guid><title>{a.title} {n}-{i}</title>"
+        f"<link>https://bench.example/{n}/{i}</link><description><![CDATA[{body}]]></description></item>"
+    )
+
+
+def _feed(n: int, items: int, first: int) -> bytes:
+    """Feed ``n`` holding items ``first`` .. ``first + items - 1``, newest first."""
+    entries = "".join(_entry(n, i) for i in reversed(range(first, first + items)))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>f{n}</title>{entries}</channel></rss>'.encode()
 
 
 class FeedServer:
-    """Serves /f/<n>; even feeds carry an ETag (and answer 304 to it), odd ones never do."""
+    """Serves /f/<n>; even feeds carry an ETag (and answer 304 to it); odd ones carry no validator and
+    gain a new item on every fetch (the oldest drops out), as a busy feed without caching headers does."""
 
     def __init__(self, items: int) -> None:
         self.hits: dict[int, int] = {}
@@ -81,14 +85,14 @@ class FeedServer:
                 except ValueError:
                     n = -1
                 with state.lock:
-                    state.hits[n] = state.hits.get(n, 0) + 1
+                    state.hits[n] = fetched = state.hits.get(n, 0) + 1
                 etag = f'"f{n}-v1"' if n % 2 == 0 else None
                 if n < 0 or (etag and self.headers.get("If-None-Match") == etag):
                     self.send_response(404 if n < 0 else 304)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = _feed(n, items)
+                body = _feed(n, items, 0 if etag else fetched - 1)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", str(len(body)))
@@ -161,9 +165,14 @@ async def _baseline(server: FeedServer, feeds: int, rounds: int) -> tuple[float,
     return summary(rates)["median"], summary(cpu)["median"]
 
 
-def _wait_all_fetched(sources: Any, feeds: int, since: datetime, timeout: float) -> float:
+def _wait_all_fetched(
+    sources: Any, feeds: int, since: datetime, timeout: float, poller: "subprocess.Popen[bytes]", log: Path
+) -> float:
     started = time.perf_counter()
     while sources.count_documents({"last_fetch_at": {"$gte": since}}) < feeds:
+        if poller.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the poller exited with status {poller.returncode}:\n{tail}")
         if time.perf_counter() - started > timeout:
             sample = list(sources.find({}, {"last_status": 1, "last_error": 1, "next_poll_at": 1}).limit(2))
             raise RuntimeError(f"feeds not refreshed in time: {sample}")
@@ -192,6 +201,7 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
     exe = str(Path(sys.executable).parent / "newsflow-ingest")
     api = subprocess.Popen([exe, "api"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     poller: subprocess.Popen[bytes] | None = None
+    poller_log = Path(os.environ.get("NEWSFLOW_BENCH_LOG_DIR", "/tmp")) / f"feed-refresh-poller-{feeds}.log"
     mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, tz_aware=True)
     sources = mongo[db_name]["sources"]
     try:
@@ -205,19 +215,22 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
         now = datetime.now(UTC)
         for start in range(0, feeds, 1000):
             sources.insert_many([_source(n, server.url(n), now) for n in range(start, min(feeds, start + 1000))])
-        poller = subprocess.Popen([exe, "poller"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import_s = _wait_all_fetched(sources, feeds, now, timeout=max(900.0, feeds * 0.5))
+        with poller_log.open("wb") as out:
+            poller = subprocess.Popen([exe, "poller"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        import_s = _wait_all_fetched(sources, feeds, now, max(900.0, feeds * 0.5), poller, poller_log)
         twice = sum(1 for n in range(feeds) if server.hits.get(n, 0) > 1)
-        stored = mongo[db_name]["article_versions"].estimated_document_count()  # a first import: version 1 each
+        versions = mongo[db_name]["article_versions"]
+        stored = versions.count_documents({})  # a first import: version 1 each
         rates, cpu = [], []
         for _ in range(rounds):
             started_at = datetime.now(UTC)
             sources.update_many({}, {"$set": with_due_tick({"next_poll_at": started_at})})
             cpu0 = _cpu_s(poller.pid)
-            elapsed = _wait_all_fetched(sources, feeds, started_at, timeout=max(300.0, feeds * 0.3))
+            elapsed = _wait_all_fetched(sources, feeds, started_at, max(300.0, feeds * 0.3), poller, poller_log)
             rates.append(feeds / elapsed * 60)
             cpu.append((_cpu_s(poller.pid) - cpu0) / feeds * 1000)
         not_modified = sources.count_documents({"last_status": 304})
+        refreshed_new = versions.count_documents({}) - stored  # each changing feed had one new item a round
     finally:
         for proc in (poller, api):
             if proc is not None:
@@ -243,9 +256,12 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
     result.add(f"{label}: feeds fetched twice in the first import", twice, None, "feeds", "0", twice == 0)
     if twice:
         result.error(label, detail=f"{twice} feeds fetched more than once in the first import")
+    if refreshed_new != feeds // 2 * rounds:
+        result.error(label, detail=f"{refreshed_new} new articles in the refresh rounds, not {feeds // 2 * rounds}")
     result.notes.append(
         f"{label}: first import of {feeds} feeds × {items} items stored {stored} articles in {import_s:.1f} s, "
         f"{twice} feeds fetched more than once; {not_modified} answered 304 in the last refresh round; "
+        f"{refreshed_new} new articles stored by the {rounds} refresh rounds; "
         f"baseline = bare httpx client, {CONCURRENCY} in flight, same conditional headers"
     )
 

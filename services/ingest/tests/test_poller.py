@@ -4,12 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
+from newsflow_ingest.metrics import FEEDS_FETCHED
 from newsflow_ingest.poller import Poller
 from newsflow_ingest.repository import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_ingest.service import Ingestor
@@ -270,3 +272,47 @@ async def test_a_store_outage_never_kills_a_poll_worker(rig: Rig, feed_server: F
     finally:
         await down.close()
     assert source_id not in stranded.held
+
+
+def _rss(*numbers: int) -> bytes:
+    items = "".join(
+        f"<item><guid>m{n}</guid><title>Harbour story number {n}</title><link>https://n.example/m{n}</link>"
+        f"<description>{LONG}</description></item>"
+        for n in numbers
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>M</title>{items}</channel></rss>'.encode()
+
+
+async def test_a_feed_without_validators_is_only_ingested_where_it_changed(
+    rig: Rig, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ETag, no Last-Modified: the same body again is a 304 in all but name, and a changed body
+    normalises and stores only its new items (the memo of the last poll)."""
+    handed: list[int] = []
+    import_many = rig.poller.ingestor.import_many
+
+    async def counting(items: list[tuple[Any, Any]]) -> Any:
+        handed.append(len(items))
+        return await import_many(items)
+
+    monkeypatch.setattr(rig.poller.ingestor, "import_many", counting)
+    feed_server.routes["/plain"] = Route(body=_rss(3, 2, 1))
+    source_id = _source(rig.client, feed_server.url("/plain"))
+    assert (await _poll(rig, source_id))["articles_seen"] == 3
+    assert handed == [3]
+
+    unchanged = FEEDS_FETCHED.labels("unchanged")._value.get()
+    status = await _poll(rig, source_id)
+    assert FEEDS_FETCHED.labels("unchanged")._value.get() == unchanged + 1
+    assert (status["last_status"], status["articles_seen"], handed) == (200, 3, [3])
+
+    feed_server.routes["/plain"] = Route(body=_rss(4, 3, 2))  # one new item, the oldest gone
+    assert (await _poll(rig, source_id))["articles_seen"] == 4
+    assert handed == [3, 1]
+    stored = await rig.poller.leases.sources.find_one({"_id": source_id})
+    assert stored is not None and len(stored["item_digests"]) == 3 and stored["body_digest"]
+
+    messages = read_topic(rig.settings.kafka, rig.settings.kafka.articles_topic, until=lambda ms: len(ms) >= 4)
+    assert sorted(Envelope[ArticleData].model_validate_json(m.value() or b"").data.url for m in messages) == [
+        f"https://n.example/m{n}" for n in (1, 2, 3, 4)
+    ]

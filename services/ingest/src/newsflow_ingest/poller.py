@@ -24,6 +24,7 @@ import trafilatura
 from newsflow_ingest.domain import identity, normalize
 from newsflow_ingest.domain.articles import NotTheOwner
 from newsflow_ingest.domain.feeds import FeedItem, ParsedFeed, parse_feed
+from newsflow_ingest.domain.memo import PollMemo, body_digest
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
 from newsflow_ingest.repository import Doc, SourceLeases
@@ -194,9 +195,24 @@ class Poller:
                 delay=_retry_after(answer.headers.get("retry-after")),
             )
             return
-        feed = await asyncio.to_thread(
-            parse_feed, answer.body, answer.headers.get("content-type", ""), answer.url or source["feed_url"]
+        validators: Doc = {"etag": answer.headers.get("etag"), "last_modified": answer.headers.get("last-modified")}
+        content_type = answer.headers.get("content-type", "")
+        memo = PollMemo.of(
+            body_digest(answer.body, content_type, bool(source.get("fetch_full_text"))), source.get("item_digests")
         )
+        if memo.body == source.get("body_digest"):  # the same document as last time: nothing new in it
+            FEEDS_FETCHED.labels("unchanged").inc()
+            await self._finish(
+                source,
+                status=answer.status,
+                error=source.get("last_error"),
+                failed=False,
+                delay=self._delay(source, answer, False),
+                extra=validators,
+                problems=source.get("last_problems"),
+            )
+            return
+        feed = await asyncio.to_thread(parse_feed, answer.body, content_type, answer.url or source["feed_url"])
         if feed.error:
             FEEDS_FETCHED.labels("unreadable").inc()
             await self._finish(
@@ -212,10 +228,9 @@ class Poller:
         FEEDS_FETCHED.labels("ok").inc()
         if self.websub is not None:  # the feed may name a hub: subscribe (push in), polling stays the fallback
             await self.websub.after_fetch(self.fetcher, source, answer.body, answer.headers)
-        new = await self._ingest_all(source, feed)
+        new = await self._ingest_all(source, feed, memo)
         for reason, n in feed.skipped.items():
             ITEMS_SKIPPED.labels(reason).inc(n)
-        changes: Doc = {"etag": answer.headers.get("etag"), "last_modified": answer.headers.get("last-modified")}
         skipped = sum(feed.skipped.values())
         note = f"{skipped} items skipped: {feed.skipped}" if skipped else None
         await self._finish(
@@ -224,30 +239,39 @@ class Poller:
             error=note,
             failed=False,
             delay=self._delay(source, answer, new > 0),
-            extra=changes,
+            extra=validators | memo.remembered(),
             counts={"articles_seen": new, "items_skipped": skipped},
             problems=feed.problems + [f"{n} items kept with {fix}" for fix, n in feed.repaired.items()],
         )
 
-    async def _ingest_all(self, source: Doc, feed: ParsedFeed) -> int:
-        """Retractions one by one, every other item in batches (a first import is one round of batches)."""
+    async def _ingest_all(self, source: Doc, feed: ParsedFeed, memo: PollMemo) -> int:
+        """Retractions one by one, every other item in batches (a first import is one round of batches);
+        items the memo holds unchanged are skipped, and each item handled is remembered."""
         articles: list[ArticleIn] = []
+        digests: list[str] = []
         for item in feed.items:
+            same, digest = memo.unchanged(item)
+            if same:
+                memo.handled.append(digest)
+                continue
             try:
                 if item.retracted:
                     await self._retract(source, item)
+                    memo.handled.append(digest)
                 else:
                     articles.append(self._article(item))
+                    digests.append(digest)
             except Exception as exc:  # one bad item never stops the others
                 feed.skip("invalid-item")
+                memo.failed = True
                 log.warning("poller: item %s of %s skipped: %s", item.url, source["_id"], exc)
         await self._add_full_text(source, articles)
         new = 0
         for start in range(0, len(articles), WRITE_BATCH):
             chunk = articles[start : start + WRITE_BATCH]
-            results: list[ArticleWrite | NewsflowError]
+            results: list[ArticleWrite | NewsflowError | None]
             try:
-                results = await self.ingestor.import_many([(a, source) for a in chunk])
+                results = list(await self.ingestor.import_many([(a, source) for a in chunk]))
             except Exception:  # a failing write fails the batch call: retry the items alone
                 results = []
                 for article in chunk:
@@ -256,11 +280,15 @@ class Poller:
                     except Conflict as exc:
                         results.append(exc)
                     except Exception as exc:
+                        results.append(None)
                         feed.skip("invalid-item")
+                        memo.failed = True
                         log.warning("poller: item %s of %s skipped: %s", article.url, source["_id"], exc)
-            for result in results:  # another source's article, or a retracted one: skipped with the reason
-                if isinstance(result, NewsflowError):
+            for result, digest in zip(results, digests[start : start + WRITE_BATCH], strict=True):
+                if isinstance(result, NewsflowError):  # another source's article, or a retracted one
                     feed.skip(result.code)
+                if result is not None:  # stored, unchanged or refused for good: not worth another try
+                    memo.handled.append(digest)
             new += sum(
                 1
                 for r in results
