@@ -26,7 +26,7 @@ from pymongo import AsyncMongoClient, MongoClient
 
 from bench.common import KAFKA_SERVERS, MONGO_URI, Load, Result, Role, Send, open_loop, open_loop_calls, summary
 from newsflow_contracts import COMMENTS, TopicSpec
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 
 NAME = "comments"
@@ -164,7 +164,7 @@ def run() -> Result:
         for name in (db_name, f"{db_name}_raw", f"{db_name}_gateway"):
             mongo.drop_database(name)
         mongo.close()
-        admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+        delete_topics(kafka, [t.name for t in topics])
     _report(result, figures, rate, seconds)
     return result
 

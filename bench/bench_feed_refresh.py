@@ -42,7 +42,7 @@ from bench.common import Result, summary
 from newsflow_contracts import ARTICLES, TopicSpec
 from newsflow_ingest.demo_content import article
 from newsflow_ingest.repository import due_tick, with_due_tick
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port
 
@@ -241,7 +241,7 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
                     proc.kill()
         mongo.drop_database(db_name)
         mongo.close()
-        admin(kafka).delete_topics([topic], operation_timeout=10)
+        delete_topics(kafka, [topic])
     base_rate, base_cpu = asyncio.run(_baseline(server, feeds, rounds))
     server.server.shutdown()
     label = f"{feeds:,} sources"

@@ -25,7 +25,7 @@ from pymongo import MongoClient
 from bench.common import Result, summary, wait_ready
 from bench.corpus import push_payloads
 from newsflow_contracts import ARTICLES, TopicSpec
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port
 
@@ -111,7 +111,7 @@ def run() -> Result:
             api.kill()
         mongo.drop_database(db_name)
         mongo.close()
-        admin(kafka).delete_topics([topic], operation_timeout=10)
+        delete_topics(kafka, [topic])
     o, b = summary(ours_rates), summary(base_rates)
     result = Result(NAME)
     result.add(f"articles/s, push API (batches of {BATCH})", o["median"], b["median"], "art/s", "-")

@@ -29,7 +29,7 @@ from newsflow_index.indices import ensure_alias
 from newsflow_index.mapping import to_document
 from newsflow_index.settings import IndexingSettings
 from newsflow_index.writes import Write
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 
 NAME = "ingest-throughput"
@@ -113,7 +113,7 @@ def private_pipeline(
 
 def remove_pipeline(kafka: KafkaSettings, topics: list[TopicSpec], es: Elasticsearch, alias: str, db_name: str) -> None:
     """Deletes what :func:`private_pipeline` made, and closes ``es``."""
-    admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+    delete_topics(kafka, [t.name for t in topics])
     es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
     es.close()
     mongo: MongoClient[dict[str, Any]]

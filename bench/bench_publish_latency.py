@@ -39,7 +39,7 @@ from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, TopicSpec
 from newsflow_index.indices import ensure_alias
 from newsflow_index.mapping import to_document
 from newsflow_index.settings import IndexingSettings
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 
 NAME = "publish-latency"
@@ -306,7 +306,7 @@ def ensure_alias_sync(alias: str) -> None:
 
 
 def _cleanup(kafka: KafkaSettings, topics: list[TopicSpec], dbs: list[str], *aliases: str) -> None:
-    admin(kafka).delete_topics([t.name for t in topics], operation_timeout=10)
+    delete_topics(kafka, [t.name for t in topics])
     mongo: MongoClient[dict[str, Any]] = MongoClient(MONGO_URI)
     for name in dbs:
         mongo.drop_database(name)

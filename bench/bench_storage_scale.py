@@ -40,7 +40,7 @@ from pymongo import DESCENDING, MongoClient
 from bench.common import Result, Role, summary
 from bench.corpus import push_payloads
 from newsflow_contracts import ARTICLES, COMMENTS, TopicSpec
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 
 NAME = "storage-scale"
@@ -101,7 +101,7 @@ def platform(mongo_uri: str, kafka: KafkaSettings) -> Iterator[dict[str, Any]]:
         for name in dbs.values():
             mongo.drop_database(name)
         mongo.close()
-        admin(kafka).delete_topics(list(topics.values()), operation_timeout=10)
+        delete_topics(kafka, list(topics.values()))
 
 
 def seed_articles(base: str, source_id: str, payloads: list[dict[str, Any]]) -> list[str]:

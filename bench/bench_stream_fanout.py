@@ -27,11 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 from bench.common import KAFKA_SERVERS, Result, Role, summary
 from newsflow_contracts import ARTICLES, COMMENTS, ArticleData, EventType, TopicSpec, new_event
-from newsflow_kit.kafka import ensure_topics
+from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port
 
@@ -295,7 +294,7 @@ def run() -> Result:
             base_proc.terminate()
             base_proc.wait(20)
     finally:
-        AdminClient({"bootstrap.servers": KAFKA_SERVERS}).delete_topics([s.name for s in specs])
+        delete_topics(KafkaSettings(bootstrap_servers=KAFKA_SERVERS), [s.name for s in specs])
     o, t, b = summary(ours), summary(two), summary(base)
     result.add("subscribers held, one process", n, n, "conns", "≥ 10,000", n >= 10_000)
     result.add(

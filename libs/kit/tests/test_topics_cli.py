@@ -5,7 +5,7 @@ import pytest
 from newsflow_contracts import ARTICLES, COMMENTS
 from newsflow_kit.kafka import admin
 from newsflow_kit.settings import KafkaSettings
-from newsflow_kit.testing import delete_private_topics, unique
+from newsflow_kit.testing import delete_private_topics, eventually, private_topics, unique
 from newsflow_kit.topics import main
 
 
@@ -27,3 +27,12 @@ def test_topic_names_come_from_the_settings(kafka_settings: KafkaSettings, monke
         assert named.articles_dlq_topic in topics
     finally:
         delete_private_topics(named)
+
+
+def test_private_topics_are_gone_when_their_deletion_returns(kafka_settings: KafkaSettings) -> None:
+    """The admin call only queues a deletion; the kit waits for the broker, so nothing piles up."""
+    private = private_topics(kafka_settings, unique("gone"))
+    names = {private.articles_topic, private.comments_topic, private.articles_dlq_topic}
+    delete_private_topics(private)
+    eventually(lambda: not set(admin(private).list_topics(timeout=10).topics) & names, timeout=10)
+    delete_private_topics(private)  # deleting what is gone already is no error

@@ -53,6 +53,24 @@ def ensure_topics(settings: KafkaSettings, specs: list[TopicSpec], *, timeout: f
                 raise
 
 
+def delete_topics(settings: KafkaSettings, names: list[str], *, timeout: float = 30.0) -> None:
+    """Deletes the topics and waits for the broker's answer (a topic already gone is not an error).
+
+    The admin client's call only queues the request: a client dropped before it was sent deletes
+    nothing (its handle is destroyed), which is how private test topics once piled up by the thousand.
+    """
+    if not names:
+        return
+    client = admin(settings)  # held until the answers are in: its end cancels what it had queued
+    futures = client.delete_topics(names, operation_timeout=timeout)
+    for future in futures.values():
+        try:
+            future.result(timeout)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise
+
+
 def kafka_check(settings: KafkaSettings) -> Any:
     client = admin(settings)
 

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient, monitoring
 
 from newsflow_contracts import ARTICLES, ARTICLES_DLQ, COMMENTS, ArticleData, TopicSpec
-from newsflow_kit.kafka import admin, ensure_topics
+from newsflow_kit.kafka import admin, delete_topics, ensure_topics
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings, MongoSettings
 
 T = TypeVar("T")
@@ -126,7 +126,7 @@ def private_topics(settings: KafkaSettings, suffix: str) -> KafkaSettings:
 
 def delete_private_topics(settings: KafkaSettings) -> None:
     names = [settings.articles_topic, settings.comments_topic, settings.articles_dlq_topic]
-    admin(settings).delete_topics(names, operation_timeout=10)
+    delete_topics(settings, names)
 
 
 def remove_private_platform(
