@@ -85,6 +85,11 @@ class ArticlesRepo:
         self.counters = db["counters"]
         self._hint = 0  # a committed seq (or 0): the next claim tries hint + 1
         self._hint_known = False
+        # Appends of one process take turns. Not for correctness (the unique _id decides who gets a seq,
+        # across processes too) but for speed: concurrent appends from one process would all try the
+        # same next seq, and each loser pays a failed insert, a lookup and a retry per collision (a first
+        # import with 32 feeds in flight spent most of the store's time on them).
+        self._append_turn = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
         await self.versions.create_index([("article_id", ASCENDING), ("version", ASCENDING)], unique=True)
@@ -127,10 +132,14 @@ class ArticlesRepo:
         Returns the stored documents (with ``_id``/``seq``/``bucket``); it stops at the first version
         another writer took, so the caller re-reads that article and decides again.
         """
+        if not docs:
+            return []
+        async with self._append_turn:
+            return await self._append(docs)
+
+    async def _append(self, docs: list[Doc]) -> list[Doc]:
         stored: list[Doc] = []
         walked = 0
-        if not docs:
-            return stored
         if not self._hint_known:
             self._hint, self._hint_known = await self.head(), True
         while len(stored) < len(docs):
