@@ -7,7 +7,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 
 from newsflow_ingest.repository import ArticlesRepo
-from newsflow_ingest.schemas import ArticleIn, WriteStatus
+from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_kit.settings import MongoSettings
 
@@ -57,5 +57,36 @@ async def test_an_insert_past_a_taken_seq_reports_every_stored_change(mongo_data
         stored = await repo.append(docs)
         assert sorted(d["article_id"] for d in stored) == sorted(d["article_id"] for d in docs)
         assert await repo.versions.count_documents({}) == 251
+    finally:
+        await client.close()
+
+
+async def test_a_batch_assumed_new_answers_as_one_that_was_read_first(mongo_database: MongoSettings) -> None:
+    """A first import skips the read of the latest versions; articles that existed (unchanged, changed,
+    another source's) still come out as unchanged, updated and refused, and no version is doubled."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_database.uri, tz_aware=True)
+    try:
+        repo = ArticlesRepo(client[mongo_database.database])
+        await repo.ensure_indexes()
+        ingestor = Ingestor(repo, None, "unused")
+        batch = _batch("x", 6)
+        other = {**SOURCE, "_id": "rival", "name": "The Rival"}
+        await ingestor.ingest_many([batch[1], batch[3], (batch[5][0], other)])  # 1 and 3 exist, 5 is the rival's
+        changed = (batch[3][0].model_copy(update={"body": "<p>The board met again and changed course.</p>"}), SOURCE)
+        outcomes = await ingestor.ingest_many(
+            [batch[0], batch[1], batch[2], changed, batch[4], batch[5]], assume_new=True
+        )
+        statuses = [o.status if isinstance(o, ArticleWrite) else type(o).__name__ for o in outcomes]
+        assert statuses == [
+            WriteStatus.CREATED,
+            WriteStatus.UNCHANGED,
+            WriteStatus.CREATED,
+            WriteStatus.UPDATED,
+            WriteStatus.CREATED,
+            "OwnedByAnotherSource",
+        ]
+        versions = await repo.versions.find({}, {"article_id": 1, "version": 1}).to_list()
+        assert len(versions) == 3 + 4  # the three before, then three created and one update
+        assert len({(v["article_id"], v["version"]) for v in versions}) == len(versions)
     finally:
         await client.close()

@@ -291,9 +291,9 @@ async def test_a_feed_without_validators_is_only_ingested_where_it_changed(
     handed: list[int] = []
     import_many = rig.poller.ingestor.import_many
 
-    async def counting(items: list[tuple[Any, Any]]) -> Any:
+    async def counting(items: list[tuple[Any, Any]], *, first: bool = False) -> Any:
         handed.append(len(items))
-        return await import_many(items)
+        return await import_many(items, first=first)
 
     monkeypatch.setattr(rig.poller.ingestor, "import_many", counting)
     feed_server.routes["/plain"] = Route(body=_rss(3, 2, 1))

@@ -266,12 +266,13 @@ class Poller:
                 memo.failed = True
                 log.warning("poller: item %s of %s skipped: %s", item.url, source["_id"], exc)
         await self._add_full_text(source, articles)
+        first = source.get("item_digests") is None  # never ingested before (its items are new, mostly)
         new = 0
         for start in range(0, len(articles), WRITE_BATCH):
             chunk = articles[start : start + WRITE_BATCH]
             results: list[ArticleWrite | NewsflowError | None]
             try:
-                results = list(await self.ingestor.import_many([(a, source) for a in chunk]))
+                results = list(await self.ingestor.import_many([(a, source) for a in chunk], first=first))
             except Exception:  # a failing write fails the batch call: retry the items alone
                 results = []
                 for article in chunk:

@@ -49,12 +49,17 @@ class Ingestor:
             raise outcome
         return outcome
 
-    async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
+    async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]], *, assume_new: bool = False) -> list[Outcome]:
         """Ingests a batch, answers in its order; repeats of one article apply in order (the last one wins).
 
         One read of the latest versions of all its distinct articles, then every new version in one ordered
         insert (consecutive ``seq``s); a version another writer took meanwhile sends the items from
         there on round again. The changes are published together afterwards.
+
+        ``assume_new`` skips the first read: every article is taken to be new and written as version 1.
+        The unique ``(article_id, version)`` index still decides: an article that existed turns the insert
+        into a taken version, and the items from there on go round again with a read. Worth it where
+        nearly every item is new (a feed's first import), where the read is most of the store's work.
         """
         fields = [build_fields(article, source=source) for article, source in items]
         results: dict[int, Outcome] = {}
@@ -62,7 +67,7 @@ class Ingestor:
         todo = list(range(len(fields)))
         for round_ in range(MAX_ROUNDS):
             ids = list(dict.fromkeys(fields[i]["_id"] for i in todo))
-            found = await self.repo.latest_many(ids)
+            found = {} if assume_new and round_ == 0 else await self.repo.latest_many(ids)
             current: dict[str, Doc | None] = {article_id: found.get(article_id) for article_id in ids}
             pending: list[tuple[int, Doc]] = []
             for index in todo:
@@ -110,9 +115,9 @@ class Ingestor:
         restored = write.status is WriteStatus.UPDATED
         return write.model_copy(update={"status": WriteStatus.RESTORED}) if restored else write
 
-    async def import_many(self, items: Sequence[tuple[ArticleIn, Doc]]) -> list[Outcome]:
-        """Feed items: the same bulk path as ``ingest_many`` (one read per distinct article, one insert)."""
-        return await self.ingest_many(items)
+    async def import_many(self, items: Sequence[tuple[ArticleIn, Doc]], *, first: bool = False) -> list[Outcome]:
+        """Feed items: the same bulk path as ``ingest_many``; a source's ``first`` import assumes its items new."""
+        return await self.ingest_many(items, assume_new=first)
 
     async def _change(
         self, article_id: str, source_id: str | None, action: str, decide: Callable[[Doc], articles.Decision]
