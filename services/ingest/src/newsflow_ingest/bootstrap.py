@@ -91,13 +91,17 @@ def run_relay(settings: Settings, _args: argparse.Namespace) -> None:
 def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
     from newsflow_ingest.fetch import SafeFetcher
     from newsflow_ingest.poller import Poller
+    from newsflow_ingest.processes import WorkerPool
     from newsflow_ingest.service import Ingestor
     from newsflow_ingest.websub import WebSubIn
 
     async def main(stop: asyncio.Event) -> None:
         async with _store_and_publisher(settings, "ingest-poller") as (db, publisher):
             fetcher = SafeFetcher(settings.fetch)
-            ingestor = Ingestor(ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller")
+            workers = WorkerPool(settings.poller.processes) if settings.poller.processes else None
+            ingestor = Ingestor(
+                ArticlesRepo(db), publisher, settings.kafka.articles_topic, producer="ingest.poller", workers=workers
+            )
             # subscribes the feeds that name a hub (docs/compat.md); off without a callback URL
             websub = WebSubIn(settings.websub, HubSubscriptions(db)) if settings.websub.callback_url else None
             log.info("poller: started")
@@ -105,6 +109,8 @@ def run_poller(settings: Settings, _args: argparse.Namespace) -> None:
                 await Poller(settings, SourceLeases(db), ingestor, fetcher, websub).run(stop)
             finally:
                 await fetcher.aclose()
+                if workers is not None:
+                    workers.close()
         log.info("poller: stopped")
 
     run_until_stopped(main)

@@ -27,6 +27,7 @@ from newsflow_ingest.domain.feeds import FeedItem, ParsedFeed, parse_feed
 from newsflow_ingest.domain.memo import PollMemo, body_digest
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
+from newsflow_ingest.processes import run_off_loop
 from newsflow_ingest.repository import Doc, SourceLeases
 from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
@@ -212,7 +213,9 @@ class Poller:
                 problems=source.get("last_problems"),
             )
             return
-        feed = await asyncio.to_thread(parse_feed, answer.body, content_type, answer.url or source["feed_url"])
+        feed = await run_off_loop(
+            self.ingestor.workers, parse_feed, answer.body, content_type, answer.url or source["feed_url"]
+        )
         if feed.error:
             FEEDS_FETCHED.labels("unreadable").inc()
             await self._finish(

@@ -14,6 +14,7 @@ from newsflow_contracts import EventType
 from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
+from newsflow_ingest.processes import WorkerPool
 from newsflow_ingest.repository import ArticlesRepo, Doc, SourcesRepo, VersionTaken
 from newsflow_ingest.schemas import ArticleBatch, ArticleIn, ArticleWrite, BatchItem, BatchResult, WriteStatus
 from newsflow_kit.context import traceparent_var
@@ -41,6 +42,7 @@ class Ingestor:
     publisher: AsyncPublisher | None
     topic: str
     producer: str = "ingest.api"
+    workers: WorkerPool | None = None  # normalises batches in worker processes (the poller's), else inline
 
     async def ingest(self, article: ArticleIn, *, source: Doc) -> ArticleWrite:
         """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
@@ -61,7 +63,10 @@ class Ingestor:
         into a taken version, and the items from there on go round again with a read. Worth it where
         nearly every item is new (a feed's first import), where the read is most of the store's work.
         """
-        fields = [build_fields(article, source=source) for article, source in items]
+        if self.workers is not None and len(items) > 1:
+            fields = await self.workers.run(build_all, list(items))
+        else:
+            fields = build_all(items)
         results: dict[int, Outcome] = {}
         stored: list[Doc] = []
         todo = list(range(len(fields)))
@@ -179,6 +184,11 @@ def _fields_doc(fields: Doc) -> Doc:
 async def _back_off(round_: int) -> None:
     """A lost race: wait a little (growing, jittered) so the contenders spread out."""
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * (round_ + 1))))
+
+
+def build_all(items: Sequence[tuple[ArticleIn, Doc]]) -> list[Doc]:
+    """The stored fields of each article of a batch (a pure function: worker processes run it)."""
+    return [build_fields(article, source=source) for article, source in items]
 
 
 def build_fields(article: ArticleIn, *, source: Doc) -> Doc:

@@ -27,6 +27,9 @@ class PollerSettings(BaseModel):
     )
     concurrency: int = Field(default=32, description="Feeds fetched at once by one poller process.")
     claim_batch: int = Field(default=64, description="Due sources claimed per round trip (claimed again at half).")
+    processes: int = Field(
+        default=1, ge=0, description="Worker processes that parse feeds and normalise items (0: threads of the poller)."
+    )
     max_backoff_s: float = 6 * 3600.0
 
 
