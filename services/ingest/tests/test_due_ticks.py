@@ -4,6 +4,7 @@ Real store; the sources are written through the repository (which keeps ``due_ti
 into it without one, as an older version or an operator would.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -72,3 +73,25 @@ async def test_a_feed_made_due_later_or_written_without_a_tick_is_claimed(
     stored = await leases.sources.find_one({"_id": "s002"})
     assert stored is not None and stored["due_tick"] == due_tick(stored["next_poll_at"])
     assert with_due_tick({"name": "x"}) == {"name": "x"}  # no next_poll_at, no tick
+
+
+async def test_the_end_of_a_poll_is_never_overwritten_by_a_renewal(store: tuple[SourcesRepo, SourceLeases]) -> None:
+    """Renewals racing the ends of polls: every poll's outcome stands (FerretDB writes an update back
+    whole, so an unordered renewal once put the lease back and the feed was fetched twice)."""
+    repo, leases = store
+    now = datetime.now(UTC).replace(microsecond=0)
+    feeds = [_feed(n, now - timedelta(seconds=1), lease_until=now - timedelta(seconds=1)) for n in range(64)]
+    await repo.sources.insert_many([with_due_tick(f) for f in feeds])
+    for round_ in range(8):
+        at = now + timedelta(seconds=round_)
+        later = at + timedelta(hours=1)
+        await repo.sources.update_many({}, {"$set": with_due_tick({"next_poll_at": at, "lease_until": at})})
+        claimed = await leases.claim_due(owner="me", limit=64, lease_s=60, now=at)
+        ids = [s["_id"] for s in claimed]
+        assert len(ids) == 64
+        await asyncio.gather(
+            *(leases.renew(ids[k:] + ids[:k], owner="me", lease_s=60) for k in range(0, 64, 16)),
+            *(leases.finish(i, owner="me", fields={"next_poll_at": later}, added={}, now=at) for i in ids),
+        )
+        stored = await repo.sources.find({}, {"lease_owner": 1, "next_poll_at": 1}).to_list()
+        assert {(s["lease_owner"], s["next_poll_at"]) for s in stored} == {(None, later)}, round_

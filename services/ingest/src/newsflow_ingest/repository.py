@@ -18,6 +18,7 @@ Each version also carries its outbox state: ``bus`` is ``pending`` until Kafka a
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -327,6 +328,13 @@ class SourceLeases:
         self.claims = db["poll_claims"]
         self._low: int | None = None  # no due source sits in an earlier tick
         self._scanned_at = 0.0
+        # A renewal and the end of a poll must not write one source at once: FerretDB applies an update
+        # by reading the document and writing it back whole, so a renewal that read the source before
+        # the poll's end landed wrote the lease back over it, and the source came due again a minute
+        # later (2 of 10,000 feeds fetched twice in a first import). Both writers are this process.
+        self._renewing: Counter[str] = Counter()  # renewals in flight per source
+        self._finishing: set[str] = set()
+        self._turns = asyncio.Condition()
 
     async def ensure_indexes(self) -> None:
         """Creates ``poll_claims`` up front: pollers inserting into a missing collection at once would
@@ -427,9 +435,18 @@ class SourceLeases:
 
     async def renew(self, source_ids: list[str], *, owner: str, lease_s: float) -> None:
         """Moves the end of this owner's leases on (a source another poller took over is left alone)."""
-        if source_ids:
+        ids = [i for i in source_ids if i not in self._finishing]  # those ending now need no renewal
+        if not ids:
+            return
+        self._renewing.update(ids)
+        try:
             until = datetime.now(UTC) + timedelta(seconds=lease_s)
-            await self._set_owned(source_ids, owner, {"lease_until": until, "next_poll_at": until})
+            await self._set_owned(ids, owner, {"lease_until": until, "next_poll_at": until})
+        finally:
+            self._renewing.subtract(ids)
+            self._renewing = +self._renewing  # drops the sources no renewal holds any more
+            async with self._turns:
+                self._turns.notify_all()
 
     async def release(self, source_ids: list[str], *, owner: str) -> None:
         """Gives back leases that were claimed but not worked on (a poller stopping): due again now."""
@@ -453,7 +470,13 @@ class SourceLeases:
         update: Doc = {"$set": with_due_tick({**fields, "lease_until": now, "lease_owner": None})}
         if added:
             update["$inc"] = added
-        await self.sources.update_one({"_id": source_id, "lease_owner": owner}, update)
+        self._finishing.add(source_id)
+        try:
+            async with self._turns:
+                await self._turns.wait_for(lambda: self._renewing[source_id] <= 0)
+            await self.sources.update_one({"_id": source_id, "lease_owner": owner}, update)
+        finally:
+            self._finishing.discard(source_id)
 
     async def prune_claims(self) -> None:
         """Claims only matter while a lease can still be contended; a day later they are history."""
