@@ -23,6 +23,7 @@ smoke run.
 """
 
 import asyncio
+import contextlib
 import functools
 import os
 import subprocess
@@ -114,8 +115,14 @@ class FeedServer:
 
 
 def _cpu_s(pid: int) -> float:
+    """CPU seconds of the process and of its children (the poller's worker processes), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    total = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):  # ended meanwhile
+                total += _cpu_s(int(child))
+    return total
 
 
 def _source(n: int, url: str, now: datetime) -> dict[str, Any]:
