@@ -11,7 +11,7 @@ from pymongo import MongoClient
 
 from newsflow_comments.context import utcnow
 from newsflow_comments.main import create_app
-from newsflow_comments.repository import ArticleRefs
+from newsflow_comments.store import ArticleRefs
 from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import CommentsSettings, Settings
 from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event

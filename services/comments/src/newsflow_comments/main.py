@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from newsflow_comments import bootstrap
 from newsflow_comments.api import comments, moderation, threads
-from newsflow_comments.repository import StoreUnavailable
+from newsflow_comments.store import StoreUnavailable
 from newsflow_comments.responses import InertJSONResponse
 from newsflow_comments.settings import Settings
 from newsflow_kit.app import build_app
