@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from newsflow_ingest.domain import identity
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases
+from newsflow_ingest.store import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -104,4 +104,4 @@ async def _owned_elsewhere(poller: Any, source_id: str, item: dict[str, Any]) ->
     if item["external_id"]:
         return False  # ids from (source, external id) are the source's own
     latest = await poller.ingestor.repo.latest(identity.article_id(identity.canonical_url(item["url"])))
-    return latest is not None and latest.get("owner_id", latest["source_id"]) != source_id
+    return latest is not None and latest.owner_id != source_id

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases, due_tick
+from newsflow_ingest.store import ArticlesRepo, SourceLeases, due_tick
+from newsflow_ingest.store.mappers import source_of
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, PollerSettings, Settings
 from newsflow_kit.kafka import AsyncPublisher
@@ -191,6 +192,6 @@ async def test_a_first_import_writes_new_items_in_bulk(scale: Scale, feed_server
     assert [s["articles_seen"] for s in statuses] == [40, 40, 40]
     # a second poll of the same items writes nothing new
     scale.commands.seen.clear()
-    for source in await scale.db["sources"].find({}).to_list():
-        await poller.poll({**source, "lease_owner": poller.owner})
+    for doc in await scale.db["sources"].find({}).to_list():
+        await poller.poll(replace(source_of(doc), lease_owner=poller.owner))
     assert scale.commands.seen[("insert", "article_versions")] == 0
