@@ -135,11 +135,11 @@ async def test_claims_come_in_batches_not_one_scan_per_feed(scale: Scale, feed_s
     # a read per batch of 64, not one per source (on FerretDB a poller's first claim also reads every
     # feed once, for the earliest due tick: docs/ingest.md)
     assert scale.commands.seen[("find", "sources")] <= 4
-    mine, theirs = {s["_id"] for s in first}, {s["_id"] for s in second}
+    mine, theirs = {s.id for s in first}, {s.id for s in second}
     # both may read the same 64 due sources; the claims split them, never give one to both
     assert not mine & theirs and len(mine | theirs) >= 64
     rest = await poller.claim_batch(64)
-    assert len(mine | theirs | {s["_id"] for s in rest}) == 100  # everything due is claimed exactly once
+    assert len(mine | theirs | {s.id for s in rest}) == 100  # everything due is claimed exactly once
     assert await poller.claim_batch(64) == []  # leased sources are not due
 
 
