@@ -7,11 +7,11 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from newsflow_ingest.store import ArticlesRepo
 from newsflow_contracts import ArticleStatus, EventType
 from newsflow_ingest.records import ArticleVersion, Source
 from newsflow_ingest.schemas import ArticleIn, SourceKind, WriteStatus
 from newsflow_ingest.service import Ingestor
+from newsflow_ingest.store import ArticlesRepo
 from newsflow_kit.settings import MongoSettings
 
 SOURCE = Source(id="wire", name="The Wire", kind=SourceKind.PUSH, language="en")

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.store import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 from newsflow_kit.testing import read_topic

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from newsflow_ingest.domain import identity
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.store import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 

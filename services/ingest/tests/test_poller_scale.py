@@ -18,10 +18,10 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.store import ArticlesRepo, SourceLeases, due_tick
-from newsflow_ingest.store.mappers import source_of
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, PollerSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases, due_tick
+from newsflow_ingest.store.mappers import source_of
 from newsflow_kit.kafka import AsyncPublisher
 
 from .conftest import FeedServer, Route

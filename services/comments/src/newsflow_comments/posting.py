@@ -18,8 +18,8 @@ from newsflow_comments.identity import Client, token_hash, token_matches
 from newsflow_comments.outbox import entry
 from newsflow_comments.policy import hold_reasons
 from newsflow_comments.records import Change, Mark, StoredComment
-from newsflow_comments.store import StoreBusy, deadline
 from newsflow_comments.schemas import CommentCreate
+from newsflow_comments.store import StoreBusy, deadline
 from newsflow_contracts import CommentStatus, EventType
 from newsflow_kit.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput, NotFound, RateLimited
 
@@ -73,7 +73,14 @@ async def _prepare(
     hit_expires = ratelimit.hour_start(now) + timedelta(hours=1)
     marks = [
         Mark(claim.id, "post", now, comment_id=claim.comment_id, expires_at=claim.expires_at),
-        Mark(f"hit:{secrets.token_hex(12)}", "hit", now, fp=client.fingerprint, addr=client.address, expires_at=hit_expires),
+        Mark(
+            f"hit:{secrets.token_hex(12)}",
+            "hit",
+            now,
+            fp=client.fingerprint,
+            addr=client.address,
+            expires_at=hit_expires,
+        ),
     ]
     if not policy.premoderate_new_authors and not reasons:
         # Passes the content policy while pre-moderation is off: known from now on (see docs).

@@ -17,8 +17,8 @@ from typing import Any
 from newsflow_comments import cursors
 from newsflow_comments.context import Context
 from newsflow_comments.records import StoredComment
-from newsflow_comments.store import ORDERS, sort_keys
 from newsflow_comments.schemas import CommentRead, Sort
+from newsflow_comments.store import ORDERS, sort_keys
 from newsflow_comments.views import tree
 
 Fetch = Callable[[list[Any] | None, int], Awaitable[list[StoredComment]]]
@@ -43,7 +43,9 @@ async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | Non
     return Page(tree(roots, replies), next_cursor, closed=not is_open)
 
 
-async def paged(kind: str, order: str, cursor: str | None, limit: int, fetch: Fetch) -> tuple[list[StoredComment], str | None]:
+async def paged(
+    kind: str, order: str, cursor: str | None, limit: int, fetch: Fetch
+) -> tuple[list[StoredComment], str | None]:
     """A page from ``fetch`` after ``cursor`` (of this ``kind``) in ``ORDERS[order]``, and the next page's cursor."""
     after = cursors.decode(kind, cursor, size=len(ORDERS[order])) if cursor is not None else None
     comments = await fetch(after, limit + 1)

@@ -26,7 +26,7 @@ class QueuedEvent:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """The fields one revision sets on a comment (None: unchanged; ``updated_at`` is set on every change but a score's)."""
+    """The fields one revision sets on a comment (None: left as is; a score's change has no ``updated_at``)."""
 
     status: CommentStatus | None = None
     body: str | None = None

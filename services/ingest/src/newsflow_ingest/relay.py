@@ -56,7 +56,9 @@ class Relay:
         if failed:
             log.warning("relay: %d sends failed (%s); they stay pending", len(failed), failed[0])
         return [
-            v.seq for v, r in zip(versions, results, strict=True) if v.seq is not None and not isinstance(r, BaseException)
+            v.seq
+            for v, r in zip(versions, results, strict=True)
+            if v.seq is not None and not isinstance(r, BaseException)
         ]
 
     async def run_once(self) -> int:

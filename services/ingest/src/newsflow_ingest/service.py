@@ -15,8 +15,8 @@ from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
 from newsflow_ingest.records import ArticleFields, ArticleVersion, Source
-from newsflow_ingest.store import ArticlesRepo, SourcesRepo, VersionTaken
 from newsflow_ingest.schemas import ArticleBatch, ArticleIn, ArticleWrite, BatchItem, BatchResult, WriteStatus
+from newsflow_ingest.store import ArticlesRepo, SourcesRepo, VersionTaken
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound, error_body
 from newsflow_kit.kafka import AsyncPublisher
@@ -76,7 +76,9 @@ class Ingestor:
                 if decision.new is None:
                     latest = current[item.article_id]
                     assert latest is not None
-                    results[index] = ArticleWrite(id=item.article_id, version=latest.version, status=WriteStatus.UNCHANGED)
+                    results[index] = ArticleWrite(
+                        id=item.article_id, version=latest.version, status=WriteStatus.UNCHANGED
+                    )
                     continue
                 current[item.article_id] = decision.new
                 pending.append((index, decision.new))

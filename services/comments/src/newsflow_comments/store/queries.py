@@ -94,9 +94,7 @@ async def changed_since(
     found: list[Doc] = []
     for start in range(first, last + 1, TICKS_AT_ONCE):
         ticks = range(start, min(start + TICKS_AT_ONCE, last + 1))
-        found += [
-            doc for doc in await find_in(collection, "tick", ticks, projection=projection) if doc[field] >= since
-        ]
+        found += [doc for doc in await find_in(collection, "tick", ticks, projection=projection) if doc[field] >= since]
         if len(found) >= limit:
             break
     found.sort(key=lambda doc: (doc[field], doc["_id"]))

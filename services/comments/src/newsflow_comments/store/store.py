@@ -107,12 +107,12 @@ class Store:
     ) -> list[tuple[datetime, QueuedEvent | None]]:
         """Comments posted at or after ``since``: (when, its comment.posted event), oldest first."""
         projection = {"posted": 1, "article_id": 1, "created_at": 1}
-        docs = await changed_since(
-            self.comments, "created_at", since, limit, now=now, projection=projection, scan=scan
-        )
+        docs = await changed_since(self.comments, "created_at", since, limit, now=now, projection=projection, scan=scan)
         return [(d["created_at"], event_of(d["posted"]) if d.get("posted") else None) for d in docs]
 
-    async def revisions_since(self, since: datetime, limit: int, *, now: datetime, scan: bool = False) -> list[Revision]:
+    async def revisions_since(
+        self, since: datetime, limit: int, *, now: datetime, scan: bool = False
+    ) -> list[Revision]:
         docs = await changed_since(self.revisions, "at", since, limit, now=now, scan=scan)
         return [revision_of(d) for d in docs]
 
@@ -205,7 +205,9 @@ class Store:
             parts = [await self.marks.find({"$or": lookups}).to_list()]
         found = {m.id: m for part in parts for m in map(mark_of, part)}
         standing = [m for m in found.values() if m.kind in ("ban", "known")]
-        hits = sorted((m for m in found.values() if m.kind == "hit" and m.at >= since), key=lambda m: m.at, reverse=True)
+        hits = sorted(
+            (m for m in found.values() if m.kind == "hit" and m.at >= since), key=lambda m: m.at, reverse=True
+        )
         return standing + hits[: max(limit - len(standing), 0)]
 
     async def banned(self, fingerprint: str) -> bool:
