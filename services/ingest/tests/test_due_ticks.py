@@ -48,7 +48,7 @@ async def test_claims_match_a_range_query_oldest_due_first(store: tuple[SourcesR
         await repo.create(_feed(n, at, lease_until=leased, paused=n % 11 == 5))
     await repo.create(Source(id="push", name="push", kind=SourceKind.PUSH))
     range_query = {"kind": "feed", "paused": False, "next_poll_at": {"$lte": now}, "lease_until": {"$lte": now}}
-    expected = [s.id for s in await leases.sources.find(range_query).sort("next_poll_at", ASCENDING).to_list()]
+    expected = [s["_id"] for s in await leases.sources.find(range_query).sort("next_poll_at", ASCENDING).to_list()]
     assert len(expected) > 25
 
     first = await leases.claim_due(owner="p1", limit=10, lease_s=60, now=now)
