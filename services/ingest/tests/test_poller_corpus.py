@@ -82,7 +82,7 @@ async def test_corpus_sample_through_the_poller(poller: Poller, client: TestClie
         assert resp.status_code == 201, resp.text
         source_id = resp.json()["id"]
         batch = await poller.claim_batch(64)
-        assert [s["_id"] for s in batch] == [source_id]
+        assert [s.id for s in batch] == [source_id]
         await poller.poll(batch[0])
         expect = entry["expect"]
         status = client.get(f"/sources/{source_id}/status").json()
