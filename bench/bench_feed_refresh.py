@@ -42,7 +42,7 @@ from pymongo import MongoClient
 from bench.common import Result, summary
 from newsflow_contracts import ARTICLES, TopicSpec
 from newsflow_ingest.demo_content import article
-from newsflow_ingest.repository import due_tick, with_due_tick
+from newsflow_ingest.store import due_tick, with_due_tick
 from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import free_port

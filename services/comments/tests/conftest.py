@@ -11,9 +11,9 @@ from pymongo import MongoClient
 
 from newsflow_comments.context import utcnow
 from newsflow_comments.main import create_app
-from newsflow_comments.repository import ArticleRefs
 from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import CommentsSettings, Settings
+from newsflow_comments.store import ArticleRefs
 from newsflow_contracts import ArticleData, ArticleStatus, EventType, new_event
 from newsflow_kit.kafka import encode, producer_config
 from newsflow_kit.settings import KafkaSettings, MongoSettings

@@ -85,7 +85,7 @@ def test_40_concurrent_posts_answer_stored_or_not_stored_and_retries_return_the_
 ) -> None:
     from pymongo import MongoClient
 
-    from newsflow_comments.repository import ArticleRefs
+    from newsflow_comments.store import ArticleRefs
 
     # A tight deadline so that some posts do hit it on this busy machine.
     url = comments_role(

@@ -7,6 +7,8 @@ import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
 from newsflow_comments.outbox import entry
+from newsflow_comments.records import Change, Revision
+from newsflow_comments.store.mappers import comment_of, revision_doc
 from newsflow_contracts import ArticleStatus, CommentData, Envelope, EventType
 from newsflow_kit.consumer import consumer_config
 from newsflow_kit.settings import KafkaSettings
@@ -74,21 +76,12 @@ def test_the_worker_finishes_a_change_whose_writer_died(api: Api, comments_role:
     posted = api.posted("a1", "published normally")
     created, token = posted["comment"], posted["edit_token"]
     # A crash right after a change claimed version 2 (its revision record), before it wrote the comment:
-    doc = api.db["comments"].find_one({"_id": created["id"]})
-    long_ago = doc["updated_at"] - timedelta(minutes=5)
-    fields = {"body": "changed before a crash", "edited_at": long_ago, "updated_at": long_ago}
-    queued = entry(EventType.COMMENT_EDITED, {**doc, **fields, "version": 2})
-    api.db["revisions"].insert_one(
-        {
-            "_id": f"{created['id']}:2",
-            "comment_id": created["id"],
-            "article_id": "a1",
-            "version": 2,
-            "at": long_ago,
-            "set": fields,
-            "event": queued,
-        }
-    )
+    comment = comment_of(api.db["comments"].find_one({"_id": created["id"]}))
+    long_ago = comment.updated_at - timedelta(minutes=5)
+    change = Change(body="changed before a crash", edited_at=long_ago, updated_at=long_ago)
+    queued = entry(EventType.COMMENT_EDITED, comment.changed(change, 2))
+    revision = Revision(comment_id=comment.id, version=2, at=long_ago, change=change, event=queued, article_id="a1")
+    api.db["revisions"].insert_one(revision_doc(revision))
     # Until it is finished, no other change can take version 2: an edit is refused, not lost.
     edit = api.client.patch(
         f"/comments/{created['id']}", json={"body": "concurrent edit"}, headers={"X-Edit-Token": token}

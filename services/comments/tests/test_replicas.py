@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from newsflow_comments.repository import ArticleRefs
+from newsflow_comments.store import ArticleRefs
 from newsflow_kit.settings import MongoSettings
 from newsflow_kit.testing import ServiceProcess, eventually
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymongo import ASCENDING, AsyncMongoClient
 
-from newsflow_comments.repository import Store, tick_of
+from newsflow_comments.store import Store, tick_of
 from newsflow_kit.mongo import find_in
 from newsflow_kit.settings import MongoSettings
 
@@ -40,12 +40,13 @@ async def test_changed_since_walks_ticks_to_exactly_what_a_range_query_finds(sto
     await store.votes.insert_one(_vote(99, times[5]))  # same time as another vote
     for since in (now - timedelta(hours=4), now - timedelta(minutes=95, seconds=30), now, now + timedelta(hours=1)):
         for limit in (1, 5, 100):
-            expected = (
-                await store.votes.find({"at": {"$gte": since}}, {"comment_id": 1, "at": 1})
+            expected = [
+                (d["comment_id"], d["at"])
+                for d in await store.votes.find({"at": {"$gte": since}}, {"comment_id": 1, "at": 1})
                 .sort([("at", ASCENDING), ("_id", ASCENDING)])
                 .limit(limit)
                 .to_list()
-            )
+            ]
             walked = await store.voted_since(since, limit, now=now)
             assert walked == expected, (since, limit)
             assert await store.voted_since(since, limit, now=now, scan=True) == expected
@@ -56,7 +57,7 @@ async def test_the_first_scan_finds_records_written_without_a_tick(store: Store)
     await store.votes.insert_one(_vote(1, now - timedelta(seconds=5), tagged=False))
     since = now - timedelta(minutes=1)
     assert await store.voted_since(since, 10, now=now) == []  # no tick: only a scan sees it
-    assert [v["_id"] for v in await store.voted_since(since, 10, now=now, scan=True)] == ["c1:v1"]
+    assert [c for c, _ in await store.voted_since(since, 10, now=now, scan=True)] == ["c1"]
 
 
 async def test_find_in_matches_an_in_query_with_and_without_a_condition(store: Store) -> None:
@@ -87,6 +88,6 @@ async def test_client_marks_are_the_or_of_both_lookups_newest_hits_first(store: 
     await store.marks.insert_many(marks)
 
     found = await store.client_marks("fp1", "a1", hour, limit=50)
-    assert [m["_id"] for m in found] == ["ban:fp1", "known:fp1", *(f"hit:{n}" for n in range(6))]
+    assert [m.id for m in found] == ["ban:fp1", "known:fp1", *(f"hit:{n}" for n in range(6))]
     truncated = await store.client_marks("fp1", "a1", hour, limit=4)
-    assert [m["_id"] for m in truncated] == ["ban:fp1", "known:fp1", "hit:0", "hit:1"]
+    assert [m.id for m in truncated] == ["ban:fp1", "known:fp1", "hit:0", "hit:1"]

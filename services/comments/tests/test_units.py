@@ -5,7 +5,7 @@ import pytest
 from newsflow_comments import cursors
 from newsflow_comments.identity import Identity, token_hash, token_matches
 from newsflow_comments.policy import Policy, hold_reasons, looks_like_spam
-from newsflow_comments.repository import ORDERS, keyset_after
+from newsflow_comments.store import ORDERS, keyset_after
 from newsflow_comments.text import clean_body, clean_name
 from newsflow_kit.errors import InvalidInput
 

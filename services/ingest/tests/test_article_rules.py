@@ -6,26 +6,27 @@ import pytest
 
 from newsflow_contracts import EventType
 from newsflow_ingest.domain import articles
+from newsflow_ingest.records import ArticleFields
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
-def _fields(source: str = "a", content: str = "h1") -> dict[str, object]:
-    return {"article_id": "x", "source_id": source, "content_hash": content, "url": "https://e.org/x",
-            "published_at": NOW, "updated_at": NOW}  # fmt: skip
+def _fields(source: str = "a", content: str = "h1") -> ArticleFields:
+    return ArticleFields(article_id="x", source_id=source, content_hash=content, url="https://e.org/x",
+                         canonical_url="https://e.org/x", title="X", published_at=NOW, updated_at=NOW)  # fmt: skip
 
 
 def test_versions_grow_only_on_a_content_change() -> None:
     first = articles.push(None, _fields())
-    assert first.event is EventType.ARTICLE_PUBLISHED and first.doc is not None
-    assert (first.doc["version"], first.doc["owner_id"], first.doc["bus"]) == (1, "a", "pending")
-    assert articles.push(first.doc, _fields()).doc is None
-    second = articles.push(first.doc, _fields(content="h2"))
-    assert second.event is EventType.ARTICLE_UPDATED and second.doc is not None and second.doc["version"] == 2
+    assert first.event is EventType.ARTICLE_PUBLISHED and first.new is not None
+    assert (first.new.version, first.new.owner_id, first.new.bus) == (1, "a", "pending")
+    assert articles.push(first.new, _fields()).new is None
+    second = articles.push(first.new, _fields(content="h2"))
+    assert second.event is EventType.ARTICLE_UPDATED and second.new is not None and second.new.version == 2
 
 
 def test_another_source_owns_nothing() -> None:
-    first = articles.push(None, _fields()).doc
+    first = articles.push(None, _fields()).new
     assert first is not None
     with pytest.raises(articles.OwnedByAnotherSource):
         articles.push(first, _fields(source="b", content="h2"))
@@ -35,13 +36,13 @@ def test_another_source_owns_nothing() -> None:
 
 
 def test_retraction_is_final_until_restored() -> None:
-    first = articles.push(None, _fields()).doc
+    first = articles.push(None, _fields()).new
     assert first is not None
-    gone = articles.retract(first).doc
-    assert gone is not None and (gone["version"], gone["status"]) == (2, "retracted")
-    assert articles.retract(gone).doc is None
+    gone = articles.retract(first).new
+    assert gone is not None and (gone.version, gone.status) == (2, "retracted")
+    assert articles.retract(gone).new is None
     with pytest.raises(articles.ArticleRetracted):
         articles.push(gone, _fields(content="h2"))
-    back = articles.restore(gone).doc
-    assert back is not None and (back["version"], back["status"], back["owner_id"]) == (3, "published", "a")
-    assert articles.restore(back).doc is None
+    back = articles.restore(gone).new
+    assert back is not None and (back.version, back.status, back.owner_id) == (3, "published", "a")
+    assert articles.restore(back).new is None

@@ -2,20 +2,23 @@
 and the change log has every change at its own position. Real store, no Kafka."""
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from newsflow_ingest.repository import ArticlesRepo
-from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
+from newsflow_contracts import ArticleStatus, EventType
+from newsflow_ingest.records import ArticleVersion, Source
+from newsflow_ingest.schemas import ArticleIn, ArticleWrite, SourceKind, WriteStatus
 from newsflow_ingest.service import Ingestor
+from newsflow_ingest.store import ArticlesRepo
 from newsflow_kit.settings import MongoSettings
 
-SOURCE = {"_id": "wire", "name": "The Wire", "kind": "push", "language": "en"}
+SOURCE = Source(id="wire", name="The Wire", kind=SourceKind.PUSH, language="en")
 BODY = "<p>The harbour board met on {n} and approved the dredging plan after a long debate.</p>"
 
 
-def _batch(tag: str, size: int) -> list[tuple[ArticleIn, dict[str, Any]]]:
+def _batch(tag: str, size: int) -> list[tuple[ArticleIn, Source]]:
     return [
         (
             ArticleIn.model_validate(
@@ -53,9 +56,17 @@ async def test_an_insert_past_a_taken_seq_reports_every_stored_change(mongo_data
         repo = ArticlesRepo(client[mongo_database.database])
         await repo.ensure_indexes()
         await repo.versions.insert_one({"_id": 150, "seq": 150, "bucket": 2, "article_id": "theirs", "version": 1})
-        docs = [{"article_id": f"mine-{n}", "version": 1, "bus": "pending"} for n in range(250)]
-        stored = await repo.append(docs)
-        assert sorted(d["article_id"] for d in stored) == sorted(d["article_id"] for d in docs)
+        now = datetime.now(UTC)
+        versions = [
+            ArticleVersion(
+                article_id=f"mine-{n}", url=f"https://e.org/{n}", canonical_url=f"https://e.org/{n}", title="t",
+                source_id="s", published_at=now, updated_at=now, owner_id="s", version=1,
+                status=ArticleStatus.PUBLISHED, event_type=EventType.ARTICLE_PUBLISHED, changed_at=now,
+            )
+            for n in range(250)
+        ]  # fmt: skip
+        stored = await repo.append(versions)
+        assert sorted(v.article_id for v in stored) == sorted(v.article_id for v in versions)
         assert await repo.versions.count_documents({}) == 251
     finally:
         await client.close()
@@ -70,7 +81,7 @@ async def test_a_batch_assumed_new_answers_as_one_that_was_read_first(mongo_data
         await repo.ensure_indexes()
         ingestor = Ingestor(repo, None, "unused")
         batch = _batch("x", 6)
-        other = {**SOURCE, "_id": "rival", "name": "The Rival"}
+        other = Source(id="rival", name="The Rival", kind=SourceKind.PUSH, language="en")
         await ingestor.ingest_many([batch[1], batch[3], (batch[5][0], other)])  # 1 and 3 exist, 5 is the rival's
         changed = (batch[3][0].model_copy(update={"body": "<p>The board met again and changed course.</p>"}), SOURCE)
         outcomes = await ingestor.ingest_many(

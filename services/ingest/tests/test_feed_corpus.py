@@ -15,17 +15,18 @@ import pytest
 
 from newsflow_ingest.domain.feeds import parse_feed
 from newsflow_ingest.poller import Poller
+from newsflow_ingest.records import ArticleFields, Source
 from newsflow_ingest.service import build_fields
 
 HERE = Path(__file__).parent / "feeds"
 MANIFEST: list[dict[str, Any]] = json.loads((HERE / "manifest.json").read_text())
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
-SOURCE = {"_id": "corpus", "name": "corpus", "language": "en"}
+SOURCE = Source(id="corpus", name="corpus", language="en")
 ACTIVE = re.compile(r"<script|<iframe|<style|<object|<embed|<form|<svg|\son\w+\s*=|javascript:|data:text", re.I)
 TAG = re.compile(r"<[a-zA-Z/!]")
 
 
-def stored(entry: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+def stored(entry: dict[str, Any]) -> tuple[Any, list[ArticleFields]]:
     data = (HERE / "corpus" / entry["file"]).read_bytes()
     feed = parse_feed(data, entry["content_type"], entry["base"], now=NOW)
     return feed, [build_fields(Poller._article(item), source=SOURCE) for item in feed.items]
@@ -51,7 +52,7 @@ def test_what_is_stored(entry: dict[str, Any]) -> None:
     expect = entry["expect"]
     feed, articles = stored(entry)
     assert feed.error_kind == expect["error"], feed.error
-    got = [{"title": a["title"], "url": a["url"], "external_id": a["external_id"]} for a in articles]
+    got = [{"title": a.title, "url": a.url, "external_id": a.external_id} for a in articles]
     assert got == expect["items"]
     assert feed.skipped == expect["skipped"]
     for problem in expect["problems"]:
@@ -59,6 +60,6 @@ def test_what_is_stored(entry: dict[str, Any]) -> None:
     if not expect["problems"] and not expect["error"]:
         assert not [p for p in feed.problems if "encoding" in p or "undecodable" in p], feed.problems
     for article in articles:
-        assert not ACTIVE.search(article["body_html"]), article["body_html"]
-        for text in (article["title"], article["summary"], *article["authors"]):
+        assert not ACTIVE.search(article.body_html), article.body_html
+        for text in (article.title, article.summary, *article.authors):
             assert not TAG.search(text), text  # plain text never carries markup

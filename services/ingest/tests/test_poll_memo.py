@@ -2,6 +2,7 @@
 
 from newsflow_ingest.domain.feeds import FeedItem
 from newsflow_ingest.domain.memo import ITEMS_KEPT, PollMemo, body_digest, item_digest
+from newsflow_ingest.records import FeedMemo
 
 
 def _item(title: str = "A story") -> FeedItem:
@@ -19,7 +20,7 @@ def _item(title: str = "A story") -> FeedItem:
 
 
 def test_an_item_is_unchanged_only_with_every_field_equal() -> None:
-    memo = PollMemo.of("body", [item_digest(_item())])
+    memo = PollMemo.of("body", FeedMemo(None, (item_digest(_item()),)))
     assert memo.unchanged(_item())[0]
     assert not memo.unchanged(_item("A story, corrected"))[0]
 
@@ -27,9 +28,9 @@ def test_an_item_is_unchanged_only_with_every_field_equal() -> None:
 def test_the_body_is_remembered_only_when_no_item_failed() -> None:
     memo = PollMemo.of("body", None)
     memo.handled.extend(str(n) for n in range(ITEMS_KEPT + 5))
-    assert memo.remembered() == {"body_digest": "body", "item_digests": memo.handled[:ITEMS_KEPT]}
+    assert memo.remembered() == FeedMemo("body", tuple(memo.handled[:ITEMS_KEPT]))
     memo.failed = True
-    assert memo.remembered()["body_digest"] is None
+    assert memo.remembered().body_digest is None
 
 
 def test_the_body_digest_depends_on_what_would_change_the_ingest() -> None:

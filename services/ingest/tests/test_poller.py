@@ -13,9 +13,9 @@ from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases, with_due_tick
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 from newsflow_kit.testing import read_topic
@@ -92,7 +92,7 @@ async def _poll(rig: Rig, source_id: str) -> dict[str, object]:
         {"_id": source_id}, {"$set": with_due_tick({"next_poll_at": datetime.now(UTC)})}
     )
     source = await rig.poller.claim()
-    assert source is not None and source["_id"] == source_id
+    assert source is not None and source.id == source_id
     await rig.poller.poll(source)
     return dict(rig.client.get(f"/sources/{source_id}/status").json())
 
@@ -261,7 +261,7 @@ async def test_a_store_outage_never_kills_a_poll_worker(rig: Rig, feed_server: F
         {"_id": source_id}, {"$set": with_due_tick({"next_poll_at": datetime.now(UTC)})}
     )
     source = await rig.poller.claim()
-    assert source is not None and source["_id"] == source_id
+    assert source is not None and source.id == source_id
     down = async_mongo(rig.settings.mongo.model_copy(update={"uri": "mongodb://127.0.0.1:9/", "timeout_ms": 300}))
     db = down["nowhere"]
     ingestor = Ingestor(ArticlesRepo(db), rig.poller.ingestor.publisher, rig.settings.kafka.articles_topic)

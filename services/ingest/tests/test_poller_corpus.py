@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from newsflow_ingest.domain import identity
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 
@@ -82,7 +82,7 @@ async def test_corpus_sample_through_the_poller(poller: Poller, client: TestClie
         assert resp.status_code == 201, resp.text
         source_id = resp.json()["id"]
         batch = await poller.claim_batch(64)
-        assert [s["_id"] for s in batch] == [source_id]
+        assert [s.id for s in batch] == [source_id]
         await poller.poll(batch[0])
         expect = entry["expect"]
         status = client.get(f"/sources/{source_id}/status").json()
@@ -104,4 +104,4 @@ async def _owned_elsewhere(poller: Any, source_id: str, item: dict[str, Any]) ->
     if item["external_id"]:
         return False  # ids from (source, external id) are the source's own
     latest = await poller.ingestor.repo.latest(identity.article_id(identity.canonical_url(item["url"])))
-    return latest is not None and latest.get("owner_id", latest["source_id"]) != source_id
+    return latest is not None and latest.owner_id != source_id

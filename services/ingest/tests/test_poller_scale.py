@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,9 +18,10 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 
 from newsflow_ingest.fetch import SafeFetcher
 from newsflow_ingest.poller import Poller
-from newsflow_ingest.repository import ArticlesRepo, SourceLeases, due_tick
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import FetchSettings, PollerSettings, Settings
+from newsflow_ingest.store import ArticlesRepo, SourceLeases, due_tick
+from newsflow_ingest.store.mappers import source_of
 from newsflow_kit.kafka import AsyncPublisher
 
 from .conftest import FeedServer, Route
@@ -134,11 +135,11 @@ async def test_claims_come_in_batches_not_one_scan_per_feed(scale: Scale, feed_s
     # a read per batch of 64, not one per source (on FerretDB a poller's first claim also reads every
     # feed once, for the earliest due tick: docs/ingest.md)
     assert scale.commands.seen[("find", "sources")] <= 4
-    mine, theirs = {s["_id"] for s in first}, {s["_id"] for s in second}
+    mine, theirs = {s.id for s in first}, {s.id for s in second}
     # both may read the same 64 due sources; the claims split them, never give one to both
     assert not mine & theirs and len(mine | theirs) >= 64
     rest = await poller.claim_batch(64)
-    assert len(mine | theirs | {s["_id"] for s in rest}) == 100  # everything due is claimed exactly once
+    assert len(mine | theirs | {s.id for s in rest}) == 100  # everything due is claimed exactly once
     assert await poller.claim_batch(64) == []  # leased sources are not due
 
 
@@ -191,6 +192,6 @@ async def test_a_first_import_writes_new_items_in_bulk(scale: Scale, feed_server
     assert [s["articles_seen"] for s in statuses] == [40, 40, 40]
     # a second poll of the same items writes nothing new
     scale.commands.seen.clear()
-    for source in await scale.db["sources"].find({}).to_list():
-        await poller.poll({**source, "lease_owner": poller.owner})
+    for doc in await scale.db["sources"].find({}).to_list():
+        await poller.poll(replace(source_of(doc), lease_owner=poller.owner))
     assert scale.commands.seen[("insert", "article_versions")] == 0

@@ -8,7 +8,7 @@ from pymongo import MongoClient
 
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_ingest.relay import Relay
-from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.store import ArticlesRepo
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
 from newsflow_kit.settings import KafkaSettings, MongoSettings

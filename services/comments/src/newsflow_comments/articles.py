@@ -7,7 +7,8 @@ projection has it.
 
 import time
 
-from newsflow_comments.repository import Store
+from newsflow_comments.store import Store
+from newsflow_contracts import ArticleStatus
 from newsflow_kit.errors import Conflict, NotFound
 
 
@@ -25,7 +26,7 @@ class Articles:
         ref = await self.store.article_ref(article_id)
         if ref is None:
             raise NotFound(f"no article {article_id}")
-        is_open = ref.get("status") != "retracted"
+        is_open = ref.status is not ArticleStatus.RETRACTED
         if len(self._cache) >= 10_000:
             self._cache.clear()
         self._cache[article_id] = (time.monotonic(), is_open)

@@ -18,9 +18,9 @@ from newsflow_comments.identity import Identity
 from newsflow_comments.moderation_policy import Policies
 from newsflow_comments.outbox import Relay
 from newsflow_comments.projection import handler
-from newsflow_comments.repository import ArticleRefs, Doc, Store
 from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import Settings
+from newsflow_comments.store import ArticleRefs, Doc, Store
 from newsflow_comments.worker import Worker
 from newsflow_kit.app import serve
 from newsflow_kit.consumer import ConsumerLoop, run_until_signalled

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from newsflow_comments.repository import Store
+from newsflow_comments.store import Store
 
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 

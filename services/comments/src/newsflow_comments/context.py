@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from newsflow_comments.articles import Articles
 from newsflow_comments.identity import Identity
 from newsflow_comments.moderation_policy import Policies
-from newsflow_comments.repository import Store
 from newsflow_comments.settings import CommentsSettings
+from newsflow_comments.store import Store
 
 
 def utcnow() -> datetime:

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 
 from newsflow_comments import bootstrap
 from newsflow_comments.api import comments, moderation, threads
-from newsflow_comments.repository import StoreUnavailable
 from newsflow_comments.responses import InertJSONResponse
 from newsflow_comments.settings import Settings
+from newsflow_comments.store import StoreUnavailable
 from newsflow_kit.app import build_app
 from newsflow_kit.errors import problem
 from newsflow_kit.health import Check

@@ -3,7 +3,7 @@
 import time
 
 from newsflow_comments.policy import Policy
-from newsflow_comments.repository import Store
+from newsflow_comments.store import Store
 
 
 class Policies:
@@ -15,12 +15,11 @@ class Policies:
     async def get(self) -> Policy:
         if self._cached is not None and time.monotonic() - self._cached[0] < self.cache_s:
             return self._cached[1]
-        stored = await self.store.policy()
-        policy = Policy.model_validate(stored) if stored else Policy()
+        policy = await self.store.policy() or Policy()
         self._cached = (time.monotonic(), policy)
         return policy
 
     async def put(self, policy: Policy) -> Policy:
-        await self.store.save_policy(policy.model_dump())
+        await self.store.save_policy(policy)
         self._cached = (time.monotonic(), policy)
         return policy

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from newsflow_comments.checkpoint import Checkpoint
-from newsflow_comments.repository import Doc, Store, comment_of
+from newsflow_comments.records import QueuedEvent, StoredComment
+from newsflow_comments.store import Store
 from newsflow_contracts import CommentData, Envelope, EventType, new_event
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.kafka import AsyncPublisher
@@ -36,32 +37,38 @@ def event_id(comment_id: str, version: int) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"{comment_id}:{version}")
 
 
-def entry(event_type: EventType, doc: Doc) -> Doc:
-    """The queued event of ``doc``'s current version (``doc`` already holds the new state)."""
-    return {
-        "event_id": str(event_id(doc["_id"], doc["version"])),
-        "event_type": event_type.value,
-        "version": doc["version"],
-        "occurred_at": doc["updated_at"],
-        "trace": traceparent_var.get(),
-        "data": comment_of(doc).model_dump(mode="json"),
-    }
+def entry(event_type: EventType, comment: StoredComment) -> QueuedEvent:
+    """The queued event of the comment's current version (``comment`` already holds the new state)."""
+    return QueuedEvent(
+        event_id=str(event_id(comment.id, comment.version)),
+        event_type=event_type,
+        version=comment.version,
+        occurred_at=comment.updated_at,
+        trace=traceparent_var.get(),
+        data=comment.data(),
+    )
 
 
 @dataclass(frozen=True)
 class Queued:
-    comment_id: str
-    article_id: str
     at: datetime
-    entry: Doc
+    entry: QueuedEvent
+
+    @property
+    def comment_id(self) -> str:
+        return self.entry.data.id
+
+    @property
+    def article_id(self) -> str:
+        return self.entry.data.article_id
 
     @property
     def event_id(self) -> str:
-        return str(self.entry["event_id"])
+        return self.entry.event_id
 
     @property
     def version(self) -> int:
-        return int(self.entry["version"])
+        return self.entry.version
 
 
 class Relay:
@@ -93,22 +100,23 @@ class Relay:
         posted = await self.store.posted_since(since, BATCH, now=now, scan=scan)
         revisions = await self.store.revisions_since(since, BATCH, now=now, scan=scan)
         keep: list[datetime] = [now]  # the next position: not beyond anything left unresolved
-        for listing, field in ((posted, "created_at"), (revisions, "at")):
-            if len(listing) >= BATCH:
-                keep.append(listing[-1][field])
-        queued = [Queued(d["_id"], d["article_id"], d["created_at"], d["posted"]) for d in posted if d.get("posted")]
-        versions = await self.store.versions(r["comment_id"] for r in revisions)
-        for record in revisions:
-            current = versions.get(record["comment_id"], 0)
-            if current < record["version"]:
-                if current == record["version"] - 1 and record["at"] < now - self.grace:
-                    log.warning("rolling forward %s (its writer did not finish)", record["_id"])
-                    await self.store.apply_revision(record)
+        if len(posted) >= BATCH:
+            keep.append(posted[-1][0])
+        if len(revisions) >= BATCH:
+            keep.append(revisions[-1].at)
+        queued = [Queued(at, event) for at, event in posted if event is not None]
+        versions = await self.store.versions(r.comment_id for r in revisions)
+        for revision in revisions:
+            current = versions.get(revision.comment_id, 0)
+            if current < revision.version:
+                if current == revision.version - 1 and revision.at < now - self.grace:
+                    log.warning("rolling forward %s (its writer did not finish)", revision.id)
+                    await self.store.apply_revision(revision)
                 else:
-                    keep.append(record["at"])
+                    keep.append(revision.at)
                     continue
-            if record.get("event"):
-                queued.append(Queued(record["comment_id"], record["article_id"], record["at"], record["event"]))
+            if revision.event is not None:
+                queued.append(Queued(revision.at, revision.event))
         done = await self.store.published_of([q.event_id for q in queued])
         chains: dict[str, list[Queued]] = {}
         for q in sorted(queued, key=lambda q: (q.comment_id, q.version)):
@@ -138,12 +146,12 @@ class Relay:
         return published
 
 
-def _event(queued: Doc) -> Envelope[CommentData]:
+def _event(queued: QueuedEvent) -> Envelope[CommentData]:
     return new_event(
-        EventType(queued["event_type"]),
-        CommentData.model_validate(queued["data"]),
+        queued.event_type,
+        queued.data,
         producer=PRODUCER,
-        event_id=uuid.UUID(queued["event_id"]),
-        occurred_at=queued["occurred_at"],
-        trace=queued.get("trace"),
+        event_id=uuid.UUID(queued.event_id),
+        occurred_at=queued.occurred_at,
+        trace=queued.trace,
     )

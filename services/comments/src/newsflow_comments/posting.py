@@ -17,8 +17,9 @@ from newsflow_comments.context import Context
 from newsflow_comments.identity import Client, token_hash, token_matches
 from newsflow_comments.outbox import entry
 from newsflow_comments.policy import hold_reasons
-from newsflow_comments.repository import Doc, StoreBusy, deadline, tick_of
+from newsflow_comments.records import Change, Mark, StoredComment
 from newsflow_comments.schemas import CommentCreate
+from newsflow_comments.store import StoreBusy, deadline
 from newsflow_contracts import CommentStatus, EventType
 from newsflow_kit.errors import Conflict, DependencyUnavailable, Forbidden, InvalidInput, NotFound, RateLimited
 
@@ -27,7 +28,7 @@ MAX_DEPTH = 3
 
 @dataclass(frozen=True)
 class Posted:
-    comment: Doc
+    comment: StoredComment
     edit_token: str
     created: bool  # False: a retry (same Idempotency-Key) or an identical recent post, answered with the first
 
@@ -51,17 +52,17 @@ async def post(
     answer is 503 too and a retry with the same key (or the same text) returns the comment if it landed.
     """
     async with _deadline(ctx.config.post_deadline_s):
-        doc, claim, created = await _prepare(ctx, article_id, new, client, idempotency_key)
+        comment, claim, created = await _prepare(ctx, article_id, new, client, idempotency_key)
     if not created:
-        return Posted(doc, ctx.identity.edit_token(claim.comment_id), created=False)
-    if not await ctx.store.insert(doc):  # a concurrent twin (same key or text) inserted it first
+        return Posted(comment, ctx.identity.edit_token(claim.comment_id), created=False)
+    if not await ctx.store.insert(comment, entry(EventType.COMMENT_POSTED, comment)):  # a concurrent twin won
         return Posted(await changes.load(ctx, claim.comment_id), ctx.identity.edit_token(claim.comment_id), False)
-    return Posted(doc, ctx.identity.edit_token(claim.comment_id), created=True)
+    return Posted(comment, ctx.identity.edit_token(claim.comment_id), created=True)
 
 
 async def _prepare(
     ctx: Context, article_id: str, new: CommentCreate, client: Client, idempotency_key: str | None
-) -> tuple[Doc, Claim, bool]:
+) -> tuple[StoredComment, Claim, bool]:
     """The comment to insert, or (when ``created`` is False) the one an earlier attempt stored."""
     policy = await ctx.policies.get()
     await ctx.articles.require_open(article_id)
@@ -69,22 +70,22 @@ async def _prepare(
     now = ctx.now()
     claim = _claim(ctx, article_id, client, new, idempotency_key, now)
     reasons = hold_reasons(new.body, new.author_name, policy)
-    hit = {
-        "_id": f"hit:{secrets.token_hex(12)}",
-        "kind": "hit",
-        "fp": client.fingerprint,
-        "addr": client.address,
-        "at": now,
-        "expires_at": ratelimit.hour_start(now) + timedelta(hours=1),
-    }
-    records = [
-        {"_id": claim.id, "kind": "post", "comment_id": claim.comment_id, "at": now, "expires_at": claim.expires_at},
-        hit,
+    hit_expires = ratelimit.hour_start(now) + timedelta(hours=1)
+    marks = [
+        Mark(claim.id, "post", now, comment_id=claim.comment_id, expires_at=claim.expires_at),
+        Mark(
+            f"hit:{secrets.token_hex(12)}",
+            "hit",
+            now,
+            fp=client.fingerprint,
+            addr=client.address,
+            expires_at=hit_expires,
+        ),
     ]
     if not policy.premoderate_new_authors and not reasons:
         # Passes the content policy while pre-moderation is off: known from now on (see docs).
-        records.append({"_id": f"known:{client.fingerprint}", "kind": "known", "fp": client.fingerprint, "at": now})
-    claimed = await ctx.store.claim_post(records)
+        marks.append(Mark.known(client.fingerprint, now))
+    claimed = await ctx.store.claim_post(marks)
     if not claimed and (earlier := await ctx.store.comment(claim.comment_id)) is not None:
         return earlier, claim, False
     # Not claimed and not stored: the first attempt is still writing (or failed); the same comment id
@@ -92,23 +93,21 @@ async def _prepare(
     try:
         limits = _limits(ctx, client)
         read = ratelimit.hits_to_read(limits)
-        marks = await ctx.store.client_marks(client.fingerprint, client.address, ratelimit.hour_start(now), read)
-        ids = {m["_id"] for m in marks}
-        if f"ban:{client.fingerprint}" in ids:
+        held = await ctx.store.client_marks(client.fingerprint, client.address, ratelimit.hour_start(now), read)
+        ids = {m.id for m in held}
+        if Mark.ban(client.fingerprint, now).id in ids:
             raise Forbidden("this author may not comment")
-        if wait := ratelimit.retry_after(marks, limits, now, read=read):
+        if wait := ratelimit.retry_after(held, limits, now, read=read):
             raise RateLimited("too many comments; try again later", retry_after=wait)
     except (Forbidden, RateLimited):
         if claimed:  # a refused post must not make its retry look like a duplicate
             await ctx.store.release_post(claim.id, claim.comment_id)
         raise
-    if policy.premoderate_new_authors and f"known:{client.fingerprint}" not in ids:
+    if policy.premoderate_new_authors and Mark.known(client.fingerprint, now).id not in ids:
         reasons.append("new-author")
     status = CommentStatus.PENDING if reasons else CommentStatus.VISIBLE
     token = ctx.identity.edit_token(claim.comment_id)
-    doc = _new_comment(claim.comment_id, article_id, new, parent, status, reasons, token, client, now)
-    doc["posted"] = entry(EventType.COMMENT_POSTED, doc)
-    return doc, claim, True
+    return _new_comment(claim.comment_id, article_id, new, parent, status, reasons, token, client, now), claim, True
 
 
 @asynccontextmanager
@@ -141,44 +140,44 @@ def _claim(ctx: Context, article_id: str, client: Client, new: CommentCreate, ke
     return Claim(f"post:{digest}", hashlib.sha256(f"comment:{digest}".encode()).hexdigest()[:20], expires)
 
 
-async def edit(ctx: Context, *, comment_id: str, token: str | None, body: str) -> Doc:
+async def edit(ctx: Context, *, comment_id: str, token: str | None, body: str) -> StoredComment:
     """Replaces the text within the edit window; the new text must pass the content policy."""
-    doc = _owned(await changes.load(ctx, comment_id), token)
-    await ctx.articles.require_open(doc["article_id"])
+    comment = _owned(await changes.load(ctx, comment_id), token)
+    await ctx.articles.require_open(comment.article_id)
     policy = await ctx.policies.get()
-    if reasons := hold_reasons(body, doc["author_name"], policy):
+    if reasons := hold_reasons(body, comment.author_name, policy):
         raise InvalidInput(
             "the new text needs a moderator; edit it or post it as a new comment",
             errors=[{"field": "body", "message": f"held by policy: {', '.join(reasons)}", "type": "policy"}],
         )
 
-    def decide(current: Doc) -> changes.Decision:
+    def decide(current: StoredComment) -> changes.Decision:
         _owned(current, token)
-        if current["status"] in (CommentStatus.REMOVED, CommentStatus.REJECTED):
-            raise Conflict(f"comment {comment_id} is {current['status']}")
-        if ctx.now() - current["created_at"] > timedelta(seconds=ctx.config.edit_window_s):
+        if current.status in (CommentStatus.REMOVED, CommentStatus.REJECTED):
+            raise Conflict(f"comment {comment_id} is {current.status}")
+        if ctx.now() - current.created_at > timedelta(seconds=ctx.config.edit_window_s):
             raise Forbidden("the edit window of this comment has closed")
-        if current["body"] == body:
+        if current.body == body:
             return None
-        return {"body": body, "edited_at": ctx.now()}, EventType.COMMENT_EDITED
+        return Change(body=body, edited_at=ctx.now()), EventType.COMMENT_EDITED
 
     return await changes.update(ctx, comment_id, decide)
 
 
-async def delete(ctx: Context, *, comment_id: str, token: str | None) -> Doc:
+async def delete(ctx: Context, *, comment_id: str, token: str | None) -> StoredComment:
     """Removes the comment (any time); its text goes, a placeholder stays while it has replies."""
 
-    def decide(current: Doc) -> changes.Decision:
+    def decide(current: StoredComment) -> changes.Decision:
         _owned(current, token)
         return removal(current)
 
     return await changes.update(ctx, comment_id, decide)
 
 
-def removal(doc: Doc) -> changes.Decision:
-    if doc["status"] == CommentStatus.REMOVED:
+def removal(comment: StoredComment) -> changes.Decision:
+    if comment.status == CommentStatus.REMOVED:
         return None
-    return {"status": CommentStatus.REMOVED.value, "body": "", "author_name": ""}, EventType.COMMENT_REMOVED
+    return Change(status=CommentStatus.REMOVED, body="", author_name=""), EventType.COMMENT_REMOVED
 
 
 async def vote(ctx: Context, *, comment_id: str, value: int, client: Client) -> tuple[int, int]:
@@ -187,12 +186,12 @@ async def vote(ctx: Context, *, comment_id: str, value: int, client: Client) -> 
     The score is summed from the votes right now (exact at that moment); the comment's stored score,
     which ``top`` orders by, follows within a worker pass.
     """
-    doc = await changes.load(ctx, comment_id)
-    if doc["status"] == CommentStatus.REMOVED:
+    comment = await changes.load(ctx, comment_id)
+    if comment.status == CommentStatus.REMOVED:
         raise Conflict(f"comment {comment_id} was removed")
-    if doc["status"] != CommentStatus.VISIBLE:
+    if comment.status != CommentStatus.VISIBLE:
         raise NotFound(f"no visible comment {comment_id}")  # held or rejected: not public
-    await ctx.articles.require_open(doc["article_id"])
+    await ctx.articles.require_open(comment.article_id)
     if await ctx.store.banned(client.fingerprint):
         raise Forbidden("this reader may not vote")
     await ctx.store.set_vote(comment_id, client.fingerprint, value, ctx.now())
@@ -203,58 +202,56 @@ def _new_comment(
     comment_id: str,
     article_id: str,
     new: CommentCreate,
-    parent: Doc | None,
+    parent: StoredComment | None,
     status: CommentStatus,
     reasons: list[str],
     token: str,
     client: Client,
     now: datetime,
-) -> Doc:
-    """The stored document of a new comment; secrets only as keyed hashes."""
-    doc: Doc = {
-        "_id": comment_id,
-        "article_id": article_id,
-        "parent_id": new.parent_id,
-        "root_id": parent["root_id"] if parent else comment_id,
-        "depth": parent["depth"] + 1 if parent else 0,
-        "author_name": new.author_name,
-        "body": new.body,
-        "status": status.value,
-        "version": 1,
-        "score": 0,
-        "created_at": now,
-        "tick": tick_of(now),
-        "updated_at": now,
-        "hold_reasons": reasons,
-        "token_hash": token_hash(token),
-        "fingerprint": client.fingerprint,
-        "address": client.address,
-    }
-    return doc
+) -> StoredComment:
+    """A new comment; secrets only as keyed hashes."""
+    return StoredComment(
+        id=comment_id,
+        article_id=article_id,
+        parent_id=new.parent_id,
+        root_id=parent.root_id if parent else comment_id,
+        depth=parent.depth + 1 if parent else 0,
+        author_name=new.author_name,
+        body=new.body,
+        status=status,
+        version=1,
+        score=0,
+        created_at=now,
+        updated_at=now,
+        hold_reasons=tuple(reasons),
+        token_hash=token_hash(token),
+        fingerprint=client.fingerprint,
+        address=client.address,
+    )
 
 
-def _owned(doc: Doc, token: str | None) -> Doc:
-    if not token_matches(token, doc["token_hash"]):
+def _owned(comment: StoredComment, token: str | None) -> StoredComment:
+    if not token_matches(token, comment.token_hash):
         raise Forbidden("wrong edit token")
-    return doc
+    return comment
 
 
-async def _parent(ctx: Context, article_id: str, parent_id: str | None) -> Doc | None:
+async def _parent(ctx: Context, article_id: str, parent_id: str | None) -> StoredComment | None:
     if parent_id is None:
         return None
     parent = await ctx.store.comment(parent_id)
-    if parent is None or parent["article_id"] != article_id:
+    if parent is None or parent.article_id != article_id:
         raise InvalidInput(
             "no such comment under this article",
             errors=[{"field": "parent_id", "message": "unknown comment", "type": "unknown"}],
         )
-    if parent["depth"] >= MAX_DEPTH:
+    if parent.depth >= MAX_DEPTH:
         raise InvalidInput(
             f"replies nest at most {MAX_DEPTH} deep",
             errors=[{"field": "parent_id", "message": "too deep", "type": "depth"}],
         )
-    if parent["status"] != CommentStatus.VISIBLE:
-        raise Conflict(f"comment {parent_id} takes no replies ({parent['status']})")
+    if parent.status != CommentStatus.VISIBLE:
+        raise Conflict(f"comment {parent_id} takes no replies ({parent.status})")
     return parent
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from confluent_kafka import Message
 from pydantic import ValidationError
 
-from newsflow_comments.repository import ArticleRefs
+from newsflow_comments.store import ArticleRefs
 from newsflow_contracts import ArticleData, Envelope
 from newsflow_kit.consumer import Poison
 

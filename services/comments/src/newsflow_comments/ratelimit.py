@@ -10,13 +10,14 @@ count too. Hits expire with the hour (``expires_at``; the worker deletes them: F
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-from newsflow_comments.repository import Doc
+from newsflow_comments.records import Mark
 
 
 @dataclass(frozen=True)
 class Limit:
-    scope: str  # the hit field it counts: "fp" (one reader's device) or "addr" (a network)
+    scope: Literal["fp", "addr"]  # the hit field it counts: "fp" (one reader's device) or "addr" (a network)
     per_minute: int
     per_hour: int
 
@@ -30,17 +31,17 @@ def hits_to_read(limits: list[tuple[Limit, str]]) -> int:
     return sum(limit.per_hour for limit, _ in limits) + 3  # + the ban and known marks
 
 
-def retry_after(marks: list[Doc], limits: list[tuple[Limit, str]], now: datetime, *, read: int) -> int:
+def retry_after(marks: list[Mark], limits: list[tuple[Limit, str]], now: datetime, *, read: int) -> int:
     """Seconds until the exhausted window ends (0: allowed); ``marks`` as read with limit ``read``."""
     epoch = now.timestamp()
     hour = int(epoch // 3600) * 3600
     minute = int(epoch // 60) * 60
-    hits = [m for m in marks if m.get("kind") == "hit"]
+    hits = [m for m in marks if m.kind == "hit"]
     if len(marks) >= read:  # truncated: one hourly limit is exceeded for sure
         return max(1, math.ceil(hour + 3600 - epoch))
     worst = 0
     for limit, key in limits:
-        mine = [m["at"].timestamp() for m in hits if m.get(limit.scope) == key]
+        mine = [m.at.timestamp() for m in hits if (m.fp if limit.scope == "fp" else m.addr) == key]
         if sum(1 for at in mine if at >= hour) > limit.per_hour:
             worst = max(worst, math.ceil(hour + 3600 - epoch))
         elif sum(1 for at in mine if at >= minute) > limit.per_minute:

@@ -16,11 +16,12 @@ from typing import Any
 
 from newsflow_comments import cursors
 from newsflow_comments.context import Context
-from newsflow_comments.repository import ORDERS, Doc
+from newsflow_comments.records import StoredComment
 from newsflow_comments.schemas import CommentRead, Sort
+from newsflow_comments.store import ORDERS, sort_keys
 from newsflow_comments.views import tree
 
-Fetch = Callable[[list[Any] | None, int], Awaitable[list[Doc]]]
+Fetch = Callable[[list[Any] | None, int], Awaitable[list[StoredComment]]]
 
 
 @dataclass(frozen=True)
@@ -34,23 +35,24 @@ async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | Non
     """One page of an article's shown top-level comments, each with its replies (oldest first)."""
     is_open = await ctx.articles.known(article_id)
 
-    async def fetch(after: list[Any] | None, n: int) -> list[Doc]:
+    async def fetch(after: list[Any] | None, n: int) -> list[StoredComment]:
         return await ctx.store.shown_roots(article_id, sort, after, n)
 
     roots, next_cursor = await paged(f"thread:{sort}", sort, cursor, limit, fetch)
-    replies = await ctx.store.replies(article_id, [r["_id"] for r in roots]) if roots else []
+    replies = await ctx.store.replies(article_id, [r.id for r in roots]) if roots else []
     return Page(tree(roots, replies), next_cursor, closed=not is_open)
 
 
-async def paged(kind: str, order: str, cursor: str | None, limit: int, fetch: Fetch) -> tuple[list[Doc], str | None]:
+async def paged(
+    kind: str, order: str, cursor: str | None, limit: int, fetch: Fetch
+) -> tuple[list[StoredComment], str | None]:
     """A page from ``fetch`` after ``cursor`` (of this ``kind``) in ``ORDERS[order]``, and the next page's cursor."""
-    keys = ORDERS[order]
-    after = cursors.decode(kind, cursor, size=len(keys)) if cursor is not None else None
-    docs = await fetch(after, limit + 1)
-    if len(docs) <= limit:
-        return docs, None
-    docs = docs[:limit]
-    return docs, cursors.encode(kind, [docs[-1][field] for field, _ in keys])
+    after = cursors.decode(kind, cursor, size=len(ORDERS[order])) if cursor is not None else None
+    comments = await fetch(after, limit + 1)
+    if len(comments) <= limit:
+        return comments, None
+    comments = comments[:limit]
+    return comments, cursors.encode(kind, sort_keys(order, comments[-1]))
 
 
 async def count(ctx: Context, article_id: str) -> int:

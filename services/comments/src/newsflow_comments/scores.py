@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from newsflow_comments.checkpoint import Checkpoint
-from newsflow_comments.repository import Store, revision_id, tick_of
+from newsflow_comments.records import Change, Revision
+from newsflow_comments.store import Store
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -34,8 +35,8 @@ class ScoreFolder:
         now = self.now()
         since, scan = await self.checkpoint.start()
         votes = await self.store.voted_since(since, BATCH, now=now, scan=scan)
-        position = votes[-1]["at"] if len(votes) >= BATCH else now
-        touched = sorted(self._retry | {v["comment_id"] for v in votes})
+        position = votes[-1][1] if len(votes) >= BATCH else now
+        touched = sorted(self._retry | {comment_id for comment_id, _ in votes})
         self._retry = set()
         changed = 0
         for start in range(0, len(touched), CHUNK):
@@ -55,15 +56,7 @@ class ScoreFolder:
         return changed
 
     async def _write(self, comment_id: str, version: int, score: int, now: datetime) -> bool:
-        record = {
-            "_id": revision_id(comment_id, version + 1),
-            "comment_id": comment_id,
-            "version": version + 1,
-            "at": now,
-            "tick": tick_of(now),
-            "set": {"score": score},
-            "event": None,
-        }
-        if not await self.store.claim_revision(record):
+        revision = Revision(comment_id=comment_id, version=version + 1, at=now, change=Change(score=score), event=None)
+        if not await self.store.claim_revision(revision):
             return False  # a change holds this version: next pass
-        return await self.store.apply_revision(record)
+        return await self.store.apply_revision(revision)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from newsflow_comments.context import utcnow
 from newsflow_comments.outbox import Relay
-from newsflow_comments.repository import Store
 from newsflow_comments.scores import ScoreFolder
+from newsflow_comments.store import Store
 from newsflow_kit.outbox import relay_forever
 
 log = logging.getLogger(__name__)

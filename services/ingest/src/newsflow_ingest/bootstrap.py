@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from newsflow_ingest.repository import ArticlesRepo, Database, HubSubscriptions, SourceLeases, SourcesRepo
 from newsflow_ingest.settings import Settings
+from newsflow_ingest.store import ArticlesRepo, Database, HubSubscriptions, SourceLeases, SourcesRepo
 from newsflow_kit.app import serve
 from newsflow_kit.kafka import AsyncPublisher, kafka_check
 from newsflow_kit.mongo import async_mongo, mongo_check

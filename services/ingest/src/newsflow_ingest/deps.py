@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from newsflow_ingest.repository import ArticlesRepo, SourcesRepo
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_ingest.store import ArticlesRepo, SourcesRepo
 from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.health import Check
 

@@ -28,10 +28,11 @@ from newsflow_ingest.domain.memo import PollMemo, body_digest
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
 from newsflow_ingest.metrics import FEEDS_FETCHED, ITEMS_SKIPPED
 from newsflow_ingest.processes import run_off_loop
-from newsflow_ingest.repository import Doc, SourceLeases
+from newsflow_ingest.records import FeedMemo, PollOutcome, Source, Validators
 from newsflow_ingest.schemas import ArticleIn, ArticleWrite, WriteStatus
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import Settings
+from newsflow_ingest.store import SourceLeases
 from newsflow_ingest.websub import WebSubIn
 from newsflow_kit.errors import Conflict, NewsflowError, NotFound
 
@@ -62,21 +63,21 @@ class Poller:
         self.ingestor = ingestor
         self.fetcher = fetcher
         self.owner = uuid.uuid4().hex
-        self.held: dict[str, Doc] = {}
+        self.held: dict[str, Source] = {}
         self.websub = websub  # subscribes feeds that name a hub (docs/compat.md); None when WebSub is off
 
-    async def claim(self) -> Doc | None:
+    async def claim(self) -> Source | None:
         """Takes the lease of one due source, or None when none is due."""
         batch = await self.claim_batch(1)
         return batch[0] if batch else None
 
-    async def claim_batch(self, limit: int) -> list[Doc]:
+    async def claim_batch(self, limit: int) -> list[Source]:
         """Takes the leases of up to ``limit`` due sources in one round trip of reads and one of writes."""
         won = await self.leases.claim_due(
             owner=self.owner, limit=limit, lease_s=self.settings.poller.lease_s, now=datetime.now(UTC)
         )
         for source in won:
-            self.held[source["_id"]] = source
+            self.held[source.id] = source
         return won
 
     async def prune_claims(self) -> None:
@@ -84,7 +85,7 @@ class Poller:
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.settings.poller
-        queue: asyncio.Queue[Doc | None] = asyncio.Queue()
+        queue: asyncio.Queue[Source | None] = asyncio.Queue()
         hungry = asyncio.Event()
         await self.leases.ensure_indexes()
         await self.prune_claims()
@@ -95,7 +96,7 @@ class Poller:
             hungry.clear()
             wanted, more = batch - queue.qsize(), True
             if queue.qsize() < low:
-                sources: list[Doc] = []
+                sources: list[Source] = []
                 try:
                     sources = await self.claim_batch(wanted)
                 except Exception:  # MongoDB unavailable: try again next tick
@@ -110,14 +111,14 @@ class Poller:
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
 
-    async def _drain(self, queue: "asyncio.Queue[Doc | None]", workers: list["asyncio.Task[None]"]) -> None:
+    async def _drain(self, queue: "asyncio.Queue[Source | None]", workers: list["asyncio.Task[None]"]) -> None:
         """Gives back what was queued but not started, lets polls in flight finish (within reason)."""
         untouched = []
         while not queue.empty():
             source = queue.get_nowait()
             if source is not None:
-                untouched.append(source["_id"])
-                self.held.pop(source["_id"], None)
+                untouched.append(source.id)
+                self.held.pop(source.id, None)
         with contextlib.suppress(Exception):
             await self.leases.release(untouched, owner=self.owner)
         for _ in workers:
@@ -127,7 +128,7 @@ class Poller:
             task.cancel()
         await asyncio.gather(*late, return_exceptions=True)
 
-    async def _worker(self, queue: "asyncio.Queue[Doc | None]", hungry: asyncio.Event) -> None:
+    async def _worker(self, queue: "asyncio.Queue[Source | None]", hungry: asyncio.Event) -> None:
         low = max(1, self.settings.poller.claim_batch // 2)
         while (source := await queue.get()) is not None:
             if queue.qsize() < low:
@@ -144,30 +145,30 @@ class Poller:
             except Exception:
                 log.exception("poller: renewing leases failed")
 
-    async def _guarded(self, source: Doc) -> None:
+    async def _guarded(self, source: Source) -> None:
         try:
             await self.poll(source)
         except Exception:
-            log.exception("poller: source %s failed unexpectedly", source["_id"])
+            log.exception("poller: source %s failed unexpectedly", source.id)
             try:
                 await self._finish(
                     source, status=None, error="internal error", kind="internal", failed=True, delay=None
                 )
             except Exception:  # the store is down too: the lease runs out and the source is polled again
-                log.exception("poller: recording the failure of source %s failed", source["_id"])
+                log.exception("poller: recording the failure of source %s failed", source.id)
         finally:
-            self.held.pop(source["_id"], None)
+            self.held.pop(source.id, None)
 
-    async def poll(self, source: Doc) -> None:
+    async def poll(self, source: Source) -> None:
         """One conditional fetch of a source and the ingestion of its items."""
         headers = {}
-        if source.get("etag"):
-            headers["If-None-Match"] = source["etag"]
-        if source.get("last_modified"):
-            headers["If-Modified-Since"] = source["last_modified"]
+        if source.etag:
+            headers["If-None-Match"] = source.etag
+        if source.last_modified:
+            headers["If-Modified-Since"] = source.last_modified
         try:
             answer = await self.fetcher.get(
-                source["feed_url"], max_bytes=self.settings.fetch.feed_max_bytes, headers=headers
+                str(source.feed_url), max_bytes=self.settings.fetch.feed_max_bytes, headers=headers
             )
         except Exception as exc:
             FEEDS_FETCHED.labels("error").inc()
@@ -196,25 +197,23 @@ class Poller:
                 delay=_retry_after(answer.headers.get("retry-after")),
             )
             return
-        validators: Doc = {"etag": answer.headers.get("etag"), "last_modified": answer.headers.get("last-modified")}
+        validators = Validators(answer.headers.get("etag"), answer.headers.get("last-modified"))
         content_type = answer.headers.get("content-type", "")
-        memo = PollMemo.of(
-            body_digest(answer.body, content_type, bool(source.get("fetch_full_text"))), source.get("item_digests")
-        )
-        if memo.body == source.get("body_digest"):  # the same document as last time: nothing new in it
+        memo = PollMemo.of(body_digest(answer.body, content_type, source.fetch_full_text), source.memo)
+        if source.memo is not None and memo.body == source.memo.body_digest:  # the same document as last time
             FEEDS_FETCHED.labels("unchanged").inc()
             await self._finish(
                 source,
                 status=answer.status,
-                error=source.get("last_error"),
+                error=source.last_error,
                 failed=False,
                 delay=self._delay(source, answer, False),
-                extra=validators,
-                problems=source.get("last_problems"),
+                validators=validators,
+                problems=list(source.last_problems),
             )
             return
         feed = await run_off_loop(
-            self.ingestor.workers, parse_feed, answer.body, content_type, answer.url or source["feed_url"]
+            self.ingestor.workers, parse_feed, answer.body, content_type, answer.url or str(source.feed_url)
         )
         if feed.error:
             FEEDS_FETCHED.labels("unreadable").inc()
@@ -242,12 +241,14 @@ class Poller:
             error=note,
             failed=False,
             delay=self._delay(source, answer, new > 0),
-            extra=validators | memo.remembered(),
-            counts={"articles_seen": new, "items_skipped": skipped},
+            validators=validators,
+            memo=memo.remembered(),
+            seen=new,
+            skipped=skipped,
             problems=feed.problems + [f"{n} items kept with {fix}" for fix, n in feed.repaired.items()],
         )
 
-    async def _ingest_all(self, source: Doc, feed: ParsedFeed, memo: PollMemo) -> int:
+    async def _ingest_all(self, source: Source, feed: ParsedFeed, memo: PollMemo) -> int:
         """Retractions one by one, every other item in batches (a first import is one round of batches);
         items the memo holds unchanged are skipped, and each item handled is remembered."""
         articles: list[ArticleIn] = []
@@ -267,9 +268,9 @@ class Poller:
             except Exception as exc:  # one bad item never stops the others
                 feed.skip("invalid-item")
                 memo.failed = True
-                log.warning("poller: item %s of %s skipped: %s", item.url, source["_id"], exc)
+                log.warning("poller: item %s of %s skipped: %s", item.url, source.id, exc)
         await self._add_full_text(source, articles)
-        first = source.get("item_digests") is None  # never ingested before (its items are new, mostly)
+        first = source.memo is None  # never ingested before (its items are new, mostly)
         new = 0
         for start in range(0, len(articles), WRITE_BATCH):
             chunk = articles[start : start + WRITE_BATCH]
@@ -287,7 +288,7 @@ class Poller:
                         results.append(None)
                         feed.skip("invalid-item")
                         memo.failed = True
-                        log.warning("poller: item %s of %s skipped: %s", article.url, source["_id"], exc)
+                        log.warning("poller: item %s of %s skipped: %s", article.url, source.id, exc)
             for result, digest in zip(results, digests[start : start + WRITE_BATCH], strict=True):
                 if isinstance(result, NewsflowError):  # another source's article, or a retracted one
                     feed.skip(result.code)
@@ -316,7 +317,7 @@ class Poller:
             }
         )
 
-    async def _add_full_text(self, source: Doc, articles: list[ArticleIn]) -> None:
+    async def _add_full_text(self, source: Source, articles: list[ArticleIn]) -> None:
         """RSS often carries the whole article in <description>; a short text is only a teaser, and then
         the page itself is fetched and its main text extracted."""
 
@@ -328,18 +329,18 @@ class Poller:
         wanted = [
             i
             for i, a in enumerate(articles)
-            if source.get("fetch_full_text") or len(normalize.html_to_text(a.body)) < FULL_TEXT_BELOW
+            if source.fetch_full_text or len(normalize.html_to_text(a.body)) < FULL_TEXT_BELOW
         ]
         await asyncio.gather(*(fill(i) for i in wanted))
 
-    async def _retract(self, source: Doc, item: FeedItem) -> None:
+    async def _retract(self, source: Source, item: FeedItem) -> None:
         if item.external_id:
-            key = identity.external_article_id(source["_id"], item.external_id)
+            key = identity.external_article_id(source.id, item.external_id)
         else:
             key = identity.article_id(identity.canonical_url(item.url))
         # Only the source's own article: a marker in another source's feed retracts nothing.
         with contextlib.suppress(NotFound, NotTheOwner):
-            await self.ingestor.retract(key, source_id=source["_id"])
+            await self.ingestor.retract(key, source_id=source.id)
 
     async def _full_text(self, url: str) -> str | None:
         """The page's main text, extracted; None when the page cannot be had."""
@@ -353,46 +354,51 @@ class Poller:
         html = page_html(page.body, page.headers.get("content-type", ""))
         return await asyncio.to_thread(trafilatura.extract, html, output_format="html", include_images=False)
 
-    def _delay(self, source: Doc, answer: Any, had_news: bool) -> float:
-        low, high = float(source["min_interval_s"]), float(source["max_interval_s"])
-        current = float(source.get("interval_s") or low)
+    def _delay(self, source: Source, answer: Any, had_news: bool) -> float:
+        low, high = float(source.min_interval_s), float(source.max_interval_s)
+        current = float(source.interval_s or low)
         interval = max(low, current / 2) if had_news else min(high, current * 1.5)
         max_age = _max_age(answer.headers.get("cache-control"))
         return min(high, max(interval, max_age or 0.0))
 
     async def _finish(
         self,
-        source: Doc,
+        source: Source,
         *,
         status: int | None,
         error: str | None,
         failed: bool,
         delay: float | None,
         kind: str | None = None,
-        extra: Doc | None = None,
-        counts: Doc | None = None,
+        validators: Validators | None = None,
+        memo: FeedMemo | None = None,
+        seen: int = 0,
+        skipped: int = 0,
         problems: list[str] | None = None,
     ) -> None:
         now = datetime.now(UTC)
-        errors = int(source.get("consecutive_errors", 0)) + 1 if failed else 0
+        errors = source.consecutive_errors + 1 if failed else 0
+        low = float(source.min_interval_s)
         if delay is None:  # exponential back-off with full jitter, capped
-            cap = min(self.settings.poller.max_backoff_s, float(source["min_interval_s"]) * 2**errors)
-            delay = random.uniform(float(source["min_interval_s"]), max(cap, float(source["min_interval_s"])))
-        fields: Doc = {
-            "last_fetch_at": now,
-            "last_status": status,
-            "last_error": error,
-            "consecutive_errors": errors,
-            "last_error_kind": kind if failed else None,
-            "last_problems": (problems or [])[:20],
-            "next_poll_at": now + timedelta(seconds=delay),
-            "interval_s": delay if not failed else source.get("interval_s", source["min_interval_s"]),
-            **(extra or {}),
-        }
-        added = {"error_count": 1} if failed else {}
-        added |= {k: v for k, v in (counts or {}).items() if v}
-        self.held.pop(source["_id"], None)
-        await self.leases.finish(source["_id"], owner=self.owner, fields=fields, added=added, now=now)
+            cap = min(self.settings.poller.max_backoff_s, low * 2**errors)
+            delay = random.uniform(low, max(cap, low))
+        outcome = PollOutcome(
+            fetched_at=now,
+            status=status,
+            error=error,
+            error_kind=kind if failed else None,
+            problems=tuple((problems or [])[:20]),
+            consecutive_errors=errors,
+            next_poll_at=now + timedelta(seconds=delay),
+            interval_s=delay if not failed else (source.interval_s or source.min_interval_s),
+            validators=validators,
+            memo=memo,
+            errors_added=1 if failed else 0,
+            articles_added=seen,
+            skipped_added=skipped,
+        )
+        self.held.pop(source.id, None)
+        await self.leases.finish(source.id, owner=self.owner, outcome=outcome, now=now)
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import RELAYED
-from newsflow_ingest.repository import ArticlesRepo
+from newsflow_ingest.store import ArticlesRepo
 from newsflow_kit.kafka import AsyncPublisher
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,17 @@ class Relay:
         Sends are queued in ``seq`` order on one idempotent producer, so one article's versions keep
         their order on its partition.
         """
-        docs = await self.articles.pending(self.now() - self.grace, BATCH)
-        sends = [
-            self.publisher.publish(self.topic, doc["article_id"], envelope(doc, producer=PRODUCER)) for doc in docs
-        ]
+        versions = await self.articles.pending(self.now() - self.grace, BATCH)
+        sends = [self.publisher.publish(self.topic, v.article_id, envelope(v, producer=PRODUCER)) for v in versions]
         results = await asyncio.gather(*sends, return_exceptions=True)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
             log.warning("relay: %d sends failed (%s); they stay pending", len(failed), failed[0])
-        return [int(doc["_id"]) for doc, r in zip(docs, results, strict=True) if not isinstance(r, BaseException)]
+        return [
+            v.seq
+            for v, r in zip(versions, results, strict=True)
+            if v.seq is not None and not isinstance(r, BaseException)
+        ]
 
     async def run_once(self) -> int:
         acked = await self.publish_pending()

@@ -10,13 +10,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from newsflow_contracts import EventType
+from newsflow_contracts import ArticleStatus, EventType
 from newsflow_ingest.domain import articles, identity, keypoints, normalize
 from newsflow_ingest.events import envelope
 from newsflow_ingest.metrics import ARTICLES_WRITTEN
 from newsflow_ingest.processes import WorkerPool
-from newsflow_ingest.repository import ArticlesRepo, Doc, SourcesRepo, VersionTaken
+from newsflow_ingest.records import ArticleFields, ArticleVersion, Source
 from newsflow_ingest.schemas import ArticleBatch, ArticleIn, ArticleWrite, BatchItem, BatchResult, WriteStatus
+from newsflow_ingest.store import ArticlesRepo, SourcesRepo, VersionTaken
 from newsflow_kit.context import traceparent_var
 from newsflow_kit.errors import InvalidInput, NewsflowError, NotFound, error_body
 from newsflow_kit.kafka import AsyncPublisher
@@ -44,14 +45,16 @@ class Ingestor:
     producer: str = "ingest.api"
     workers: WorkerPool | None = None  # normalises batches in worker processes (the poller's), else inline
 
-    async def ingest(self, article: ArticleIn, *, source: Doc) -> ArticleWrite:
+    async def ingest(self, article: ArticleIn, *, source: Source) -> ArticleWrite:
         """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
         (outcome,) = await self.ingest_many([(article, source)])
         if isinstance(outcome, NewsflowError):
             raise outcome
         return outcome
 
-    async def ingest_many(self, items: Sequence[tuple[ArticleIn, Doc]], *, assume_new: bool = False) -> list[Outcome]:
+    async def ingest_many(
+        self, items: Sequence[tuple[ArticleIn, Source]], *, assume_new: bool = False
+    ) -> list[Outcome]:
         """Ingests a batch, answers in its order; repeats of one article apply in order (the last one wins).
 
         One read of the latest versions of all its distinct articles, then every new version in one ordered
@@ -68,31 +71,31 @@ class Ingestor:
         else:
             fields = build_all(items)
         results: dict[int, Outcome] = {}
-        stored: list[Doc] = []
+        stored: list[ArticleVersion] = []
         todo = list(range(len(fields)))
         for round_ in range(MAX_ROUNDS):
-            ids = list(dict.fromkeys(fields[i]["_id"] for i in todo))
+            ids = list(dict.fromkeys(fields[i].article_id for i in todo))
             found = {} if assume_new and round_ == 0 else await self.repo.latest_many(ids)
-            current: dict[str, Doc | None] = {article_id: found.get(article_id) for article_id in ids}
-            pending: list[tuple[int, Doc]] = []
+            current: dict[str, ArticleVersion | None] = {article_id: found.get(article_id) for article_id in ids}
+            pending: list[tuple[int, ArticleVersion]] = []
             for index in todo:
                 item = fields[index]
                 try:
-                    decision = articles.push(current[item["_id"]], _fields_doc(item))
+                    decision = articles.push(current[item.article_id], item)
                 except NewsflowError as exc:
                     results[index] = exc
                     continue
-                if decision.doc is None:
-                    latest = current[item["_id"]]
+                if decision.new is None:
+                    latest = current[item.article_id]
                     assert latest is not None
                     results[index] = ArticleWrite(
-                        id=item["_id"], version=latest["version"], status=WriteStatus.UNCHANGED
+                        id=item.article_id, version=latest.version, status=WriteStatus.UNCHANGED
                     )
                     continue
-                current[item["_id"]] = decision.doc
-                pending.append((index, decision.doc))
+                current[item.article_id] = decision.new
+                pending.append((index, decision.new))
             try:
-                done = await self.repo.append([doc for _, doc in pending])
+                done = await self.repo.append([version for _, version in pending])
             except VersionTaken as exc:
                 done = exc.stored
                 committed = {index for index, _ in pending[: len(done)]}
@@ -100,8 +103,8 @@ class Ingestor:
                 await _back_off(round_)
             else:
                 todo = []
-            for (index, _), doc in zip(pending, done, strict=False):
-                results[index] = self._written(doc)
+            for (index, _), version in zip(pending, done, strict=False):
+                results[index] = self._written(version)
             stored += done
             if not todo:
                 break
@@ -120,12 +123,16 @@ class Ingestor:
         restored = write.status is WriteStatus.UPDATED
         return write.model_copy(update={"status": WriteStatus.RESTORED}) if restored else write
 
-    async def import_many(self, items: Sequence[tuple[ArticleIn, Doc]], *, first: bool = False) -> list[Outcome]:
+    async def import_many(self, items: Sequence[tuple[ArticleIn, Source]], *, first: bool = False) -> list[Outcome]:
         """Feed items: the same bulk path as ``ingest_many``; a source's ``first`` import assumes its items new."""
         return await self.ingest_many(items, assume_new=first)
 
     async def _change(
-        self, article_id: str, source_id: str | None, action: str, decide: Callable[[Doc], articles.Decision]
+        self,
+        article_id: str,
+        source_id: str | None,
+        action: str,
+        decide: Callable[[ArticleVersion], articles.Decision],
     ) -> ArticleWrite:
         for round_ in range(MAX_ROUNDS):
             latest = await self.repo.latest(article_id)
@@ -133,52 +140,46 @@ class Ingestor:
                 raise NotFound(f"article {article_id} not found")
             articles.check_owner(latest, source_id, action)
             decision = decide(latest)
-            if decision.doc is None:
-                status = WriteStatus.RETRACTED if latest["status"] == "retracted" else WriteStatus.UNCHANGED
-                return ArticleWrite(id=article_id, version=latest["version"], status=status)
+            if decision.new is None:
+                retracted = latest.status is ArticleStatus.RETRACTED
+                status = WriteStatus.RETRACTED if retracted else WriteStatus.UNCHANGED
+                return ArticleWrite(id=article_id, version=latest.version, status=status)
             try:
-                (doc,) = await self.repo.append([decision.doc])
+                (stored,) = await self.repo.append([decision.new])
             except VersionTaken:
                 await _back_off(round_)
                 continue
-            await self.publish_many([doc])
-            return self._written(doc)
+            await self.publish_many([stored])
+            return self._written(stored)
         raise RuntimeError(f"article {article_id}: too much write contention")
 
     @staticmethod
-    def _written(doc: Doc) -> ArticleWrite:
-        event = EventType(doc["event_type"])
-        ARTICLES_WRITTEN.labels(event.value).inc()
-        return ArticleWrite(id=doc["article_id"], version=doc["version"], status=STATUS[event])
+    def _written(version: ArticleVersion) -> ArticleWrite:
+        ARTICLES_WRITTEN.labels(version.event_type.value).inc()
+        return ArticleWrite(id=version.article_id, version=version.version, status=STATUS[version.event_type])
 
-    async def publish_many(self, docs: Sequence[Doc]) -> None:
+    async def publish_many(self, versions: Sequence[ArticleVersion]) -> None:
         """Fast path: publishes the changes together, then flips the acknowledged ones to ``sent`` in one write.
 
         On any failure the change stays ``pending`` and the relay sends it.
         """
-        if self.publisher is None or not docs:
+        if self.publisher is None or not versions:
             return
-        acked = await asyncio.gather(*(self._send(doc) for doc in docs))
-        await self.repo.mark_sent_many([int(doc["_id"]) for doc, ok in zip(docs, acked, strict=True) if ok])
+        acked = await asyncio.gather(*(self._send(version) for version in versions))
+        sent = [v.seq for v, ok in zip(versions, acked, strict=True) if ok and v.seq is not None]
+        await self.repo.mark_sent_many(sent)
 
-    async def _send(self, doc: Doc) -> bool:
+    async def _send(self, version: ArticleVersion) -> bool:
         assert self.publisher is not None
-        event = envelope(doc, producer=self.producer, trace=traceparent_var.get())
+        event = envelope(version, producer=self.producer, trace=traceparent_var.get())
         try:
-            await asyncio.wait_for(self.publisher.publish(self.topic, doc["article_id"], event), PUBLISH_TIMEOUT_S)
+            await asyncio.wait_for(self.publisher.publish(self.topic, version.article_id, event), PUBLISH_TIMEOUT_S)
         except Exception as exc:  # Kafka down or slow: the change stays pending for the relay
             log.warning(
-                "fast-path publish of %s v%s failed, left to the relay: %s", doc["article_id"], doc["version"], exc
+                "fast-path publish of %s v%s failed, left to the relay: %s", version.article_id, version.version, exc
             )
             return False
         return True
-
-
-def _fields_doc(fields: Doc) -> Doc:
-    """The built fields as a version's fields: the article id moves from ``_id`` to ``article_id``."""
-    doc = {k: v for k, v in fields.items() if k != "_id"}
-    doc["article_id"] = fields["_id"]
-    return doc
 
 
 async def _back_off(round_: int) -> None:
@@ -186,17 +187,17 @@ async def _back_off(round_: int) -> None:
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * (round_ + 1))))
 
 
-def build_all(items: Sequence[tuple[ArticleIn, Doc]]) -> list[Doc]:
+def build_all(items: Sequence[tuple[ArticleIn, Source]]) -> list[ArticleFields]:
     """The stored fields of each article of a batch (a pure function: worker processes run it)."""
     return [build_fields(article, source=source) for article, source in items]
 
 
-def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
+def build_fields(article: ArticleIn, *, source: Source) -> ArticleFields:
     """The stored fields of an article (without version/seq/outbox state)."""
     url = str(article.url)
     canonical = identity.canonical_url(url)
     article_id = (
-        identity.external_article_id(source["_id"], article.external_id)
+        identity.external_article_id(source.id, article.external_id)
         if article.external_id
         else identity.article_id(canonical)
     )
@@ -209,37 +210,47 @@ def build_fields(article: ArticleIn, *, source: Doc) -> Doc:
     title = normalize.clean_text(article.title, limit=500) or "(untitled)"
     points = normalize.key_points(body_text)
     summary = normalize.clean_text(article.summary, limit=1000) or keypoints.lede(body_text)
-    claimed = article.language or source.get("language")  # the publisher's word, else the feed's
-    verdict = normalize.article_language(title, body_text, claimed=claimed, default=source.get("language", "en"))
+    claimed = article.language or source.language  # the publisher's word, else the feed's
+    verdict = normalize.article_language(title, body_text, claimed=claimed, default=source.language or "en")
     language = verdict.language
-    content: dict[str, Any] = {
+    tags = normalize.hashtags(declared=list(article.tags), text=f"{title} {body_text}")
+    authors = [normalize.clean_text(a, limit=200) for a in article.authors if a.strip()]
+    image_url = str(article.image_url) if article.image_url else None
+    content: dict[str, Any] = {  # what the content hash covers
         "url": url,
         "title": title,
         "summary": summary,
         "body_html": body_html,
-        "tags": normalize.hashtags(declared=list(article.tags), text=f"{title} {body_text}"),
-        "authors": [normalize.clean_text(a, limit=200) for a in article.authors if a.strip()],
-        "image_url": str(article.image_url) if article.image_url else None,
+        "tags": tags,
+        "authors": authors,
+        "image_url": image_url,
         "language": language,
     }
     now = datetime.now(UTC)
-    return {
-        "_id": article_id,
-        **content,
-        "canonical_url": canonical,
-        "body_text": body_text,
-        "key_points": points,
-        "language_flags": verdict.flags,  # e.g. mixed-language: title and body in two languages
-        "source_id": source["_id"],
-        "source_name": source.get("name", ""),
-        "external_id": article.external_id,
-        "content_hash": identity.content_hash(content),
-        "published_at": normalize.sane_time(article.published_at, now=now),
-        "updated_at": now,
-    }
+    return ArticleFields(
+        article_id=article_id,
+        url=url,
+        title=title,
+        summary=summary,
+        body_html=body_html,
+        tags=tuple(tags),
+        authors=tuple(authors),
+        image_url=image_url,
+        language=language,
+        canonical_url=canonical,
+        body_text=body_text,
+        key_points=tuple(points),
+        language_flags=tuple(verdict.flags),  # e.g. mixed-language: title and body in two languages
+        source_id=source.id,
+        source_name=source.name,
+        external_id=article.external_id,
+        content_hash=identity.content_hash(content),
+        published_at=normalize.sane_time(article.published_at, now=now),
+        updated_at=now,
+    )
 
 
-async def push_source(sources: SourcesRepo, source_id: str) -> Doc:
+async def push_source(sources: SourcesRepo, source_id: str) -> Source:
     """The source a push names, or :class:`InvalidInput` when there is none."""
     source = await sources.cached(source_id)
     if source is None:
@@ -250,8 +261,8 @@ async def push_source(sources: SourcesRepo, source_id: str) -> Doc:
 async def push_batch(ingestor: Ingestor, sources: SourcesRepo, batch: ArticleBatch) -> BatchResult:
     """Validates each item on its own, writes the valid ones in one batch; answers in the batch's order."""
     results: list[BatchItem | None] = []
-    valid: list[tuple[int, ArticleIn, Doc]] = []
-    known: dict[str, Doc] = {}
+    valid: list[tuple[int, ArticleIn, Source]] = []
+    known: dict[str, Source] = {}
     for index, raw in enumerate(batch.items):
         try:
             source_id = raw.get("source_id", batch.source_id)

@@ -27,10 +27,11 @@ from prometheus_client import Counter
 
 from newsflow_ingest.domain.feeds import FeedItem, parse_feed
 from newsflow_ingest.fetch import FetchRefused, SafeFetcher
-from newsflow_ingest.repository import HubSubscriptions
+from newsflow_ingest.records import HubSubscription, Source
 from newsflow_ingest.schemas import ArticleIn
 from newsflow_ingest.service import Ingestor
 from newsflow_ingest.settings import WebSubInSettings
+from newsflow_ingest.store import HubSubscriptions
 
 log = logging.getLogger(__name__)
 PUSHES = Counter("newsflow_ingest_websub_pushes_total", "Content pushed by WebSub hubs", ["outcome"])
@@ -98,29 +99,29 @@ class WebSubIn:
         assert self.settings.callback_url
         return f"{self.settings.callback_url.rstrip('/')}/{source_id}"
 
-    async def after_fetch(self, fetcher: SafeFetcher, source: dict[str, Any], body: bytes, headers: Any) -> None:
+    async def after_fetch(self, fetcher: SafeFetcher, source: Source, body: bytes, headers: Any) -> None:
         """Called by the poller after each good fetch: subscribes when the feed names a hub and the
         subscription is missing, for another hub or topic, or near the end of its lease. Never raises:
         polling goes on whatever happens here."""
         try:
             await self._maybe_subscribe(fetcher, source, body, headers)
         except Exception:
-            log.exception("websub: subscribing source %s failed", source.get("_id"))
+            log.exception("websub: subscribing source %s failed", source.id)
 
-    async def _maybe_subscribe(self, fetcher: SafeFetcher, source: dict[str, Any], body: bytes, headers: Any) -> None:
-        advert = discover(body, headers, str(source["feed_url"]))
+    async def _maybe_subscribe(self, fetcher: SafeFetcher, source: Source, body: bytes, headers: Any) -> None:
+        advert = discover(body, headers, str(source.feed_url))
         if advert is None:
             return
         now = datetime.now(UTC)
-        current = await self.subs.get(source["_id"])
-        if current is not None and current["hub"] == advert.hub and current["topic"] == advert.topic:
-            lease_until = _aware(current.get("lease_until"))
-            requested = _aware(current.get("requested_at"))
+        current = await self.subs.get(source.id)
+        if current is not None and current.hub == advert.hub and current.topic == advert.topic:
+            lease_until = _aware(current.lease_until)
+            requested = _aware(current.requested_at)
             if lease_until is not None and lease_until - now > timedelta(seconds=self.settings.renew_before_s):
                 return
-            if current["state"] == "pending" and requested and now - requested < timedelta(seconds=60):
+            if current.state == "pending" and requested and now - requested < timedelta(seconds=60):
                 return
-        secret = current["secret"] if current is not None else secrets.token_hex(32)
+        secret = current.secret if current is not None else secrets.token_hex(32)
         try:
             await fetcher._pin(advert.hub)  # the same address rules as any fetch
             answer = await fetcher.client.post(
@@ -128,50 +129,50 @@ class WebSubIn:
                 data={
                     "hub.mode": "subscribe",
                     "hub.topic": advert.topic,
-                    "hub.callback": self.callback(str(source["_id"])),
+                    "hub.callback": self.callback(str(source.id)),
                     "hub.lease_seconds": str(self.settings.lease_s),
                     "hub.secret": secret,
                 },
             )
         except (FetchRefused, httpx.HTTPError) as exc:
-            log.info("websub: subscribing %s at %s failed: %r", source["_id"], advert.hub, exc)
+            log.info("websub: subscribing %s at %s failed: %r", source.id, advert.hub, exc)
             return
         if not answer.is_success:
-            log.info("websub: hub %s refused %s: HTTP %d", advert.hub, source["_id"], answer.status_code)
+            log.info("websub: hub %s refused %s: HTTP %d", advert.hub, source.id, answer.status_code)
             return
-        doc = {
-            "hub": advert.hub,
-            "topic": advert.topic,
-            "secret": secret,
-            "state": "active" if current is not None and current["state"] == "active" else "pending",
-            "lease_until": current.get("lease_until") if current is not None else None,
-            "requested_at": now,
-        }
-        await self.subs.save(source["_id"], doc)
+        sub = HubSubscription(
+            source_id=source.id,
+            hub=advert.hub,
+            topic=advert.topic,
+            secret=secret,
+            state="active" if current is not None and current.state == "active" else "pending",
+            lease_until=current.lease_until if current is not None else None,
+            requested_at=now,
+        )
+        await self.subs.save(sub)
 
     async def confirm(self, source_id: str, *, mode: str, topic: str, lease_seconds: str | None) -> bool:
         """A hub verifies intent: yes for the topic we asked for (or for an unsubscription we want)."""
         current = await self.subs.get(source_id)
         if mode == "unsubscribe":
-            return current is None or current["topic"] != topic
-        if mode != "subscribe" or current is None or current["topic"] != topic:
+            return current is None or current.topic != topic
+        if mode != "subscribe" or current is None or current.topic != topic:
             return False
         seconds = int(lease_seconds) if lease_seconds and lease_seconds.isdigit() else self.settings.lease_s
-        lease = {"lease_until": datetime.now(UTC) + timedelta(seconds=seconds)}
-        await self.subs.activate(source_id, lease["lease_until"])
+        await self.subs.activate(source_id, datetime.now(UTC) + timedelta(seconds=seconds))
         return True
 
     async def receive(
-        self, *, ingestor: Ingestor, source: dict[str, Any], body: bytes, content_type: str, signature: str | None
+        self, *, ingestor: Ingestor, source: Source, body: bytes, content_type: str, signature: str | None
     ) -> int:
         """Pushed content: checked against the source's secret, then ingested; returns new articles."""
-        current = await self.subs.get(source["_id"])
-        if current is None or current["state"] != "active":
+        current = await self.subs.get(source.id)
+        if current is None or current.state != "active":
             PUSHES.labels("unknown-subscription").inc()
             return 0
-        if not valid_signature(current["secret"], body, signature):
+        if not valid_signature(current.secret, body, signature):
             PUSHES.labels("bad-signature").inc()
-            log.warning("websub: push for %s with a bad signature ignored", source["_id"])
+            log.warning("websub: push for %s with a bad signature ignored", source.id)
             return 0
         feed = parse_feed(body, content_type)
         new = 0
@@ -179,12 +180,12 @@ class WebSubIn:
             try:
                 new += await ingest_item(ingestor, source, item)
             except Exception as exc:  # one bad item never stops the others
-                log.warning("websub: item %s of %s skipped: %s", item.url, source["_id"], exc)
+                log.warning("websub: item %s of %s skipped: %s", item.url, source.id, exc)
         PUSHES.labels("ingested").inc()
         return new
 
 
-async def ingest_item(ingestor: Ingestor, source: dict[str, Any], item: FeedItem) -> int:
+async def ingest_item(ingestor: Ingestor, source: Source, item: FeedItem) -> int:
     """A pushed item as the poller would ingest it (without fetching the page for a teaser)."""
     if item.retracted:
         return 0

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from newsflow_contracts import ArticleData
 from newsflow_ingest.deps import StateDep
-from newsflow_ingest.events import article_data
 from newsflow_ingest.schemas import (
     ArticleBatch,
     ArticleCreate,
@@ -57,10 +56,10 @@ async def restore_article(article_id: str, state: StateDep, source_id: SourceQue
 @router.get("/{article_id}", response_model=ArticleData)
 async def read_article(article_id: str, state: StateDep) -> ArticleData:
     """The latest version of one article."""
-    doc = await state.articles.latest(article_id)
-    if doc is None:
+    latest = await state.articles.latest(article_id)
+    if latest is None:
         raise NotFound(f"article {article_id} not found")
-    return article_data(doc)
+    return latest.data()
 
 
 @router.get("", response_model=ArticlesPage)
@@ -79,7 +78,7 @@ async def list_articles(
         )
     page = await state.articles.since(int(since or 0), source=source, tag=tag, lang=lang, limit=limit)
     return ArticlesPage(
-        items=[article_data(d) for d in page.items],
+        items=[v.data() for v in page.items],
         cursor=str(page.position),
         next_cursor=str(page.position) if page.more else None,
     )

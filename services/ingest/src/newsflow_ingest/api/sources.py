@@ -1,28 +1,32 @@
 """Sources: CRUD, pause/resume and fetch status (the gateway exposes these to admins)."""
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Response, status
 
 from newsflow_ingest.deps import StateDep
-from newsflow_ingest.repository import NameTaken
+from newsflow_ingest.records import Source
 from newsflow_ingest.schemas import SourceCreate, SourceKind, SourceRead, SourcesPage, SourceStatus, SourceUpdate
+from newsflow_ingest.store import NameTaken
 from newsflow_kit.errors import Conflict, InvalidInput, NotFound
 
 router = APIRouter(prefix="/sources", tags=["sources"])
 
 
-def _read(doc: dict[str, Any]) -> SourceRead:
-    return SourceRead.model_validate({**doc, "id": doc["_id"]})
+def _read(source: Source) -> SourceRead:
+    return SourceRead.model_validate(source, from_attributes=True)
 
 
-async def _get(state: StateDep, source_id: str) -> dict[str, Any]:
-    doc = await state.sources.get(source_id)
-    if doc is None:
+def _found(source: Source | None, source_id: str) -> Source:
+    if source is None:
         raise NotFound(f"source {source_id} not found")
-    return doc
+    return source
+
+
+async def _get(state: StateDep, source_id: str) -> Source:
+    return _found(await state.sources.get(source_id), source_id)
 
 
 def _check(kind: SourceKind, feed_url: object, min_s: int, max_s: int) -> None:
@@ -40,30 +44,33 @@ async def create_source(body: SourceCreate, state: StateDep) -> SourceRead:
     """Register a feed or push source (names are unique)."""
     _check(body.kind, body.feed_url, body.min_interval_s, body.max_interval_s)
     now = datetime.now(UTC)
-    doc = {
-        "_id": uuid.uuid4().hex[:16],
-        **body.model_dump(mode="json"),
-        "paused": False,
-        "created_at": now,
-        "next_poll_at": now if body.kind is SourceKind.FEED else None,
-        "interval_s": body.min_interval_s,
-        "lease_until": now,
-        "error_count": 0,
-        "consecutive_errors": 0,
-        "articles_seen": 0,
-        "items_skipped": 0,
-    }
+    urls = body.model_dump(mode="json", include={"homepage", "feed_url"})
+    source = Source(
+        id=uuid.uuid4().hex[:16],
+        name=body.name,
+        kind=body.kind,
+        homepage=urls["homepage"],
+        feed_url=urls["feed_url"],
+        language=body.language,
+        min_interval_s=body.min_interval_s,
+        max_interval_s=body.max_interval_s,
+        fetch_full_text=body.fetch_full_text,
+        created_at=now,
+        next_poll_at=now if body.kind is SourceKind.FEED else None,
+        interval_s=body.min_interval_s,
+        lease_until=now,
+    )
     try:
-        await state.sources.create(doc)
+        await state.sources.create(source)
     except NameTaken as exc:
         raise Conflict(f"a source named {exc.name!r} exists") from None
-    return _read(doc)
+    return _read(source)
 
 
 @router.get("", response_model=SourcesPage)
 async def list_sources(state: StateDep) -> SourcesPage:
     """Every source."""
-    return SourcesPage(items=[_read(d) for d in await state.sources.all()])
+    return SourcesPage(items=[_read(s) for s in await state.sources.all()])
 
 
 @router.get("/{source_id}", response_model=SourceRead)
@@ -76,14 +83,13 @@ async def read_source(source_id: str, state: StateDep) -> SourceRead:
 async def update_source(source_id: str, body: SourceUpdate, state: StateDep) -> SourceRead:
     """Change a source's settings."""
     current = await _get(state, source_id)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    merged = {**current, **changes}
-    _check(SourceKind(merged["kind"]), merged.get("feed_url"), merged["min_interval_s"], merged["max_interval_s"])
+    merged = replace(current, **body.model_dump(mode="json", exclude_unset=True))
+    _check(merged.kind, merged.feed_url, merged.min_interval_s, merged.max_interval_s)
     try:
-        doc = await state.sources.update(source_id, changes) if changes else current
+        source = await state.sources.update(source_id, body) if body.model_fields_set else current
     except NameTaken as exc:
         raise Conflict(f"a source named {exc.name!r} exists") from None
-    return _read(doc or current)
+    return _read(source or current)
 
 
 @router.delete("/{source_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -97,32 +103,29 @@ async def delete_source(source_id: str, state: StateDep) -> Response:
 @router.post("/{source_id}:pause", response_model=SourceRead)
 async def pause_source(source_id: str, state: StateDep) -> SourceRead:
     """Stop polling a source."""
-    await _get(state, source_id)
-    return _read(await state.sources.update(source_id, {"paused": True}) or {})
+    return _read(_found(await state.sources.pause(source_id), source_id))
 
 
 @router.post("/{source_id}:resume", response_model=SourceRead)
 async def resume_source(source_id: str, state: StateDep) -> SourceRead:
     """Poll a source again, now."""
-    await _get(state, source_id)
-    doc = await state.sources.update(source_id, {"paused": False, "next_poll_at": datetime.now(UTC)})
-    return _read(doc or {})
+    return _read(_found(await state.sources.resume(source_id, datetime.now(UTC)), source_id))
 
 
 @router.get("/{source_id}/status", response_model=SourceStatus)
 async def source_status(source_id: str, state: StateDep) -> SourceStatus:
     """Last fetch, last HTTP status, last error, error count, next poll, articles seen."""
-    doc = await _get(state, source_id)
+    source = await _get(state, source_id)
     return SourceStatus(
-        id=doc["_id"],
-        state="paused" if doc.get("paused") else "active",
-        last_fetch_at=doc.get("last_fetch_at"),
-        last_status=doc.get("last_status"),
-        last_error=doc.get("last_error"),
-        error_kind=doc.get("last_error_kind"),
-        problems=doc.get("last_problems") or [],
-        error_count=doc.get("error_count", 0),
-        next_poll_at=doc.get("next_poll_at"),
-        articles_seen=doc.get("articles_seen", 0),
-        items_skipped=doc.get("items_skipped", 0),
+        id=source.id,
+        state="paused" if source.paused else "active",
+        last_fetch_at=source.last_fetch_at,
+        last_status=source.last_status,
+        last_error=source.last_error,
+        error_kind=source.last_error_kind,
+        problems=list(source.last_problems),
+        error_count=source.error_count,
+        next_poll_at=source.next_poll_at,
+        articles_seen=source.articles_seen,
+        items_skipped=source.items_skipped,
     )

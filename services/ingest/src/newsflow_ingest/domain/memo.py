@@ -16,10 +16,10 @@ so an upgrade re-reads every feed once.
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from newsflow_ingest.domain.feeds import FeedItem
+from newsflow_ingest.records import FeedMemo
 
 MEMO_VERSION = b"1"
 ITEMS_KEPT = 500  # item digests a source keeps (a feed longer than this is only partly remembered)
@@ -53,13 +53,13 @@ class PollMemo:
     failed: bool = False
 
     @classmethod
-    def of(cls, body: str, remembered: Iterable[str] | None) -> "PollMemo":
-        return cls(body=body, seen=frozenset(remembered or ()))
+    def of(cls, body: str, remembered: FeedMemo | None) -> "PollMemo":
+        return cls(body=body, seen=frozenset(remembered.item_digests if remembered else ()))
 
     def unchanged(self, item: FeedItem) -> tuple[bool, str]:
         digest = item_digest(item)
         return digest in self.seen, digest
 
-    def remembered(self) -> dict[str, object]:
-        """The source's new memo fields: the body only when nothing failed."""
-        return {"body_digest": None if self.failed else self.body, "item_digests": self.handled[:ITEMS_KEPT]}
+    def remembered(self) -> FeedMemo:
+        """The source's new memo: the body only when nothing failed."""
+        return FeedMemo(None if self.failed else self.body, tuple(self.handled[:ITEMS_KEPT]))
