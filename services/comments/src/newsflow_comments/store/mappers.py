@@ -3,6 +3,7 @@
 Field names and their order are those the documents always had, so stored data reads as before.
 """
 
+import dataclasses
 from datetime import datetime
 from typing import Any, cast
 
@@ -162,17 +163,8 @@ def mark_of(doc: Doc) -> Mark:
 
 
 def mark_doc(mark: Mark) -> Doc:
-    return _present(
-        {
-            "_id": mark.id,
-            "kind": mark.kind,
-            "fp": mark.fp,
-            "addr": mark.addr,
-            "comment_id": mark.comment_id,
-            "at": mark.at,
-            "expires_at": mark.expires_at,
-        }
-    )
+    """Every field the mark has (its ``id`` is the ``_id``); absent ones are left out."""
+    return _present({"_id" if f.name == "id" else f.name: getattr(mark, f.name) for f in dataclasses.fields(mark)})
 
 
 def article_ref_doc(ref: ArticleRef) -> Doc:

@@ -112,20 +112,25 @@ async def resume_source(source_id: str, state: StateDep) -> SourceRead:
     return _read(_found(await state.sources.resume(source_id, datetime.now(UTC)), source_id))
 
 
+STATUS_AS_STORED = (  # the status fields a source holds under the same names
+    "id",
+    "last_fetch_at",
+    "last_status",
+    "last_error",
+    "error_count",
+    "next_poll_at",
+    "articles_seen",
+    "items_skipped",
+)
+
+
 @router.get("/{source_id}/status", response_model=SourceStatus)
 async def source_status(source_id: str, state: StateDep) -> SourceStatus:
     """Last fetch, last HTTP status, last error, error count, next poll, articles seen."""
     source = await _get(state, source_id)
     return SourceStatus(
-        id=source.id,
+        **{name: getattr(source, name) for name in STATUS_AS_STORED},
         state="paused" if source.paused else "active",
-        last_fetch_at=source.last_fetch_at,
-        last_status=source.last_status,
-        last_error=source.last_error,
         error_kind=source.last_error_kind,
         problems=list(source.last_problems),
-        error_count=source.error_count,
-        next_poll_at=source.next_poll_at,
-        articles_seen=source.articles_seen,
-        items_skipped=source.items_skipped,
     )

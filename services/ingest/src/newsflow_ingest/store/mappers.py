@@ -4,6 +4,7 @@ Field names and their order are those the documents always had, so stored data r
 (fields an older document lacks take their defaults).
 """
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -192,12 +193,5 @@ def subscription_of(doc: Doc) -> HubSubscription:
 
 
 def subscription_doc(sub: HubSubscription) -> Doc:
-    """The fields to ``$set`` (the ``_id`` is the source id)."""
-    return {
-        "hub": sub.hub,
-        "topic": sub.topic,
-        "secret": sub.secret,
-        "state": sub.state,
-        "lease_until": sub.lease_until,
-        "requested_at": sub.requested_at,
-    }
+    """The fields to ``$set``: every field of the record but the source id, which is the ``_id``."""
+    return {f.name: getattr(sub, f.name) for f in dataclasses.fields(sub) if f.name != "source_id"}
