@@ -27,14 +27,14 @@ def configure(grace_s: float) -> None:
     _grace_s = grace_s
 
 
-def arm(grace_s: float | None = None) -> None:
-    """Exits the process ``grace_s`` (default: the configured grace) from now unless it has ended by then.
+def arm() -> None:
+    """Exits the process the configured grace from now unless it has ended by then.
 
     Idempotent: a second stop signal does not move the deadline.
     """
     if not _armed.acquire(blocking=False):
         return
-    seconds = _grace_s if grace_s is None else grace_s
+    seconds = _grace_s
 
     def expire() -> None:
         log.error("shutdown did not finish within %.0f s (a server unreachable?): exiting now", seconds)

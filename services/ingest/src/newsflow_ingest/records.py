@@ -100,6 +100,15 @@ class ArticleVersion(ArticleFields):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class FeedMemo:
+    """What a feed's last poll already ingested (``domain/memo.py``): the body, when nothing failed,
+    and the items handled."""
+
+    body_digest: str | None
+    item_digests: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """A registered source: its settings, and (feeds) its polling state and lease."""
@@ -131,16 +140,7 @@ class Source:
     error_count: int = 0
     articles_seen: int = 0
     items_skipped: int = 0
-    memo: "FeedMemo | None" = None  # what its last good poll ingested (None: never ingested)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedMemo:
-    """What a feed's last poll already ingested (``domain/memo.py``): the body, when nothing failed,
-    and the items handled."""
-
-    body_digest: str | None
-    item_digests: tuple[str, ...]
+    memo: FeedMemo | None = None  # what its last good poll ingested (None: never ingested)
 
 
 @dataclass(frozen=True, slots=True)
