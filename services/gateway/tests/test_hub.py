@@ -7,6 +7,7 @@ from newsflow_contracts import ArticleData, CommentData, CommentStatus
 from newsflow_gateway.streams.events import ArticleEvent, CommentEvent
 from newsflow_gateway.streams.filters import ArticleFilter
 from newsflow_gateway.streams.hub import OVERFLOW, ArticleSubscription, CommentSubscription, Hub
+from newsflow_gateway.streams.recent import Missed, RecentChanges
 
 NOW = datetime.now(UTC)
 
@@ -79,3 +80,30 @@ async def test_comments_go_to_their_article_and_hidden_ones_lose_their_text() ->
     visible, pending = [e for e, _ in await asyncio.wait_for(sub.send_queue.take(), 1)]
     assert "secret words" in visible.data and "secret words" not in pending.data
     assert not other.send_queue._items
+
+
+def test_recent_changes_answer_a_resume_only_while_they_reach_back_to_its_cursor() -> None:
+    recent = RecentChanges(capacity=3)
+    assert recent.since(ArticleFilter(), 0, 10) is None  # nothing known yet
+    recent.start_at(10)  # the follower starts at ingest's head
+    assert recent.since(ArticleFilter(), 10, 10) == Missed([], complete=True)
+    for seq in (11, 12, 13):
+        recent.add(event(seq, source="s2" if seq == 12 else "s1"))
+    missed = recent.since(ArticleFilter(source="s1"), 10, 10)
+    assert missed is not None and [e.seq for e in missed.events] == [11, 13] and missed.complete
+    recent.add(event(14))  # 11 falls out: a cursor of 10 now needs the store
+    assert recent.since(ArticleFilter(), 10, 10) is None
+    missed = recent.since(ArticleFilter(), 11, 2)
+    assert missed is not None and [e.seq for e in missed.events] == [12, 13] and not missed.complete
+    recent.add(event(20))  # a broken run (order gave way): only what follows it is known whole
+    assert recent.since(ArticleFilter(), 14, 10) is None
+    missed = recent.since(ArticleFilter(), 19, 10)
+    assert missed is not None and [e.seq for e in missed.events] == [20]
+
+
+def test_the_hub_keeps_each_change_it_fans_out_once() -> None:
+    hub = Hub(queue_size=10, recent=100)
+    hub.recent.start_at(0)
+    hub.publish_articles([event(1), event(2), event(1), event(3)])  # 1 re-sent by Kafka
+    missed = hub.recent.since(ArticleFilter(), 0, 10)
+    assert missed is not None and [e.seq for e in missed.events] == [1, 2, 3]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from httpx_sse import aconnect_sse
 
 from newsflow_kit.settings import KafkaSettings, MongoSettings
@@ -28,6 +29,7 @@ THREADS = 8
 ARTICLES = 160
 EDITS = 40  # new versions of already pushed articles, pushed concurrently with the rest
 DEADLINE_S = 180
+ADMIN_KEY = "order-admin-key-0123456789abcdef"
 
 
 @dataclass
@@ -100,8 +102,23 @@ def stored_changes(ingest: ServiceProcess) -> list[dict[str, Any]]:
         since = str(page["next_cursor"])
 
 
+def resumes(gateway: ServiceProcess) -> dict[str, float]:
+    """How many resumes the gateway answered from its recent changes and from ingest (its /metrics)."""
+    text = httpx.get(f"{gateway.url}/metrics", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30).text
+    counts = {"memory": 0.0, "store": 0.0}
+    for line in text.splitlines():
+        if line.startswith("newsflow_gateway_stream_resumes_total{"):
+            counts[line.split('source="')[1].split('"')[0]] = float(line.split()[-1])
+    return counts
+
+
+# Resumes are answered from the gateway's recent changes; with none kept, every one reads ingest.
+@pytest.mark.parametrize("recent", ["2000", "0"], ids=["from-memory", "from-ingest"])
 async def test_a_resuming_client_gets_every_change_once_in_cursor_order_under_concurrent_pushes(
-    service_process: Callable[..., ServiceProcess], kafka_topics: KafkaSettings, mongo_database: MongoSettings
+    service_process: Callable[..., ServiceProcess],
+    kafka_topics: KafkaSettings,
+    mongo_database: MongoSettings,
+    recent: str,
 ) -> None:
     env = settings_env(kafka=kafka_topics, mongo=mongo_database)
     ingests = [service_process("newsflow-ingest", "api", env=env) for _ in range(2)]
@@ -110,6 +127,8 @@ async def test_a_resuming_client_gets_every_change_once_in_cursor_order_under_co
         "NEWSFLOW_SERVICES__INGEST_URL": ingests[0].url,
         "NEWSFLOW_STREAMS__QUEUE_SIZE": "1024",
         "NEWSFLOW_STREAMS__POLL_S": "0.5",
+        "NEWSFLOW_STREAMS__RECENT": recent,
+        "NEWSFLOW_ADMIN_KEY": ADMIN_KEY,
         "NEWSFLOW_LIMITS__ANONYMOUS_BURST": "100000",
         "NEWSFLOW_LIMITS__ANONYMOUS_PER_S": "10000",
     }
@@ -139,3 +158,9 @@ async def test_a_resuming_client_gets_every_change_once_in_cursor_order_under_co
     assert received.seqs == [c["seq"] for c in stored], "the client's union is not what ingest stored"
     assert received.changes == [(c["id"], c["version"]) for c in stored]
     assert received.connections >= 10 and received.cut_mid_stream >= 5  # it did resume, many times
+
+    served = resumes(gateway)
+    if recent == "0":  # a client cut off mid-stream resumes behind the head: ingest answers
+        assert served["store"] >= received.cut_mid_stream, served
+    else:
+        assert served == {"memory": received.connections, "store": 0}, served

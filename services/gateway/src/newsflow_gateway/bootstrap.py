@@ -65,7 +65,7 @@ async def api_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         bootstrap_admin_key=settings.admin_key.get_secret_value(),
         cache_ttl_s=settings.key_cache_ttl_s,
     )
-    hub = Hub(queue_size=settings.streams.queue_size)
+    hub = Hub(queue_size=settings.streams.queue_size, recent=settings.streams.recent)
     gw = Gateway(settings, Backends(settings.services), store, RateLimiter(), hub)
     follower = ChangeFollower(
         backends=gw.backends, hub=hub, page=settings.streams.replay_page, poll_s=settings.streams.poll_s

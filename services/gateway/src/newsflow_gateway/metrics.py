@@ -10,3 +10,8 @@ STREAM_CUT_OFF = Counter(
 PARTIAL_ANSWERS = Counter(
     "newsflow_gateway_partial_answers_total", "Article pages answered without a part.", ["missing"]
 )
+STREAM_RESUMES = Counter(
+    "newsflow_gateway_stream_resumes_total",
+    "Stream resumes by where the missed changes were read: the replica's recent changes or ingest.",
+    ["source"],
+)

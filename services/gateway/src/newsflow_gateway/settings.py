@@ -34,6 +34,9 @@ class StreamSettings(BaseModel):
     queue_size: int = Field(default=256, ge=1, description="Events buffered per subscriber before it is cut off.")
     replay_max: int = Field(default=1000, ge=1, description="Most missed events replayed on resume.")
     replay_page: int = Field(default=200, ge=1, le=500)
+    recent: int = Field(
+        default=2000, ge=0, description="Latest changes kept in memory to answer resumes without reading ingest."
+    )
     poll_s: float = Field(
         default=2.0, gt=0, description="Longest wait before reading ingest's change cursor without a Kafka wake-up."
     )

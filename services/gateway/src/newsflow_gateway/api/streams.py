@@ -40,7 +40,9 @@ async def article_stream(
     first: list[StreamEvent] = []
     try:
         if cursor is not None:
-            missed = await missed_since(backends=gw.backends, flt=filters, since=cursor, settings=gw.settings.streams)
+            missed = await missed_since(
+                hub=hub, backends=gw.backends, flt=filters, since=cursor, settings=gw.settings.streams
+            )
             sub.seen.update(event.seq for event in missed.events)
             first = [*missed.events]
             if not missed.complete:

@@ -118,7 +118,7 @@ class _Session:
             return
         try:
             missed = await missed_since(
-                backends=self.gw.backends, flt=flt, since=since, settings=self.gw.settings.streams
+                hub=self.gw.hub, backends=self.gw.backends, flt=flt, since=since, settings=self.gw.settings.streams
             )
         except NewsflowError as exc:
             self._unsubscribe(command.id, reply=False)

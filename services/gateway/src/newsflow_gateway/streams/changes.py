@@ -92,6 +92,7 @@ class ChangeFollower:
             log.warning("stream changes: ingest unreadable at start; following Kafka from seq %d", self.position)
         else:
             self.position = int(head["seq"])
+            self.hub.recent.start_at(self.position)
             log.info("stream changes followed from seq %d", self.position)
         for seq in [seq for seq in self._held if seq <= self.position]:
             del self._held[seq]

@@ -16,6 +16,7 @@ from typing import TypeVar
 from newsflow_gateway.metrics import STREAM_CONNECTIONS, STREAM_CUT_OFF
 from newsflow_gateway.streams.events import ArticleEvent, CommentEvent, StreamEvent
 from newsflow_gateway.streams.filters import ArticleFilter
+from newsflow_gateway.streams.recent import RecentChanges
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,9 @@ class CommentSubscription:
 class Hub:
     """This replica's subscribers, indexed by filter (articles) and by article id (comments)."""
 
-    def __init__(self, *, queue_size: int) -> None:
+    def __init__(self, *, queue_size: int, recent: int = 2000) -> None:
         self.queue_size = queue_size
+        self.recent = RecentChanges(recent)  # what a resuming subscriber missed, while it is recent
         self._send_queues: set[SendQueue] = set()
         self._articles: dict[ArticleFilter, set[ArticleSubscription]] = {}
         self._comments: dict[str, set[CommentSubscription]] = {}
@@ -185,6 +187,7 @@ class Hub:
         for event in events:
             if not self._first_time(event.seq):
                 continue
+            self.recent.add(event)
             for flt, subs in list(self._articles.items()):
                 if flt.matches(event.article, event.text):
                     for sub in list(subs):
