@@ -90,12 +90,12 @@ def rss(roles: dict[str, ServiceProcess]) -> dict[str, int]:
     return {name: rss_kb(p.proc.pid) for name, p in roles.items() if p.proc is not None and p.proc.poll() is None}
 
 
-def total_lag(bootstrap: str, topics: set[str]) -> int:
-    """Sum over every consumer group of (end offset - committed offset) on ``topics``."""
+def lags(bootstrap: str, topics: set[str]) -> dict[str, int]:
+    """Per consumer group reading ``topics``: the sum of (end offset - committed offset)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
     groups = [g.group_id for g in admin.list_consumer_groups().result(timeout=10).valid]
     probe = Consumer({"bootstrap.servers": bootstrap, "group.id": "soak-lag-" + secrets.token_hex(3)})
-    lag = 0
+    out: dict[str, int] = {}
     try:
         for group in groups:
             offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])
@@ -103,10 +103,25 @@ def total_lag(bootstrap: str, topics: set[str]) -> int:
                 if tp.topic not in topics or tp.offset < 0:
                     continue
                 _low, high = probe.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=10)
-                lag += max(0, high - tp.offset)
+                out[group] = out.get(group, 0) + max(0, high - tp.offset)
     finally:
         probe.close()
-    return lag
+    return out
+
+
+def drain_times(bootstrap: str, topics: set[str], stopped: float, timeout_s: float = 300) -> dict[str, float | None]:
+    """Seconds from the load stopping until each group's lag was 0 (None: not within ``timeout_s``)."""
+    drained: dict[str, float | None] = {}
+    while True:
+        now = time.monotonic() - stopped
+        for group, lag in lags(bootstrap, topics).items():
+            if lag == 0 and drained.get(group) is None:
+                drained[group] = now
+            elif lag > 0:
+                drained[group] = None  # behind again (or still)
+        if drained and all(t is not None for t in drained.values()) or now > timeout_s:
+            return drained
+        time.sleep(0.5)
 
 
 def main() -> int:
@@ -165,11 +180,9 @@ def run_load(
         p.stop()
     stopped = time.monotonic()
     topics = {kafka.articles_topic, kafka.comments_topic}
-    try:
-        eventually(lambda: total_lag(kafka.bootstrap_servers, topics) == 0, timeout=120, interval=0.5)
-        lag_s: float | None = time.monotonic() - stopped
-    except AssertionError:
-        lag_s = None
+    drained = drain_times(kafka.bootstrap_servers, topics, stopped)
+    behind = [t for t in drained.values() if t is None]
+    lag_s = None if behind or not drained else max(t for t in drained.values() if t is not None)
     problems: list[str] = []
     for p, w in zip(publishers, watchers, strict=True):
         problems += [f"publisher: {b}" for b in p.bad[:5]]
@@ -205,6 +218,7 @@ def run_load(
         "rss_kb_end": end,
         "rss_growth": growth,
         "lag_zero_after_s": lag_s,
+        "lag_zero_after_s_by_group": drained,
         "problems": problems,
     }
 
@@ -230,6 +244,8 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"\nsoak {result['duration_s']:.0f}s, {result['clients']} SSE clients: {verdict}")
     for key in ("statuses", "fivexx", "articles", "sse_events", "sse_connects", "sse_repeats", "lag_zero_after_s"):
         print(f"  {key:<18} {result.get(key)}")
+    for group, seconds in sorted(result.get("lag_zero_after_s_by_group", {}).items()):
+        print(f"  lag 0 after (s)    {group}: {'not within 300 s' if seconds is None else f'{seconds:.1f}'}")
     print(f"  {'process':<18} {'rss warm MB':>12} {'rss end MB':>11} {'growth':>8}")
     for name, warm in sorted(result.get("rss_kb_warm", {}).items()):
         end = result["rss_kb_end"].get(name, 0)
