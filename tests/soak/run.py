@@ -7,7 +7,8 @@ posts, and NEWSFLOW_SOAK_CLIENTS (default 1000) SSE clients that keep disconnect
 Last-Event-ID. It passes when: no 5xx answer, nothing lost or duplicated (MongoDB, the articles topic,
 Elasticsearch and every SSE client agree with what was acknowledged), the RSS of each process grew
 less than 10 % between the end of warm-up (a fifth of the run) and the end, and the consumer lag of
-every group was back to 0 within 10 s of the load stopping. Prints a table; writes a JSON report
+every group was back to 0 within 10 s of the load stopping (the embedder, niced by design, within
+300 s). Prints a table; writes a JSON report
 (NEWSFLOW_SOAK_REPORT, default bench/results/soak.json). Exit status 0 when it passed.
 """
 
@@ -48,6 +49,9 @@ CLIENTS = int(os.environ.get("NEWSFLOW_SOAK_CLIENTS", "1000"))
 REPORT = Path(os.environ.get("NEWSFLOW_SOAK_REPORT", ROOT / "bench/results/soak.json"))
 RSS_GROWTH_MAX = 0.10
 LAG_WITHIN_S = 10.0
+# The embedder runs at niceness 19 (docs/ai.md): while the load keeps both cores busy it falls behind
+# by design and drains its backlog once they are free, so it is held to a bound of its own.
+TRAILING_WITHIN_S = {"index-embedder": 300.0}
 ADMIN_KEY = "soak-admin-" + secrets.token_hex(16)
 
 
@@ -109,7 +113,7 @@ def lags(bootstrap: str, topics: set[str]) -> dict[str, int]:
     return out
 
 
-def drain_times(bootstrap: str, topics: set[str], stopped: float, timeout_s: float = 300) -> dict[str, float | None]:
+def drain_times(bootstrap: str, topics: set[str], stopped: float, timeout_s: float) -> dict[str, float | None]:
     """Seconds from the load stopping until each group's lag was 0 (None: not within ``timeout_s``)."""
     drained: dict[str, float | None] = {}
     while True:
@@ -180,9 +184,12 @@ def run_load(
         p.stop()
     stopped = time.monotonic()
     topics = {kafka.articles_topic, kafka.comments_topic}
-    drained = drain_times(kafka.bootstrap_servers, topics, stopped)
-    behind = [t for t in drained.values() if t is None]
-    lag_s = None if behind or not drained else max(t for t in drained.values() if t is not None)
+    drained = drain_times(kafka.bootstrap_servers, topics, stopped, timeout_s=max(TRAILING_WITHIN_S.values()))
+    serving = [t for group, t in drained.items() if group not in TRAILING_WITHIN_S]
+    lag_s = None if not serving or None in serving else max(t for t in serving if t is not None)
+    trailing_ok = all(
+        (t := drained.get(group)) is not None and t <= bound for group, bound in TRAILING_WITHIN_S.items()
+    )
     problems: list[str] = []
     for p, w in zip(publishers, watchers, strict=True):
         problems += [f"publisher: {b}" for b in p.bad[:5]]
@@ -205,6 +212,7 @@ def run_load(
         and all(g < RSS_GROWTH_MAX for g in growth.values())
         and lag_s is not None
         and lag_s <= LAG_WITHIN_S
+        and trailing_ok
     )
     return {
         "passed": passed,
@@ -245,7 +253,7 @@ def print_table(result: dict[str, Any]) -> None:
     for key in ("statuses", "fivexx", "articles", "sse_events", "sse_connects", "sse_repeats", "lag_zero_after_s"):
         print(f"  {key:<18} {result.get(key)}")
     for group, seconds in sorted(result.get("lag_zero_after_s_by_group", {}).items()):
-        print(f"  lag 0 after (s)    {group}: {'not within 300 s' if seconds is None else f'{seconds:.1f}'}")
+        print(f"  lag 0 after (s)    {group}: {'not drained' if seconds is None else f'{seconds:.1f}'}")
     print(f"  {'process':<18} {'rss warm MB':>12} {'rss end MB':>11} {'growth':>8}")
     for name, warm in sorted(result.get("rss_kb_warm", {}).items()):
         end = result["rss_kb_end"].get(name, 0)

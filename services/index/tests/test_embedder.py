@@ -11,7 +11,7 @@ from elasticsearch import Elasticsearch
 from newsflow_contracts import ArticleStatus
 from newsflow_index import bootstrap
 from newsflow_index.embedder import embed_articles, write_versioned
-from newsflow_index.embedding import DIMS, MODEL_NAME, E5Embedder, document_text, sentences
+from newsflow_index.embedding import CHUNK, DIMS, MODEL_NAME, E5Embedder, document_text, sentences
 from newsflow_index.indices import ensure_alias
 from newsflow_index.settings import IndexingSettings, Settings
 from newsflow_index.summarizer import Summarizer
@@ -62,6 +62,14 @@ def test_the_packaged_model_is_multilingual(model: E5Embedder, helpers: Any) -> 
     en, ru, football = model.embed(texts)
     assert en.shape == (DIMS,) and abs(float(np.linalg.norm(en)) - 1) < 1e-3
     assert float(en @ ru) > float(en @ football) + 0.05  # the Russian coverage is nearer than another English story
+
+
+def test_long_inputs_are_embedded_in_bounded_calls_in_order(model: E5Embedder) -> None:
+    texts = [f"Story {n}: the council votes on budget line {n * 7}." for n in range(CHUNK + 5)]
+    vectors = model.embed(texts)
+    assert vectors.shape == (CHUNK + 5, DIMS)
+    for n in (0, CHUNK - 1, CHUNK, CHUNK + 4):  # both sides of the cut match the text embedded alone
+        assert float(vectors[n] @ model.embed([texts[n]])[0]) > 0.999
 
 
 def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:

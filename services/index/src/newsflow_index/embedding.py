@@ -20,6 +20,11 @@ MODEL_NAME = "multilingual-e5-small-q4"
 DIMS = 384
 LEAD_CHARS = 600
 MAX_SENTENCE_CHARS = 400
+# Texts per engine call. The engine allocates its scratch for the whole call and glibc keeps the
+# largest such block once freed (its mmap threshold adapts upwards), so an unbounded call (a
+# summarizer pass: up to batch x 24 sentences) would ratchet the process's RSS up with the largest
+# pass ever seen; bounded calls reach their high-water mark on the first full chunk.
+CHUNK = 32
 
 # A sentence ends at . ! ? … (optionally followed by a closing quote/bracket) before whitespace and a
 # capital letter, digit or opening quote, in Latin or Cyrillic script. Simple, predictable, no model.
@@ -52,7 +57,11 @@ class E5Embedder:
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:
             return np.zeros((0, DIMS), dtype=np.float32)
-        vectors: Vectors = np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), DIMS)
+        parts = [
+            np.asarray(self._model.passage(texts[i : i + CHUNK]), dtype=np.float32).reshape(-1, DIMS)
+            for i in range(0, len(texts), CHUNK)
+        ]
+        vectors: Vectors = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return vectors
 
 
