@@ -17,21 +17,31 @@ READ_BUDGET = 1
 class Commands(DatabaseCommands):
     """The commands sent to one database (every client of this process is watched)."""
 
+    client: TestClient | None = None
+
     def during(self) -> "Window":
-        return Window(self)
+        return Window(self, self.client)
 
 
 class Window:
-    def __init__(self, commands: Commands) -> None:
-        self.commands, self.start = commands, 0
+    """The commands of one request, including its publish, which runs after the answer."""
+
+    def __init__(self, commands: Commands, client: TestClient | None = None) -> None:
+        self.commands, self.start, self.client = commands, 0, client
 
     def __enter__(self) -> list[str]:
+        self._settle()  # what earlier requests still publish is theirs
         self.start = len(self.commands.names)
         self.seen: list[str] = []
         return self.seen
 
     def __exit__(self, *_: object) -> None:
+        self._settle()
         self.seen.extend(self.commands.names[self.start :])
+
+    def _settle(self) -> None:
+        if self.client is not None and self.client.portal is not None:
+            self.client.portal.call(self.client.app.state.ingest.ingestor.settle)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -39,6 +49,7 @@ def counted(settings: Settings) -> Iterator[tuple[TestClient, Commands]]:
     commands = Commands(settings.database)
     monitoring.register(commands)  # before the app's client exists: it is watched too
     with TestClient(create_app(settings)) as client:
+        commands.client = client
         yield client, commands
 
 

@@ -1,13 +1,18 @@
 """The relay closes the dual-write hole: a crash between Kafka's ack and the flip only re-sends."""
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
+from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from newsflow_contracts import ArticleData, Envelope
+from newsflow_ingest.main import create_app
 from newsflow_ingest.relay import Relay
+from newsflow_ingest.service import PUBLISH_TIMEOUT_S
+from newsflow_ingest.settings import Settings
 from newsflow_ingest.store import ArticlesRepo
 from newsflow_kit.kafka import AsyncPublisher
 from newsflow_kit.mongo import async_mongo
@@ -63,3 +68,26 @@ async def test_relay_stopped_before_the_flip_resends_the_same_version(
     finally:
         await publisher.close()
         await mongo.close()
+
+
+def test_the_api_answers_once_stored_without_waiting_for_kafka(settings: Settings) -> None:
+    """A push is durable when the insert is acknowledged: the answer does not wait on Kafka (here
+    unreachable, so the publish times out) and the change stays pending for the relay."""
+    unreachable = settings.model_copy(
+        update={"kafka": settings.kafka.model_copy(update={"bootstrap_servers": "127.0.0.1:9"})}
+    )
+    with TestClient(create_app(unreachable)) as client:
+        source = client.post("/sources", json={"name": "w", "kind": "push"}).json()["id"]
+        started = time.perf_counter()
+        body = {"source_id": source, "title": "Quick", "url": "https://w.example/quick", "body": "Body."}
+        answer = client.post("/articles", json=body)
+        elapsed = time.perf_counter() - started
+        assert answer.status_code == 201, answer.text
+        assert elapsed < PUBLISH_TIMEOUT_S / 2, elapsed  # it used to wait the whole publish time-out
+    # leaving the app waited for the publish to give up; the change is left to the relay
+    mongo: MongoClient[dict[str, object]] = MongoClient(settings.mongo.uri)
+    try:
+        versions = mongo[settings.database]["article_versions"]
+        assert [v["bus"] for v in versions.find({"article_id": answer.json()["id"]})] == ["pending"]
+    finally:
+        mongo.close()

@@ -41,16 +41,18 @@ async def api_state(settings: Settings) -> AsyncIterator["State"]:
     await articles.ensure_indexes()
     await sources.ensure_indexes()
     publisher = AsyncPublisher(settings.kafka, client_id="ingest-api") if settings.fast_path else None
+    ingestor = Ingestor(articles, publisher, settings.kafka.articles_topic, answer_first=True)
     try:
         yield State(
             settings=settings,
             articles=articles,
             sources=sources,
-            ingestor=Ingestor(articles, publisher, settings.kafka.articles_topic),
+            ingestor=ingestor,
             websub=WebSubIn(settings.websub, HubSubscriptions(db)),
             checks={"mongodb": mongo_check(mongo), "kafka": kafka_check(settings.kafka)},
         )
     finally:
+        await ingestor.settle()
         if publisher is not None:
             await publisher.close()
         await mongo.close()

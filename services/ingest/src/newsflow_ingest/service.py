@@ -44,6 +44,11 @@ class Ingestor:
     topic: str
     producer: str = "ingest.api"
     workers: WorkerPool | None = None  # normalises batches in worker processes (the poller's), else inline
+    # The api answers once the change is stored and publishes it after (see ``publish_many``).
+    answer_first: bool = False
+
+    def __post_init__(self) -> None:
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def ingest(self, article: ArticleIn, *, source: Source) -> ArticleWrite:
         """Stores the article if new or changed, then publishes the change (the relay covers failures)."""
@@ -161,10 +166,32 @@ class Ingestor:
     async def publish_many(self, versions: Sequence[ArticleVersion]) -> None:
         """Fast path: publishes the changes together, then flips the acknowledged ones to ``sent`` in one write.
 
-        On any failure the change stays ``pending`` and the relay sends it.
+        On any failure the change stays ``pending`` and the relay sends it. With ``answer_first`` this runs
+        after the caller is answered: the change is durable in the store already, so the publisher does
+        not wait for Kafka's acknowledgement and the flip (and a crash in between is the relay's case).
         """
         if self.publisher is None or not versions:
             return
+        if self.answer_first:
+            task = asyncio.create_task(self._publish_quietly(versions))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+            return
+        await self._publish(versions)
+
+    async def settle(self) -> None:
+        """Waits for the publishes still under way (shutdown: before the producer closes)."""
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
+
+    async def _publish_quietly(self, versions: Sequence[ArticleVersion]) -> None:
+        try:
+            await self._publish(versions)
+        except Exception as exc:  # nobody awaits this task: the flip failed, the relay re-sends (harmless)
+            log.warning("fast path: %d changes not flipped to sent, left to the relay: %s", len(versions), exc)
+
+    async def _publish(self, versions: Sequence[ArticleVersion]) -> None:
+        assert self.publisher is not None
         acked = await asyncio.gather(*(self._send(version) for version in versions))
         sent = [v.seq for v, ok in zip(versions, acked, strict=True) if ok and v.seq is not None]
         await self.repo.mark_sent_many(sent)
