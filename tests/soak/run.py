@@ -75,8 +75,10 @@ class Traffic:
                     else:
                         article = rng.choice(list(self.articles.copy()))
                         body = {"author_name": f"Soak {rng.randrange(1000)}", "body": "A soak comment."}
+                        # many readers, each behind the proxy the gateway trusts (its own address)
                         ip = f"10.9.{rng.randrange(256)}.{rng.randrange(256)}"
-                        resp = client.post(f"/v1/articles/{article}/comments", json=body, headers={"X-Client-IP": ip})
+                        headers = {"X-Forwarded-For": ip, "User-Agent": f"soak-reader/{ip}"}
+                        resp = client.post(f"/v1/articles/{article}/comments", json=body, headers=headers)
                     self.statuses[resp.status_code] += 1
                 except httpx.HTTPError:
                     self.statuses[0] += 1
@@ -145,6 +147,8 @@ def main() -> int:
         "NEWSFLOW_ELASTICSEARCH__URL": es_url,
         "NEWSFLOW_ELASTICSEARCH__ALIAS": alias,
         "NEWSFLOW_ADMIN_KEY": ADMIN_KEY,
+        # the soak's clients stand behind a proxy on loopback: readers are told apart by X-Forwarded-For
+        "NEWSFLOW_HTTP__TRUSTED_PROXIES": '["127.0.0.1/32"]',
     }
     roles: dict[str, ServiceProcess] = {}
     result: dict[str, Any] = {"duration_s": DURATION_S, "clients": CLIENTS}
