@@ -141,10 +141,16 @@ class AsyncPublisher:
         return await future
 
     async def close(self, timeout: float = 10.0) -> None:
+        """Flushes for up to ``timeout``; what is still undelivered then is dropped (its senders get an
+        error) and the client is shut, so it stops retrying a broker long after its owner has gone."""
         remaining = await asyncio.to_thread(self._producer.flush, timeout)
         self._stop.set()
+        await asyncio.to_thread(self._poller.join)
         if remaining:
             log.warning("producer closed with %d undelivered messages", remaining)
+            self._producer.purge()
+            self._producer.poll(0)  # serves the purged messages' delivery reports
+        await asyncio.to_thread(self._producer.close)
 
 
 def _settle(future: "asyncio.Future[Message]", msg: Message) -> None:

@@ -122,6 +122,19 @@ class WebSubIn:
             if current.state == "pending" and requested and now - requested < timedelta(seconds=60):
                 return
         secret = current.secret if current is not None else secrets.token_hex(32)
+        # Recorded before the hub is asked: a hub may verify intent before it even answers the POST, and
+        # a verification for a topic not yet on record is refused (the subscription would stay pending).
+        await self.subs.save(
+            HubSubscription(
+                source_id=source.id,
+                hub=advert.hub,
+                topic=advert.topic,
+                secret=secret,
+                state="active" if current is not None and current.state == "active" else "pending",
+                lease_until=current.lease_until if current is not None else None,
+                requested_at=now,
+            )
+        )
         try:
             await fetcher._pin(advert.hub)  # the same address rules as any fetch
             answer = await fetcher.client.post(
@@ -136,20 +149,18 @@ class WebSubIn:
             )
         except (FetchRefused, httpx.HTTPError) as exc:
             log.info("websub: subscribing %s at %s failed: %r", source.id, advert.hub, exc)
+            await self._undo(source.id, current)
             return
         if not answer.is_success:
             log.info("websub: hub %s refused %s: HTTP %d", advert.hub, source.id, answer.status_code)
-            return
-        sub = HubSubscription(
-            source_id=source.id,
-            hub=advert.hub,
-            topic=advert.topic,
-            secret=secret,
-            state="active" if current is not None and current.state == "active" else "pending",
-            lease_until=current.lease_until if current is not None else None,
-            requested_at=now,
-        )
-        await self.subs.save(sub)
+            await self._undo(source.id, current)
+
+    async def _undo(self, source_id: str, previous: HubSubscription | None) -> None:
+        """The hub was not reached or said no: the record is put back as it was (the next poll retries)."""
+        if previous is None:
+            await self.subs.forget(source_id)
+        else:
+            await self.subs.save(previous)
 
     async def confirm(self, source_id: str, *, mode: str, topic: str, lease_seconds: str | None) -> bool:
         """A hub verifies intent: yes for the topic we asked for (or for an unsubscription we want)."""

@@ -105,6 +105,9 @@ class HubSubscriptions:
         """Creates or updates the source's subscription record."""
         await self.subs.update_one({"_id": sub.source_id}, {"$set": subscription_doc(sub)}, upsert=True)
 
+    async def forget(self, source_id: str) -> None:
+        await self.subs.delete_one({"_id": source_id})
+
     async def activate(self, source_id: str, lease_until: datetime) -> None:
         """The hub confirmed: the subscription is active until ``lease_until``."""
         await self.subs.update_one({"_id": source_id}, {"$set": {"state": "active", "lease_until": lease_until}})
