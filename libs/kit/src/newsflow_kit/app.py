@@ -69,6 +69,7 @@ def server_config(app: str | ASGIApplication, settings: ServiceSettings) -> uvic
         port=settings.port,
         log_config=None,
         access_log=False,
+        loop="uvloop",  # libuv's event loop: less CPU per request and per socket than asyncio's own
         timeout_graceful_shutdown=10,
         timeout_keep_alive=http.keep_alive_s,
         http=bounded_protocol(header_timeout_s=http.header_timeout_s, body_timeout_s=http.body_timeout_s),

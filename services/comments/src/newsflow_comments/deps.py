@@ -8,12 +8,12 @@ from newsflow_comments.context import Context
 from newsflow_comments.identity import Client
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
     context: Context = request.app.state.context
     return context
 
 
-def get_client(
+async def get_client(
     request: Request,
     context: Annotated[Context, Depends(get_context)],
     x_client_ip: Annotated[str | None, Header(max_length=100)] = None,

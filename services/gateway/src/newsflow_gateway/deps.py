@@ -53,7 +53,7 @@ class HubState:
     pending: set[asyncio.Task[bool]] = field(default_factory=set)
 
 
-def gateway(conn: HTTPConnection) -> Gateway:
+async def gateway(conn: HTTPConnection) -> Gateway:
     state: Gateway = conn.app.state.gateway
     return state
 
@@ -94,7 +94,7 @@ def reader(request: Request) -> dict[str, str]:
 CallerDep = Annotated[Principal | None, Depends(caller)]
 
 
-def _authenticated(principal: CallerDep) -> Principal:
+async def _authenticated(principal: CallerDep) -> Principal:
     if principal is None:
         raise Unauthorized(
             "this action needs an API key: Authorization: Bearer <key>", headers={"WWW-Authenticate": "Bearer"}
@@ -102,13 +102,13 @@ def _authenticated(principal: CallerDep) -> Principal:
     return principal
 
 
-def publisher(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
+async def publisher(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
     if principal.role is not Role.PUBLISHER or principal.source_id is None:
         raise Forbidden("publishing needs a publisher key bound to a source")
     return principal
 
 
-def admin(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
+async def admin(principal: Annotated[Principal, Depends(_authenticated)]) -> Principal:
     if principal.role is not Role.ADMIN:
         raise Forbidden("this action needs an admin key")
     return principal

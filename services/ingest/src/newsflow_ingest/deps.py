@@ -25,7 +25,7 @@ class State:
     checks: Mapping[str, Check]
 
 
-def _state(request: Request) -> State:
+async def _state(request: Request) -> State:
     state: State = request.app.state.ingest
     return state
 

@@ -45,9 +45,7 @@ async def thread(
 ) -> Any:
     """An article's visible comments with their replies."""
     path = f"/articles/{segment(article_id)}/comments"
-    return await gw.backends.call(
-        Service.COMMENTS, "GET", path, params={"sort": sort, "cursor": cursor, "limit": limit}
-    )
+    return await gw.backends.relay(Service.COMMENTS, path, params={"sort": sort, "cursor": cursor, "limit": limit})
 
 
 @router.post(
@@ -102,7 +100,7 @@ async def vote(comment_id: IdPath, body: VoteCreate, gw: GatewayDep, request: Re
 @router.get("/articles/{article_id}/comments/count", response_model=CommentCount)
 async def count(article_id: IdPath, gw: GatewayDep) -> Any:
     """How many visible comments an article has."""
-    return await gw.backends.call(Service.COMMENTS, "GET", f"/articles/{segment(article_id)}/comments/count")
+    return await gw.backends.relay(Service.COMMENTS, f"/articles/{segment(article_id)}/comments/count")
 
 
 @router.post("/comments/counts", response_model=CountsPage)

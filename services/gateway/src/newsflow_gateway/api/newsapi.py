@@ -58,7 +58,7 @@ router = APIRouter(
 )
 
 
-def _params(request: Request) -> dict[str, str]:
+async def _params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 

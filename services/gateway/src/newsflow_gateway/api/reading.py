@@ -29,7 +29,7 @@ async def latest(
 ) -> Any:
     """Latest articles, newest first, optionally of one source, tag or language."""
     params = {"source": source, "tag": tag, "lang": lang, "cursor": cursor, "size": size}
-    return await gw.backends.call(Service.INDEX, "GET", "/latest", params=params)
+    return await gw.backends.relay(Service.INDEX, "/latest", params=params)
 
 
 @router.get("/articles/{article_id}", response_model=ArticleDetail)
@@ -49,7 +49,7 @@ async def related(
     """Articles like this one (``method``: hybrid, or bm25 with a ``note`` when vectors are missing)."""
     path = f"/articles/{segment(article_id)}/related"
     params = {"size": size, "cross_language": str(cross_language).lower()}
-    return await gw.backends.call(Service.INDEX, "GET", path, params=params)
+    return await gw.backends.relay(Service.INDEX, path, params=params)
 
 
 @router.get("/search", response_model=SearchPage)
@@ -64,19 +64,19 @@ async def search(
 ) -> Any:
     """Full-text search with filters, facets, highlights and a cursor to the next page."""
     params = {**filters.params(), "from": from_, "to": to, "sort": sort, "size": size, "cursor": cursor}
-    return await gw.backends.call(Service.INDEX, "GET", "/search", params=params)
+    return await gw.backends.relay(Service.INDEX, "/search", params=params)
 
 
 @router.get("/suggest", response_model=SuggestPage)
 async def suggest(gw: GatewayDep, q: Annotated[str, Query(min_length=1, max_length=SUGGEST_QUERY_MAX_CHARS)]) -> Any:
     """Titles completing what is typed so far."""
-    return await gw.backends.call(Service.INDEX, "GET", "/suggest", params={"q": q})
+    return await gw.backends.relay(Service.INDEX, "/suggest", params={"q": q})
 
 
 @router.get("/tags/trending", response_model=TrendingPage)
 async def trending(gw: GatewayDep, window: Annotated[str, Query(pattern=r"^[1-9][0-9]{0,2}[hd]$")] = "24h") -> Any:
     """Tags rising in the recent window (e.g. ``24h``, ``7d``)."""
-    return await gw.backends.call(Service.INDEX, "GET", "/tags/trending", params={"window": window})
+    return await gw.backends.relay(Service.INDEX, "/tags/trending", params={"window": window})
 
 
 @router.get("/sources", response_model=JSONObject)

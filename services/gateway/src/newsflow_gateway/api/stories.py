@@ -25,10 +25,10 @@ async def stories(
 ) -> Any:
     """Recent stories (the latest published-into first) with their size and sources."""
     params = {"size": size, "cursor": cursor, "min_size": min_size}
-    return await gw.backends.call(Service.INDEX, "GET", "/stories", params=params)
+    return await gw.backends.relay(Service.INDEX, "/stories", params=params)
 
 
-def _follower(request: Request) -> StoryFollower:
+async def _follower(request: Request) -> StoryFollower:
     follower: StoryFollower = request.app.state.stories
     return follower
 
@@ -49,4 +49,4 @@ async def story_stream(gw: GatewayDep, follower: Annotated[StoryFollower, Depend
 @router.get("/stories/{story_id}", response_model=StoryDetail)
 async def story(story_id: StoryId, gw: GatewayDep) -> Any:
     """One story, its articles and sources; a merged story's id answers the story it joined (see ``id``)."""
-    return await gw.backends.call(Service.INDEX, "GET", f"/stories/{segment(story_id)}")
+    return await gw.backends.relay(Service.INDEX, f"/stories/{segment(story_id)}")

@@ -9,12 +9,12 @@ from newsflow_index.filters import Filters, build_filters
 from newsflow_index.service import SearchIndex
 
 
-def _index(request: Request) -> SearchIndex:
+async def _index(request: Request) -> SearchIndex:
     index: SearchIndex = request.app.state.index
     return index
 
 
-def _filters(
+async def _filters(
     source: Annotated[list[str], Query(description="Source id; repeat for any of several.")] = [],  # noqa: B006
     tag: Annotated[list[str], Query(description="Hashtag slug; repeat for any of several.")] = [],  # noqa: B006
     lang: Annotated[list[str], Query(description="ISO 639-1 language; repeat for any of several.")] = [],  # noqa: B006
