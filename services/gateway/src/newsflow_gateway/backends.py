@@ -3,16 +3,22 @@
 Errors are relayed as problem details: a backing service's 4xx keeps its status, title, detail and
 field errors; a 5xx, a time-out or a refused connection becomes a 502/503 with a generic detail, so
 no internal host name or stack trace reaches a client.
+
+The client is aiohttp's (as the Elasticsearch client's): on the search path, httpx's request and
+connection-pool machinery was a quarter of the gateway's CPU per request (profiled, docs/benchmarks.md).
 """
 
 import asyncio
+import json as jsonlib
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from fastapi import Response
+from yarl import URL
 
 from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_gateway.settings import ServicesSettings
@@ -22,6 +28,19 @@ from newsflow_kit.errors import PROBLEM_BASE, DependencyUnavailable, InvalidInpu
 log = logging.getLogger(__name__)
 
 Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a backing service answered: its status, reason, media type and body."""
+
+    status: int
+    reason: str
+    media_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body)
 
 
 class Service(StrEnum):
@@ -48,22 +67,28 @@ def segment(value: str) -> str:
 
 
 class Backends:
-    """One shared ``httpx.AsyncClient`` for ingest, index and comments."""
+    """One shared HTTP client session for ingest, index and comments (opened at first use)."""
 
-    def __init__(self, settings: ServicesSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: ServicesSettings) -> None:
         self._urls = {
             Service.INGEST: settings.ingest_url.rstrip("/"),
             Service.INDEX: settings.index_url.rstrip("/"),
             Service.COMMENTS: settings.comments_url.rstrip("/"),
         }
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout_s, connect=min(settings.timeout_s, 2.0)),
-            limits=httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=50),
-            transport=transport,
-        )
+        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s, connect=min(settings.timeout_s, 2.0))
+        self._max_connections = settings.max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created in the running loop, as aiohttp wants
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def call(
         self,
@@ -78,7 +103,7 @@ class Backends:
     ) -> Any:
         """Sends one request and returns its JSON body; raises the relayed problem on failure."""
         response = await self._send(service, method, path, params=params, json=json, headers=headers, timeout=timeout)
-        if response.status_code == 204 or not response.content:
+        if response.status == 204 or not response.body:
             return None
         try:
             return response.json()
@@ -96,10 +121,10 @@ class Backends:
         a third of its CPU per search (profiled) and change nothing. Errors are relayed as by :meth:`call`.
         """
         response = await self._send(service, "GET", path, params=params, json=None, headers=headers, timeout=None)
-        if response.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        if response.media_type != "application/json":
             log.warning("%s GET %s answered non-JSON", service, path)
             raise BadGateway(f"the {service} service gave an unreadable answer")
-        return Response(response.content, status_code=response.status_code, media_type="application/json")
+        return Response(response.body, status_code=response.status, media_type="application/json")
 
     async def _send(
         self,
@@ -111,29 +136,34 @@ class Backends:
         json: Any,
         headers: dict[str, str] | None,
         timeout: float | None,
-    ) -> httpx.Response:
-        sent = {k: v for k, v in (params or {}).items() if v is not None}
+    ) -> Answer:
         extra = {**(headers or {}), **_context_headers()}
-        kwargs: dict[str, Any] = {"params": sent, "headers": extra}
+        data = None
         if json is not None:
-            kwargs["json"] = json
-        if timeout is not None:
-            kwargs["timeout"] = timeout
+            try:  # as httpx did: compact UTF-8, and NaN, Infinity or unpaired surrogates are not JSON text
+                data = jsonlib.dumps(json, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+            except ValueError:
+                raise _unencodable() from None
+            extra["content-type"] = "application/json"
         try:
-            request = self._client.build_request(method, self._urls[service] + path, **kwargs)
-        except ValueError:  # NaN/Infinity or unpaired surrogates from a client's JSON: not JSON text
-            raise _unencodable() from None
-        try:
-            response = await self._client.send(request)
-        except httpx.TimeoutException as exc:
+            async with self._client().request(
+                method,
+                URL(self._urls[service] + path, encoded=True),  # ids are quoted already (segment)
+                params=_query(params),
+                data=data,
+                headers=extra,
+                timeout=aiohttp.ClientTimeout(total=timeout) if timeout is not None else self._timeout,
+            ) as response:
+                answer = Answer(response.status, response.reason or "", response.content_type, await response.read())
+        except TimeoutError as exc:
             log.warning("%s %s %s timed out: %r", service, method, path, exc)
             raise DependencyUnavailable(f"the {service} service did not answer in time") from None
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             log.warning("%s %s %s failed: %r", service, method, path, exc)
             raise DependencyUnavailable(f"the {service} service is unavailable") from None
-        if response.status_code >= 400:
-            raise _relayed(service, method, path, response)
-        return response
+        if answer.status >= 400:
+            raise _relayed(service, method, path, answer)
+        return answer
 
     async def published(self, ids: list[str], *, concurrency: int, timeout: float) -> list[ArticleData | None]:
         """Each article read whole from ingest, in order; ``None`` where it is not published or not readable in time."""
@@ -152,6 +182,16 @@ class Backends:
         return list(await asyncio.gather(*(whole(i) for i in ids)))
 
 
+def _query(params: Params | None) -> list[tuple[str, str]]:
+    """Query pairs as httpx wrote them: None left out, lists repeated, booleans lower-case."""
+    pairs: list[tuple[str, str]] = []
+    for key, value in (params or {}).items():
+        for item in value if isinstance(value, list | tuple) else [value]:
+            if item is not None:
+                pairs.append((key, str(item).lower() if isinstance(item, bool) else str(item)))
+    return pairs
+
+
 def _unencodable() -> InvalidInput:
     message = "the body holds values JSON cannot carry (NaN, Infinity or unpaired surrogates)"
     return InvalidInput(message, errors=[{"field": "body", "message": message, "type": "value_error"}])
@@ -167,10 +207,11 @@ def _context_headers() -> dict[str, str]:
     return out
 
 
-def _relayed(service: Service, method: str, path: str, response: httpx.Response) -> NewsflowError:
-    status = response.status_code
+def _relayed(service: Service, method: str, path: str, response: Answer) -> NewsflowError:
+    status = response.status
     if status >= 500:
-        log.warning("%s %s %s answered %d: %s", service, method, path, status, response.text[:500])
+        text = response.body[:500].decode(errors="replace")
+        log.warning("%s %s %s answered %d: %s", service, method, path, status, text)
         if status == 503:
             return DependencyUnavailable(f"the {service} service is unavailable")
         return BadGateway(f"the {service} service failed")
@@ -181,13 +222,13 @@ def _relayed(service: Service, method: str, path: str, response: httpx.Response)
     return UpstreamError(
         status=status,
         code=code,
-        title=str(body.get("title") or response.reason_phrase or "Error")[:200],
-        detail=str(body.get("detail") or response.reason_phrase or "")[:2000],
+        title=str(body.get("title") or response.reason or "Error")[:200],
+        detail=str(body.get("detail") or response.reason or "")[:2000],
         errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else None,
     )
 
 
-def _problem_body(response: httpx.Response) -> dict[str, Any]:
+def _problem_body(response: Answer) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
