@@ -6,7 +6,8 @@ Load: publishers pushing and updating articles, the poller polling the demo feed
 posts, and NEWSFLOW_SOAK_CLIENTS (default 1000) SSE clients that keep disconnecting and resuming with
 Last-Event-ID. It passes when: no 5xx answer, nothing lost or duplicated (MongoDB, the articles topic,
 Elasticsearch and every SSE client agree with what was acknowledged), the RSS of each process grew
-less than 10 % between the end of warm-up (a fifth of the run) and the end, and the consumer lag of
+less than 10 % between the end of warm-up (a fifth of the run) and the end (peaks of the minute after
+warm-up and of the last minute, sampled every 2 s: see ``RssPeaks``), and the consumer lag of
 every group was back to 0 within 10 s of the load stopping (the embedder, niced by design, within
 300 s). Prints a table; writes a JSON report
 (NEWSFLOW_SOAK_REPORT, default bench/results/soak.json). Exit status 0 when it passed.
@@ -96,6 +97,34 @@ def rss(roles: dict[str, ServiceProcess]) -> dict[str, int]:
     return {name: rss_kb(p.proc.pid) for name, p in roles.items() if p.proc is not None and p.proc.poll() is None}
 
 
+class RssPeaks:
+    """Samples each process's RSS every ``every_s`` and answers its peak within a time window.
+
+    A working process's RSS swings with what it holds at the moment (the embedder's model scratch
+    moves it by ~20 MB within a batch), so two single readings compare phases, not memory. The
+    soak compares the peak of the minute after warm-up with the peak of the last minute: a leak
+    raises the second, a swing shows in both.
+    """
+
+    def __init__(self, roles: dict[str, ServiceProcess], *, every_s: float = 2.0) -> None:
+        self.roles, self.every_s = roles, every_s
+        self.samples: list[tuple[float, dict[str, int]]] = []
+        self.stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self.samples.append((time.monotonic(), rss(self.roles)))
+
+    def peak(self, start: float, end: float) -> dict[str, int]:
+        peaks: dict[str, int] = {}
+        for at, sample in list(self.samples):
+            if start <= at <= end:
+                for name, kb in sample.items():
+                    peaks[name] = max(peaks.get(name, 0), kb)
+        return peaks
+
+
 def lags(bootstrap: str, topics: set[str]) -> dict[str, int]:
     """Per consumer group reading ``topics``: the sum of (end offset - committed offset)."""
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -179,10 +208,13 @@ def run_load(
     traffic = Traffic(url, ["harbour", "fault", "story", "revision"], publishers[0].expected)
     threading.Thread(target=traffic.run, daemon=True).start()
     started = time.monotonic()
-    time.sleep(DURATION_S / 5)
-    warm = rss(roles)
+    peaks = RssPeaks(roles)
+    window = min(60.0, DURATION_S / 5)
     time.sleep(DURATION_S - (time.monotonic() - started))
-    end = rss(roles)
+    finished = time.monotonic()
+    peaks.stop.set()
+    warm = peaks.peak(started + DURATION_S / 5, started + DURATION_S / 5 + window)
+    end = peaks.peak(finished - window, finished)
     traffic.stop.set()
     for p in publishers:
         p.stop()
@@ -258,6 +290,7 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"  {key:<18} {result.get(key)}")
     for group, seconds in sorted(result.get("lag_zero_after_s_by_group", {}).items()):
         print(f"  lag 0 after (s)    {group}: {'not drained' if seconds is None else f'{seconds:.1f}'}")
+    print("  RSS peaks: the minute after warm-up (warm) and the last minute (end)")
     print(f"  {'process':<18} {'rss warm MB':>12} {'rss end MB':>11} {'growth':>8}")
     for name, warm in sorted(result.get("rss_kb_warm", {}).items()):
         end = result["rss_kb_end"].get(name, 0)
