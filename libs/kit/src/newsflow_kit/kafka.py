@@ -71,14 +71,33 @@ def delete_topics(settings: KafkaSettings, names: list[str], *, timeout: float =
                 raise
 
 
+class _KafkaProbe:
+    """A metadata round trip to the broker (fails fast when it is down), through a client that is
+    replaced after ``renew_after`` failures in a row: after the broker was frozen (SIGSTOP) for 30 s,
+    an admin client was seen answering "Broker transport failure" for good while a new one connected
+    at once (the fault matrix), and readiness must come back with the broker."""
+
+    def __init__(self, settings: KafkaSettings, *, renew_after: int = 3) -> None:
+        self.settings, self.renew_after = settings, renew_after
+        self.client = admin(settings)
+        self.failures = 0
+
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self.client.list_topics, timeout=2.0)
+        except KafkaException:
+            self.failures += 1
+            if self.failures >= self.renew_after:
+                self.failures = 0
+                stale = [self.client]
+                self.client = admin(self.settings)
+                await asyncio.to_thread(stale.clear)  # the last reference: its end joins its threads
+            raise
+        self.failures = 0
+
+
 def kafka_check(settings: KafkaSettings) -> Any:
-    client = admin(settings)
-
-    async def check() -> None:
-        # A metadata round trip to the broker; fails fast when it is down.
-        await asyncio.to_thread(client.list_topics, timeout=2.0)
-
-    return check
+    return _KafkaProbe(settings).check
 
 
 def encode(event: Envelope[Any]) -> tuple[bytes, list[tuple[str, str | bytes | None]]]:
