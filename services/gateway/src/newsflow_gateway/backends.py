@@ -118,7 +118,7 @@ class Backends:
 
         For routes that only relay: the backing service validated and serialised the answer against
         the same contract, so decoding, validating and encoding it again here would cost the gateway
-        a third of its CPU per search (profiled) and change nothing. Errors are relayed as by :meth:`call`.
+        about a tenth of its CPU per search (profiled) and change nothing. Errors are relayed as by :meth:`call`.
         """
         response = await self._send(service, "GET", path, params=params, json=None, headers=headers, timeout=None)
         if response.media_type != "application/json":
