@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -65,8 +65,7 @@ async def rig(settings: Settings, hub: Hub) -> AsyncIterator[Rig]:
     mongo = async_mongo(settings.mongo)
     subs = HubSubscriptions(mongo[settings.database])
     websub = WebSubIn(WebSubInSettings(callback_url="http://127.0.0.1:1/websub/callback"), subs)
-    port = hub.url.split(":")[2].split("/")[0]
-    fetcher = SafeFetcher(FetchSettings(allow_hosts=[f"127.0.0.1:{port}"], timeout_s=5))
+    fetcher = SafeFetcher(FetchSettings(allow_hosts=[urlsplit(hub.url).netloc], timeout_s=5))
     yield Rig(websub, subs, fetcher)
     await fetcher.aclose()
     await mongo.close()

@@ -111,16 +111,14 @@ class Backends:
             log.warning("%s %s %s answered non-JSON", service, method, path)
             raise BadGateway(f"the {service} service gave an unreadable answer") from None
 
-    async def relay(
-        self, service: Service, path: str, *, params: Params | None = None, headers: dict[str, str] | None = None
-    ) -> Response:
+    async def relay(self, service: Service, path: str, *, params: Params | None = None) -> Response:
         """A read whose answer is passed on as the backing service wrote it.
 
         For routes that only relay: the backing service validated and serialised the answer against
         the same contract, so decoding, validating and encoding it again here would cost the gateway
         about a tenth of its CPU per search (profiled) and change nothing. Errors are relayed as by :meth:`call`.
         """
-        response = await self._send(service, "GET", path, params=params, json=None, headers=headers, timeout=None)
+        response = await self._send(service, "GET", path, params=params, json=None, headers=None, timeout=None)
         if response.media_type != "application/json":
             log.warning("%s GET %s answered non-JSON", service, path)
             raise BadGateway(f"the {service} service gave an unreadable answer")

@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Message, Producer
 
@@ -84,7 +84,6 @@ def _articles_loop(
     handler: Callable[[list[Message]], list[Poison]],
     tuning: IndexingSettings | EmbedderSettings,
     dead_letters: bool,
-    **overrides: Any,
 ) -> ConsumerLoop:
     """A consumer of articles.v1 (batches as ``tuning`` says, transient ES failures retried)."""
     return ConsumerLoop(
@@ -98,7 +97,6 @@ def _articles_loop(
         batch_size=tuning.batch_size,
         batch_timeout=tuning.batch_timeout_s,
         max_backoff=tuning.max_backoff_s,
-        **overrides,
     )
 
 
@@ -147,7 +145,6 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
                 handler=handler,
                 tuning=config,
                 dead_letters=False,
-                **{"queued.max.messages.kbytes": config.prefetch_kbytes},
             )
         )
     finally:

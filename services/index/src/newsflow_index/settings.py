@@ -24,11 +24,6 @@ class EmbedderSettings(BaseModel):
     batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait to fill a batch.")
     threads: int = Field(default=2, ge=1, le=64, description="CPU threads the model may use.")
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
-    prefetch_kbytes: int = Field(
-        default=1024,
-        ge=64,
-        description="Messages the consumer fetches ahead (KB): it trails under load, and a full prefetch is RSS.",
-    )
     nice: int = Field(
         default=19, ge=0, le=19, description="CPU niceness of the process: serving and indexing go first."
     )
