@@ -101,6 +101,14 @@ def test_recent_changes_answer_a_resume_only_while_they_reach_back_to_its_cursor
     assert missed is not None and [e.seq for e in missed.events] == [20]
 
 
+def test_recent_changes_of_capacity_zero_never_answer_a_resume() -> None:
+    recent = RecentChanges(capacity=0)
+    recent.start_at(10)
+    assert recent.since(ArticleFilter(), 10, 10) is None  # even a client at the head reads the store
+    recent.add(event(11))
+    assert recent.since(ArticleFilter(), 11, 10) is None
+
+
 def test_the_hub_keeps_each_change_it_fans_out_once() -> None:
     hub = Hub(queue_size=10, recent=100)
     hub.recent.start_at(0)

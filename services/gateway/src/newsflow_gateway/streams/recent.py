@@ -37,6 +37,8 @@ class RecentChanges:
         self.floor = self.head = seq
 
     def add(self, event: ArticleEvent) -> None:
+        if self.capacity == 0:
+            return
         if self.head is None or event.seq != self.head + 1:
             self.start_at(event.seq - 1)  # a broken run: only what follows is known whole
         self._events.append(event)
@@ -45,8 +47,11 @@ class RecentChanges:
             self.floor = self._events.popleft().seq
 
     def since(self, flt: ArticleFilter, cursor: int, limit: int) -> Missed | None:
-        """The changes after ``cursor`` matching ``flt``, or None when the buffer does not reach back that far."""
-        if self.floor is None or self.head is None or cursor < self.floor:
+        """The changes after ``cursor`` matching ``flt``, or None when the buffer does not reach back that far.
+
+        A ring of capacity 0 keeps nothing and answers nothing, not even a client already at the head.
+        """
+        if self.capacity == 0 or self.floor is None or self.head is None or cursor < self.floor:
             return None
         events: list[ArticleEvent] = []
         for event in reversed(self._events):  # newest first: a resume usually missed only the tail
