@@ -4,7 +4,10 @@ setup      `newsflow-comments api` and `newsflow-comments worker` (it publishes 
            votes, as in production) on a private database and private topics, and one
            `newsflow-gateway api` in front; the article is made known in the comments projection's
            collection; rate limits lifted and pre-moderation off (the bench measures the write path,
-           not the abuse rules); GET reads the first page of a thread of 200+ comments
+           not the abuse rules); POSTs go to one article, GETs read the first page of another's
+           thread of exactly 200 comments (so every repetition reads the same thread: posting into
+           the thread read would grow it by 600 comments a repetition, and FerretDB sorts after
+           fetching every match)
 load       open loop at NEWSFLOW_BENCH_COMMENTS_RATE (default 50 req/s) for NEWSFLOW_BENCH_COMMENTS_SECONDS
            (default 6) per repetition and target; every POST is a distinct comment from a distinct reader
 baseline   raw pymongo (async) insert_one of the same document / find of the same first page, same run,
@@ -59,12 +62,21 @@ class Target:
         return post if kind == "post" else get
 
 
-async def measure_raw(collection: Any, article_id: str, kind: str, *, rate: float, seconds: float) -> Load:
+@dataclass(frozen=True)
+class Articles:
+    posted: str  # the POSTs' article
+    read: str  # the GETs' article: a thread of THREAD_SIZE comments
+
+    def of(self, kind: str) -> str:
+        return self.posted if kind == "post" else self.read
+
+
+async def measure_raw(collection: Any, articles: Articles, kind: str, *, rate: float, seconds: float) -> Load:
     """The baseline: the same documents written, or the same first page read, with raw pymongo."""
-    query = {"article_id": article_id, "depth": 0, "shown": True}
+    query = {"article_id": articles.read, "depth": 0, "shown": True}
 
     async def post(i: int) -> None:
-        await collection.insert_one(comment_doc(article_id, i))
+        await collection.insert_one(comment_doc(articles.posted, i))
 
     async def get(_i: int) -> None:
         await collection.find(query).sort([("created_at", 1), ("_id", 1)]).limit(21).to_list()
@@ -102,10 +114,10 @@ def comment_doc(article_id: str, i: int) -> dict[str, Any]:
     }
 
 
-async def _raw(db_name: str, article: str, kind: str, *, rate: float, seconds: float) -> Load:
+async def _raw(db_name: str, articles: Articles, kind: str, *, rate: float, seconds: float) -> Load:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO_URI, tz_aware=True)
     try:
-        return await measure_raw(client[db_name]["comments"], article, kind, rate=rate, seconds=seconds)
+        return await measure_raw(client[db_name]["comments"], articles, kind, rate=rate, seconds=seconds)
     finally:
         await client.close()
 
@@ -114,13 +126,16 @@ def run() -> Result:
     rate = float(os.environ.get("NEWSFLOW_BENCH_COMMENTS_RATE", "50"))
     seconds = float(os.environ.get("NEWSFLOW_BENCH_COMMENTS_SECONDS", "6"))
     suffix = uuid.uuid4().hex[:8]
-    db_name, article = f"bench_comments_{suffix}", f"bench-{suffix}"
+    db_name = f"bench_comments_{suffix}"
+    articles = Articles(posted=f"bench-{suffix}-posted", read=f"bench-{suffix}-read")
     kafka = KafkaSettings(bootstrap_servers=KAFKA_SERVERS)
     topics = [TopicSpec(f"{COMMENTS.name}-bench-{suffix}", COMMENTS.partitions, COMMENTS.config)]
     topics.append(TopicSpec(f"articles.v1-bench-{suffix}", 1, {}))
     ensure_topics(kafka, topics)
     mongo: MongoClient[dict[str, Any]] = MongoClient(MONGO_URI)
-    mongo[db_name]["article_refs"].insert_one({"_id": article, "status": "published", "version": 1})
+    mongo[db_name]["article_refs"].insert_many(
+        [{"_id": article, "status": "published", "version": 1} for article in (articles.posted, articles.read)]
+    )
     lifted = str(10**9)
     env = {
         "NEWSFLOW_MONGO__DATABASE": db_name,
@@ -146,16 +161,16 @@ def run() -> Result:
         httpx.put(f"{api.url}/moderation/policy", json={"premoderate_new_authors": False}).raise_for_status()
         targets = [Target("comments api", api.url), Target("gateway", gateway.url, "/v1")]
         raw = mongo[f"{db_name}_raw"]["comments"]
-        raw.insert_many([comment_doc(article, i) for i in range(THREAD_SIZE)])
+        raw.insert_many([comment_doc(articles.read, i) for i in range(THREAD_SIZE)])
         raw.create_index([("article_id", 1), ("depth", 1), ("created_at", 1)])
-        asyncio.run(_fill(targets[0], article))
+        asyncio.run(_fill(targets[0], articles.read))
         for _ in range(REPS):
             for kind in KINDS:
                 for target in targets:
-                    load = asyncio.run(open_loop(target.send(kind, article), rate=rate, seconds=seconds))
+                    load = asyncio.run(open_loop(target.send(kind, articles.of(kind)), rate=rate, seconds=seconds))
                     figures.setdefault((target.name, kind), []).append(load)
                     result.error(f"{target.name} {kind.upper()}", load)
-                raw_load = asyncio.run(_raw(f"{db_name}_raw", article, kind, rate=rate, seconds=seconds))
+                raw_load = asyncio.run(_raw(f"{db_name}_raw", articles, kind, rate=rate, seconds=seconds))
                 figures.setdefault(("raw pymongo", kind), []).append(raw_load)
                 result.error(f"raw pymongo {kind}", raw_load)
     finally:
@@ -195,6 +210,6 @@ def _report(result: Result, figures: dict[tuple[str, str], list[Load]], rate: fl
                 )
     result.notes.append(
         f"{rate:.0f} req/s open loop, {seconds:.0f} s × {REPS} reps per kind and target; baseline = raw pymongo "
-        "(async) insert_one / find of the same documents at the same pace; GET = first page (20) of a 200+ "
-        "comment thread"
+        "(async) insert_one / find of the same documents at the same pace; GET = first page (20) of a "
+        f"{THREAD_SIZE}-comment thread (POSTs go to another article)"
     )

@@ -137,6 +137,9 @@ async def _publish(p: Platform, payloads: list[dict[str, Any]], rate: float, clo
 
         async def one(payload: dict[str, Any]) -> None:
             sent = time.perf_counter()
+            # Published as it is sent, as the baseline's documents are indexed: the newest-first poll
+            # then sees each article on its first page (the corpus's own dates are spread over weeks).
+            payload = {**payload, "published_at": datetime.now(UTC).isoformat()}
             response = await client.post("/v1/articles", json=payload)
             if response.status_code >= 300:
                 clock.errors.append(f"POST /v1/articles answered {response.status_code}")

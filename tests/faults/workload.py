@@ -41,8 +41,10 @@ class Publisher:
     statuses: Counter[int] = field(default_factory=Counter)
     bad: list[str] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    word: str = field(default_factory=lambda: "fx" + secrets.token_hex(4))  # in every title and URL
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _revisions: dict[int, int] = field(default_factory=dict)  # story number -> its latest revision
 
     def start(self) -> "Publisher":
         self._thread = threading.Thread(target=self._run, name=f"publisher-{self.source_id}", daemon=True)
@@ -55,26 +57,34 @@ class Publisher:
         self._thread.join(RETRY_DEADLINE_S + 30)
         assert not self._thread.is_alive(), "the publisher is stuck"
 
+    def push_new(self, count: int) -> None:
+        """Pushes ``count`` new stories at once, before or between runs (the soak's warm-up)."""
+        with self._client() as client:
+            for _ in range(count):
+                self._push(client, self._story(len(self._revisions), new=True))
+
+    def _client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=10)
+
+    def _story(self, item: int, *, new: bool) -> dict[str, Any]:
+        self._revisions[item] = 0 if new else self._revisions[item] + 1
+        return {
+            "title": f"{self.word} fault story {item}",
+            "url": f"https://faults.example/{self.word}/{item}",
+            "body": f"<p>Revision {self._revisions[item]} of story {item} about {self.word}.</p>"
+            + "<p>Filler.</p>" * 10,
+            "tags": ["faults"],
+            "language": "en",
+        }
+
     def _run(self) -> None:
         rng = random.Random(self.seed)
-        word = "fx" + secrets.token_hex(4)
-        bodies: dict[int, int] = {}
-        with httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=10) as client:
-            n = 0
+        with self._client() as client:
             while not self._stop.is_set():
-                if bodies and rng.random() < 0.3:
-                    item = rng.choice(list(bodies))
-                    bodies[item] += 1
+                if self._revisions and rng.random() < 0.3:
+                    article = self._story(rng.choice(list(self._revisions)), new=False)
                 else:
-                    item, n = n, n + 1
-                    bodies[item] = 0
-                article = {
-                    "title": f"{word} fault story {item}",
-                    "url": f"https://faults.example/{word}/{item}",
-                    "body": f"<p>Revision {bodies[item]} of story {item} about {word}.</p>" + "<p>Filler.</p>" * 10,
-                    "tags": ["faults"],
-                    "language": "en",
-                }
+                    article = self._story(len(self._revisions), new=True)
                 self._push(client, article)
                 time.sleep(1 / self.rate_per_s)
 

@@ -6,8 +6,8 @@ Load: publishers pushing and updating articles, the poller polling the demo feed
 posts, and NEWSFLOW_SOAK_CLIENTS (default 1000) SSE clients that keep disconnecting and resuming with
 Last-Event-ID. It passes when: no 5xx answer, nothing lost or duplicated (MongoDB, the articles topic,
 Elasticsearch and every SSE client agree with what was acknowledged), the RSS of each process grew
-less than 10 % between the end of warm-up (a fifth of the run) and the end (peaks of the minute after
-warm-up and of the last minute, sampled every 2 s: see ``RssPeaks``), and the consumer lag of
+less than 10 % between warm-up and the end (high-water marks sampled every 2 s, of the prelude and the
+first fifth of the run against the last minute and the drain after it: see ``RssPeaks``), and the consumer lag of
 every group was back to 0 within 10 s of the load stopping (the embedder, niced by design, within
 300 s). Prints a table; writes a JSON report
 (NEWSFLOW_SOAK_REPORT, default bench/results/soak.json). Exit status 0 when it passed.
@@ -49,6 +49,7 @@ DURATION_S = float(os.environ.get("NEWSFLOW_SOAK_S", "600"))
 CLIENTS = int(os.environ.get("NEWSFLOW_SOAK_CLIENTS", "1000"))
 REPORT = Path(os.environ.get("NEWSFLOW_SOAK_REPORT", ROOT / "bench/results/soak.json"))
 RSS_GROWTH_MAX = 0.10
+WARM_UP_ARTICLES = 64  # per publisher: two full embedder batches
 LAG_WITHIN_S = 10.0
 # The embedder runs at niceness 19 (docs/ai.md): while the load keeps both cores busy it falls behind
 # by design and drains its backlog once they are free, so it is held to a bound of its own.
@@ -102,8 +103,11 @@ class RssPeaks:
 
     A working process's RSS swings with what it holds at the moment (the embedder's model scratch
     moves it by ~20 MB within a batch), so two single readings compare phases, not memory. The
-    soak compares the peak of the minute after warm-up with the peak of the last minute: a leak
-    raises the second, a swing shows in both.
+    soak compares high-water marks of like phases, each holding work in whole batches by every role:
+    the prelude (a few batches pushed and drained before the load) through the minute after warm-up,
+    against the last minute of load and the drain after it. A leak raises the second; a swing shows
+    in both. (The embedder, niced, is starved while the load runs: a window of load alone would
+    compare it idle with it working.)
     """
 
     def __init__(self, roles: dict[str, ServiceProcess], *, every_s: float = 2.0) -> None:
@@ -203,24 +207,31 @@ def run_load(
     publishers = [register_publisher(url, ADMIN_KEY, seed) for seed in range(2)]
     watchers = [Watchers(url, p.source_id, CLIENTS // 2, churn_s=(5.0, 30.0)).start() for p in publishers]
     eventually(lambda: all(w.connected() == len(w.clients) for w in watchers), timeout=300, interval=1)
+    topics = {kafka.articles_topic, kafka.comments_topic}
+    peaks = RssPeaks(roles)
+    prelude = time.monotonic()
+    for p in publishers:  # every role, the niced embedder too, works whole batches before the load
+        p.push_new(WARM_UP_ARTICLES)
+    drain_times(kafka.bootstrap_servers, topics, time.monotonic(), timeout_s=120)
     for p in publishers:
         p.start()
     traffic = Traffic(url, ["harbour", "fault", "story", "revision"], publishers[0].expected)
     threading.Thread(target=traffic.run, daemon=True).start()
     started = time.monotonic()
-    peaks = RssPeaks(roles)
     window = min(60.0, DURATION_S / 5)
     time.sleep(DURATION_S - (time.monotonic() - started))
     finished = time.monotonic()
-    peaks.stop.set()
-    warm = peaks.peak(started + DURATION_S / 5, started + DURATION_S / 5 + window)
-    end = peaks.peak(finished - window, finished)
     traffic.stop.set()
     for p in publishers:
         p.stop()
     stopped = time.monotonic()
-    topics = {kafka.articles_topic, kafka.comments_topic}
     drained = drain_times(kafka.bootstrap_servers, topics, stopped, timeout_s=max(TRAILING_WITHIN_S.values()))
+    peaks.stop.set()
+    # High-water marks of like phases: the prelude and the minute after warm-up, against the last
+    # minute of load and the drain after it. Each holds a stretch where every role works whole
+    # batches (the embedder is starved while the load runs and works in the prelude and the drain).
+    warm = peaks.peak(prelude, started + DURATION_S / 5 + window)
+    end = peaks.peak(finished - window, time.monotonic())
     serving = [t for group, t in drained.items() if group not in TRAILING_WITHIN_S]
     lag_s = None if not serving or None in serving else max(t for t in serving if t is not None)
     trailing_ok = all(
@@ -290,7 +301,7 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"  {key:<18} {result.get(key)}")
     for group, seconds in sorted(result.get("lag_zero_after_s_by_group", {}).items()):
         print(f"  lag 0 after (s)    {group}: {'not drained' if seconds is None else f'{seconds:.1f}'}")
-    print("  RSS peaks: the minute after warm-up (warm) and the last minute (end)")
+    print("  RSS peaks: prelude to the minute after warm-up (warm); last minute and drain (end)")
     print(f"  {'process':<18} {'rss warm MB':>12} {'rss end MB':>11} {'growth':>8}")
     for name, warm in sorted(result.get("rss_kb_warm", {}).items()):
         end = result["rss_kb_end"].get(name, 0)

@@ -1,6 +1,7 @@
 """The at-least-once loop against the real broker: retries, dead letters, offsets after the effect."""
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -73,6 +74,31 @@ def test_failures_are_retried_poison_is_dead_lettered_and_offsets_stored(kafka_t
     eventually(lambda: seen == [b"after-restart"], timeout=30)
     again.stop()
     thread.join(15)
+
+
+def test_a_trickle_is_handled_at_once_and_a_backlog_in_full_batches(kafka_topics: KafkaSettings) -> None:
+    topic = kafka_topics.articles_topic
+    _produce(kafka_topics, topic, [f"backlog-{i}".encode() for i in range(300)])
+    batches: list[tuple[float, int]] = []
+
+    def handler(batch: list[Message]) -> list[Poison]:
+        batches.append((time.monotonic(), len(batch)))
+        return []
+
+    # A batch that would take 20 s to fill must not hold a lone message back.
+    loop = ConsumerLoop(
+        kafka_topics, name="t", group_id=unique("group"), topics=[topic], handler=handler, batch_size=100,
+        batch_timeout=20,
+    )  # fmt: skip
+    thread = _run(loop)
+    eventually(lambda: sum(n for _, n in batches) == 300, timeout=30)
+    assert max(n for _, n in batches) == 100  # what had arrived went in whole batches
+    sent = time.monotonic()
+    _produce(kafka_topics, topic, [b"alone"])
+    eventually(lambda: sum(n for _, n in batches) == 301, timeout=30, interval=0.05)
+    assert batches[-1][1] == 1 and batches[-1][0] - sent < 5, batches[-1][0] - sent
+    loop.stop()
+    thread.join(30)
 
 
 def test_a_message_failing_alone_is_isolated_after_bounded_retries(kafka_topics: KafkaSettings) -> None:

@@ -101,7 +101,9 @@ def make_api(kafka_topics: KafkaSettings, mongo_database: MongoSettings) -> Iter
     apis: list[Api] = []
 
     def make(**comments: Any) -> Api:
-        config = CommentsSettings(**comments)
+        # Tests read what they just changed behind the app's back (the store, the worker's folding):
+        # the thread cache is off unless a test turns it on (its own tests, in test_budget.py, do).
+        config = CommentsSettings(**({"thread_cache_s": 0} | comments))
         settings = Settings(kafka=kafka_topics, mongo=mongo_database, comments=config)
         client = TestClient(create_app(settings))
         client.__enter__()

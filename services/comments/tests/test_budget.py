@@ -22,7 +22,7 @@ Api = Any
 class Commands(DatabaseCommands):
     """Counts the commands sent to one database while ``counting``."""
 
-    def during(self, call: Callable[[], httpx.Response]) -> tuple[httpx.Response, list[str]]:
+    def during(self, call: Callable[[], Any]) -> tuple[Any, list[str]]:
         self.names = []
         response = call()
         return response, list(self.names)
@@ -61,6 +61,47 @@ def test_round_trips_per_request_stay_within_the_budget(
     assert r.json()["counts"] == {"a1": 3, "a2": 0, "x": 0} and len(batch) <= (3 if equality_only else 1), batch
     r, one = counted.during(lambda: api.client.get("/articles/a1/comments/count"))
     assert r.json()["count"] == 3 and len(one) <= 1, one
+
+
+def test_a_thread_page_read_again_within_the_cache_time_costs_no_store_read(
+    make_api: Callable[..., Api], counted: Commands
+) -> None:
+    api = make_api(thread_cache_s=10)
+    api.known("a1")
+    first = api.posted("a1", "the first comment")["comment"]
+    assert [c["id"] for c in api.thread("a1")["items"]] == [first["id"]]
+
+    r, again = counted.during(lambda: api.client.get("/articles/a1/comments"))
+    assert r.status_code == 200 and again == [], again
+    # A change this replica did not make (another replica, the worker) waits for the page to expire...
+    api.db["comments"].update_one({"_id": first["id"]}, {"$set": {"body": "changed elsewhere"}})
+    assert api.thread("a1")["items"][0]["body"] == "the first comment"
+    # ...a write through this replica drops the article's pages at once: the writer sees it.
+    second = api.posted("a1", "the second comment", ip="10.0.0.2")["comment"]
+    r, fresh = counted.during(lambda: api.client.get("/articles/a1/comments"))
+    assert [c["id"] for c in r.json()["items"]] == [first["id"], second["id"]] and len(fresh) <= 2, fresh
+    assert r.json()["items"][0]["body"] == "changed elsewhere"
+    # Other pages and sorts of the thread are pages of their own.
+    r, other = counted.during(lambda: api.client.get("/articles/a1/comments", params={"sort": "newest"}))
+    assert [c["id"] for c in r.json()["items"]] == [second["id"], first["id"]] and other, other
+
+
+def test_concurrent_readers_of_one_thread_page_share_one_store_read(
+    make_api: Callable[..., Api], counted: Commands
+) -> None:
+    api = make_api(thread_cache_s=10)
+    api.known("a1")
+    api.posted("a1", "a comment")
+    url = str(api.client.base_url)
+
+    async def readers() -> list[int]:
+        transport = httpx.ASGITransport(app=api.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url=url) as client:
+            answers = await asyncio.gather(*(client.get("/articles/a1/comments") for _ in range(20)))
+        return [a.status_code for a in answers]
+
+    statuses, commands = counted.during(lambda: api.client.portal.call(readers))  # type: ignore[union-attr]
+    assert statuses == [200] * 20 and len(commands) <= 2, commands
 
 
 def test_idempotency_key_returns_the_same_comment(api: Api) -> None:

@@ -21,6 +21,7 @@ from newsflow_comments.projection import handler
 from newsflow_comments.scores import ScoreFolder
 from newsflow_comments.settings import Settings
 from newsflow_comments.store import ArticleRefs, Doc, Store
+from newsflow_comments.thread_cache import ThreadCache
 from newsflow_comments.worker import Worker
 from newsflow_kit.app import serve
 from newsflow_kit.consumer import ConsumerLoop, run_until_signalled
@@ -46,6 +47,7 @@ async def api_context(settings: Settings) -> AsyncIterator[tuple[Context, AsyncM
                 identity=Identity(config.secret.get_secret_value()),
                 policies=Policies(store, cache_s=config.policy_cache_s),
                 config=config,
+                threads=ThreadCache(config.thread_cache_s),
             ),
             mongo,
         )

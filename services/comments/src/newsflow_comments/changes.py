@@ -49,7 +49,10 @@ async def update(ctx: Context, comment_id: str, decide: Decide) -> StoredComment
             article_id=comment.article_id,
         )
         if await ctx.store.claim_revision(revision):
-            await ctx.store.apply_revision(revision)
+            try:
+                await ctx.store.apply_revision(revision)
+            finally:
+                ctx.threads.forget(comment.article_id)
             return after
         await asyncio.sleep(0.01 * (attempt + 1))  # the holder of that version is writing it
     raise Conflict(f"comment {comment_id} is changing concurrently; try again")

@@ -3,12 +3,14 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from newsflow_comments.articles import Articles
 from newsflow_comments.identity import Identity
 from newsflow_comments.moderation_policy import Policies
 from newsflow_comments.settings import CommentsSettings
 from newsflow_comments.store import Store
+from newsflow_comments.thread_cache import ThreadCache
 
 
 def utcnow() -> datetime:
@@ -24,4 +26,5 @@ class Context:
     identity: Identity
     policies: Policies
     config: CommentsSettings
+    threads: ThreadCache[Any]  # pages of threads (reading.Page) this replica served a moment ago
     now: Callable[[], datetime] = utcnow

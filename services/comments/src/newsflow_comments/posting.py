@@ -55,7 +55,11 @@ async def post(
         comment, claim, created = await _prepare(ctx, article_id, new, client, idempotency_key)
     if not created:
         return Posted(comment, ctx.identity.edit_token(claim.comment_id), created=False)
-    if not await ctx.store.insert(comment, entry(EventType.COMMENT_POSTED, comment)):  # a concurrent twin won
+    try:
+        inserted = await ctx.store.insert(comment, entry(EventType.COMMENT_POSTED, comment))
+    finally:
+        ctx.threads.forget(article_id)  # also when the store failed: the write may have landed
+    if not inserted:  # a concurrent twin won
         return Posted(await changes.load(ctx, claim.comment_id), ctx.identity.edit_token(claim.comment_id), False)
     return Posted(comment, ctx.identity.edit_token(claim.comment_id), created=True)
 

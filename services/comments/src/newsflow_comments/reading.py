@@ -32,15 +32,22 @@ class Page:
 
 
 async def thread(ctx: Context, *, article_id: str, sort: Sort, cursor: str | None, limit: int) -> Page:
-    """One page of an article's shown top-level comments, each with its replies (oldest first)."""
+    """One page of an article's shown top-level comments, each with its replies (oldest first).
+
+    Served from the replica's thread cache when it read the same page within ``thread_cache_s``.
+    """
     is_open = await ctx.articles.known(article_id)
 
     async def fetch(after: list[Any] | None, n: int) -> list[StoredComment]:
         return await ctx.store.shown_roots(article_id, sort, after, n)
 
-    roots, next_cursor = await paged(f"thread:{sort}", sort, cursor, limit, fetch)
-    replies = await ctx.store.replies(article_id, [r.id for r in roots]) if roots else []
-    return Page(tree(roots, replies), next_cursor, closed=not is_open)
+    async def read() -> tuple[list[CommentRead], str | None]:
+        roots, next_cursor = await paged(f"thread:{sort}", sort, cursor, limit, fetch)
+        replies = await ctx.store.replies(article_id, [r.id for r in roots]) if roots else []
+        return tree(roots, replies), next_cursor
+
+    items, next_cursor = await ctx.threads.page(article_id, (sort, cursor, limit), read)
+    return Page(items, next_cursor, closed=not is_open)
 
 
 async def paged(

@@ -31,6 +31,9 @@ class CommentsSettings(BaseModel):
         default=2.5, gt=0, description="A post that cannot finish in time answers 503 (not stored) instead of queueing."
     )
     article_cache_s: float = Field(default=2.0, ge=0, description="How long a replica reuses a known article's status.")
+    thread_cache_s: float = Field(
+        default=1.0, ge=0, le=10, description="How long a replica reuses a thread page it served (0: off)."
+    )
     outbox_sweep_s: float = Field(default=0.5, gt=0, description="Period of the worker (events, scores, clean-up).")
     outbox_grace_s: float = Field(
         default=10.0, ge=0, description="Age after which the worker finishes a change whose writer did not."

@@ -9,7 +9,7 @@ class IndexingSettings(BaseModel):
     """How the worker and the reindexer write (``NEWSFLOW_INDEXING__*``)."""
 
     batch_size: int = Field(default=500, ge=1, le=10_000, description="Messages per consumed batch.")
-    batch_timeout_s: float = Field(default=0.5, gt=0, description="Longest wait to fill a batch.")
+    batch_timeout_s: float = Field(default=0.5, gt=0, description="Longest wait for a first message.")
     max_bulk_bytes: int = Field(default=8 << 20, ge=1 << 16, description="A batch is split into bulks this big.")
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
     refresh_interval: str = Field(default="1s", description="The index's refresh interval (the staleness bound).")
@@ -21,7 +21,7 @@ class EmbedderSettings(BaseModel):
     """How the embedder role works (``NEWSFLOW_EMBEDDER__*``; docs/ai.md)."""
 
     batch_size: int = Field(default=32, ge=1, le=1000, description="Messages per consumed batch.")
-    batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait to fill a batch.")
+    batch_timeout_s: float = Field(default=1.0, gt=0, description="Longest wait for a first message.")
     threads: int = Field(default=2, ge=1, le=64, description="CPU threads the model may use.")
     max_backoff_s: float = Field(default=5.0, gt=0, description="Cap of the retry back-off while ES is down.")
     nice: int = Field(
