@@ -52,7 +52,10 @@ class Target:
         url = f"{self.base_url}{self.prefix}/articles/{article_id}/comments"
 
         def post(client: httpx.AsyncClient, i: int) -> Any:
-            headers = {"X-Client-IP": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}", "User-Agent": "bench"}
+            # Every POST is another reader: the comments API takes the address from X-Client-IP (the
+            # gateway's header), the gateway from X-Forwarded-For (the bench is its trusted proxy).
+            address = f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+            headers = {"X-Client-IP": address, "X-Forwarded-For": address, "User-Agent": "bench"}
             payload = {"author_name": f"Reader {i}", "body": f"{BODY} #{uuid.uuid4().hex[:8]}"}
             return client.post(url, json=payload, headers=headers)
 
@@ -155,6 +158,7 @@ def run() -> Result:
             **env,
             "NEWSFLOW_MONGO__DATABASE": f"{db_name}_gateway",
             "NEWSFLOW_SERVICES__COMMENTS_URL": api.url,
+            "NEWSFLOW_HTTP__TRUSTED_PROXIES": '["127.0.0.1/32"]',
             **{f"NEWSFLOW_LIMITS__{k}": lifted for k in ("ANONYMOUS_BURST", "ANONYMOUS_PER_S")},
         }
         roles.append(gateway := Role.start("gateway", "api", gateway_env))

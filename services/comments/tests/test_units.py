@@ -1,4 +1,6 @@
-"""Pure logic, no servers: text rules, heuristics, cursors, tokens, keyset conditions."""
+"""Pure logic, no servers: text rules, heuristics, cursors, tokens, keyset conditions, the thread cache."""
+
+import asyncio
 
 import pytest
 
@@ -7,6 +9,7 @@ from newsflow_comments.identity import Identity, token_hash, token_matches
 from newsflow_comments.policy import Policy, hold_reasons, looks_like_spam
 from newsflow_comments.store import ORDERS, keyset_after
 from newsflow_comments.text import clean_body, clean_name
+from newsflow_comments.thread_cache import ThreadCache
 from newsflow_kit.errors import InvalidInput
 
 
@@ -65,3 +68,40 @@ def test_edit_tokens_and_fingerprints() -> None:
     a, b = identity.client("1.2.3.4", "ua"), identity.client("1.2.3.4", "other")
     assert a.address == b.address and a.fingerprint != b.fingerprint
     assert "1.2.3.4" not in a.fingerprint + a.address
+
+
+async def test_thread_cache_shares_reads_serves_stale_while_renewing_and_forgets_on_a_write() -> None:
+    cache: ThreadCache[int] = ThreadCache(ttl_s=1.0)
+    reads: list[int] = []
+
+    async def load() -> int:
+        reads.append(1)
+        await asyncio.sleep(0.05)
+        return len(reads)
+
+    assert await asyncio.gather(*(cache.page("a1", "p1", load) for _ in range(10))) == [1] * 10  # one read
+    assert await cache.page("a1", "p1", load) == 1 and len(reads) == 1  # fresh
+    assert await cache.page("a1", "p2", load) == 2  # another page is a read of its own
+    await asyncio.sleep(1.2)  # expired, within the stale second
+    assert await cache.page("a1", "p1", load) == 1  # served stale at once; its renewal started
+    await asyncio.sleep(0.3)
+    assert await cache.page("a1", "p1", load) == 3 and len(reads) == 3
+
+    cache.forget("a1")  # a write: the article's pages are not served again
+    in_flight = asyncio.ensure_future(cache.page("a1", "p1", load))
+    await asyncio.sleep(0.01)  # its read (the 4th) has started...
+    cache.forget("a1")  # ...when another write lands
+    assert await in_flight == 4  # its own reader gets it
+    assert await cache.page("a1", "p1", load) == 5  # but a read from before the write is not kept
+    assert await cache.page("b1", "p1", load) == 6 and len(reads) == 6
+
+
+async def test_a_thread_cache_of_zero_seconds_reads_every_time() -> None:
+    cache: ThreadCache[str] = ThreadCache(ttl_s=0)
+    reads: list[int] = []
+
+    async def load() -> str:
+        reads.append(1)
+        return "page"
+
+    assert [await cache.page("a1", "p1", load) for _ in range(3)] == ["page"] * 3 and len(reads) == 3

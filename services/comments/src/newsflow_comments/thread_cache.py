@@ -4,9 +4,11 @@ FerretDB sorts in its own process after fetching every match (docs/infra.md): th
 200-comment thread costs it ~17 ms of CPU, and 50 readers a second of one article saturate it. A
 real MongoDB answers the page from its index, but a thread read by thousands a second is still the
 same few pages again and again. So each replica keeps a page it served for ``ttl_s``; readers who ask
-for it meanwhile, also while its read is in flight, share that one read. This replica's own writes to
-the article drop its pages at once (whoever posts or edits sees the change on the next read); a reader
-on another replica sees it at most ``ttl_s`` late. ``ttl_s = 0`` turns the cache off.
+for it meanwhile, also while its read is in flight, share that one read. For another ``ttl_s`` an
+expired page is still served while one read renews it, so no reader waits on a hot page's renewal.
+This replica's own writes to the article drop its pages at once (whoever posts or edits sees the
+change on the next read); a reader on another replica sees it within ``2 × ttl_s`` and a read.
+``ttl_s = 0`` turns the cache off.
 """
 
 import asyncio
@@ -35,13 +37,23 @@ class ThreadCache(Generic[T]):
             return await load()
         full = (article_id, self._generation(article_id), key)
         hit = self._pages.get(full)
-        if hit is not None and time.monotonic() < hit[0]:
-            return hit[1]
+        if hit is not None:
+            fresh_until, value = hit
+            if time.monotonic() < fresh_until:
+                return value
+            if time.monotonic() < fresh_until + self.ttl_s:  # stale: served while one read renews it
+                self._reading(full, load)
+                return value
+        return await asyncio.shield(self._reading(full, load))  # a reader who leaves does not cancel it
+
+    def _reading(self, full: tuple[str, int, Hashable], load: Callable[[], Awaitable[T]]) -> "asyncio.Task[T]":
+        """The read of ``full`` in flight, started now if there is none."""
         task = self._loading.get(full)
         if task is None:
             task = asyncio.ensure_future(self._load(full, load))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # awaited or not, never "unretrieved"
             self._loading[full] = task
-        return await asyncio.shield(task)  # a reader who leaves does not cancel the others' read
+        return task
 
     def forget(self, article_id: str) -> None:
         """A write to the article: its pages, and reads already in flight, are not served again."""
