@@ -49,7 +49,8 @@ DURATION_S = float(os.environ.get("NEWSFLOW_SOAK_S", "600"))
 CLIENTS = int(os.environ.get("NEWSFLOW_SOAK_CLIENTS", "1000"))
 REPORT = Path(os.environ.get("NEWSFLOW_SOAK_REPORT", ROOT / "bench/results/soak.json"))
 RSS_GROWTH_MAX = 0.10
-WARM_UP_ARTICLES = 64  # per publisher: two full embedder batches
+WARM_UP_ARTICLES = 160  # per publisher, pushed at once: 10 full embedder batches in all
+SUMMARIZER_PRELUDE_S = 30.0
 LAG_WITHIN_S = 10.0
 # The embedder runs at niceness 19 (docs/ai.md): while the load keeps both cores busy it falls behind
 # by design and drains its backlog once they are free, so it is held to a bound of its own.
@@ -210,9 +211,16 @@ def run_load(
     topics = {kafka.articles_topic, kafka.comments_topic}
     peaks = RssPeaks(roles)
     prelude = time.monotonic()
-    for p in publishers:  # every role, the niced embedder too, works whole batches before the load
-        p.push_new(WARM_UP_ARTICLES)
+    # The prelude: every role works whole batches before the load, the niced AI roles too. A burst
+    # faster than the embedder embeds leaves it a backlog (full batches of 32, its working size);
+    # the summarizer, which reads the index and has no consumer group, gets the idle machine after.
+    bursts = [threading.Thread(target=p.push_new, args=(WARM_UP_ARTICLES,)) for p in publishers]
+    for burst in bursts:
+        burst.start()
+    for burst in bursts:
+        burst.join()
     drain_times(kafka.bootstrap_servers, topics, time.monotonic(), timeout_s=120)
+    time.sleep(SUMMARIZER_PRELUDE_S)
     for p in publishers:
         p.start()
     traffic = Traffic(url, ["harbour", "fault", "story", "revision"], publishers[0].expected)

@@ -26,5 +26,5 @@ class Context:
     identity: Identity
     policies: Policies
     config: CommentsSettings
-    threads: ThreadCache[Any]  # pages of threads (reading.Page) this replica served a moment ago
+    threads: ThreadCache[Any]  # thread pages (items, next cursor) this replica served a moment ago
     now: Callable[[], datetime] = utcnow
