@@ -153,15 +153,18 @@ def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -
     return sum(write_side(es, [(index, doc) for doc in docs]))
 
 
-def write_side(es: Elasticsearch, writes: list[tuple[str, dict[str, Any]]]) -> list[bool]:
-    """One ``_bulk`` of (index, document) pairs, each at its article version with ``external_gte``;
-    returns which of them were stored (False: something as new was there, or refused)."""
+def write_side(
+    es: Elasticsearch, writes: list[tuple[str, dict[str, Any]]], *, version_type: str = "external_gte"
+) -> list[bool]:
+    """One ``_bulk`` of (index, document) pairs, each at its article version with ``external_gte`` (or
+    ``external``: only a strictly newer version wins); returns which of them were stored (False:
+    something as new was there, or refused)."""
     if not writes:
         return []
     operations: list[dict[str, Any]] = []
     for index, doc in writes:
         operations += [
-            {"index": {"_index": index, "_id": doc["id"], "version": doc["version"], "version_type": "external_gte"}},
+            {"index": {"_index": index, "_id": doc["id"], "version": doc["version"], "version_type": version_type}},
             doc,
         ]
     response = es.bulk(operations=operations)
@@ -288,8 +291,9 @@ def migrate_legacy(es: Elasticsearch, source_index: str, alias: str, *, page: in
     """Copies the vectors and AI blocks a pre-v4 articles index held inside its documents into the side
     indices of ``alias`` (the reindex runs it on the index it replaces; on a v4 index it finds nothing).
 
-    Each side document names the version it was computed for and is written with ``external_gte``,
-    so a newer side document (or tombstone) already there wins; reads join only matching versions.
+    Each side document names the version it was computed for and is written with ``external``, so a
+    side document the roles wrote since (same version or newer, or a tombstone) wins; reads join only
+    matching versions.
     Returns how many vectors were copied.
     """
     query = {"bool": {"filter": [{"exists": {"field": "embedding_model"}}, {"term": {"status": PUBLISHED}}]}}
@@ -327,5 +331,5 @@ def migrate_legacy(es: Elasticsearch, source_index: str, alias: str, *, page: in
                     model=str(source["digest_model"]),
                 )
                 writes.append((digests_alias(alias), block))
-        results = write_side(es, writes)
+        results = write_side(es, writes, version_type="external")  # what the roles wrote since stays
         copied += sum(ok for (index, _), ok in zip(writes, results, strict=True) if index == vectors_alias(alias))

@@ -296,7 +296,7 @@ async def _later_page(index: SearchIndex, body: dict[str, Any], after: cursor.Cu
     The first page was read without a point in time (one Elasticsearch call, and no search context
     kept open for the many readers who never page on), so the second page opens one on the alias and
     continues after the first page's last sort values. Outside a point in time the index may have changed
-    between the two pages (the embedder rewriting articles, new ones arriving, BM25 statistics moving),
+    between the two pages (updates rewriting articles, new ones arriving, BM25 statistics moving),
     so every later page excludes the first page's ids: none of them is ever shown twice. From then on
     the pages are read inside that point in time, where nothing changes under the reader, so they
     neither repeat nor skip hits. ``id`` in the sort makes the sort values unique outside a point in time;
