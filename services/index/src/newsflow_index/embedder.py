@@ -156,15 +156,23 @@ def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -
 def write_side(
     es: Elasticsearch, writes: list[tuple[str, dict[str, Any]]], *, version_type: str = "external_gte"
 ) -> list[bool]:
-    """One ``_bulk`` of (index, document) pairs, each at its article version with ``external_gte`` (or
+    """One ``_bulk`` of (alias, document) pairs, each at its article version with ``external_gte`` (or
     ``external``: only a strictly newer version wins); returns which of them were stored (False:
-    something as new was there, or refused)."""
+    something as new was there, or refused). Only aliases are written (``require_alias``)."""
     if not writes:
         return []
     operations: list[dict[str, Any]] = []
     for index, doc in writes:
         operations += [
-            {"index": {"_index": index, "_id": doc["id"], "version": doc["version"], "version_type": version_type}},
+            {
+                "index": {
+                    "_index": index,
+                    "_id": doc["id"],
+                    "version": doc["version"],
+                    "version_type": version_type,
+                    "require_alias": True,  # never auto-create an index named like a missing alias
+                }
+            },
             doc,
         ]
     response = es.bulk(operations=operations)
@@ -178,7 +186,7 @@ def write_side(
             pass
         elif status == 409:
             SKIPPED.labels("superseded").inc()
-        elif status == 429 or status >= 500:
+        elif status == 429 or status >= 500 or status == 404:  # 404: the alias is gone; wait until it is back
             transient.append(f"{status} {result.get('error')}")
         else:  # a document the worker could not store either (it dead-letters that event)
             SKIPPED.labels("rejected").inc()

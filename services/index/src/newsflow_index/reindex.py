@@ -26,7 +26,7 @@ from elasticsearch import Elasticsearch
 
 from newsflow_index.bulk import is_transient
 from newsflow_index.embedder import migrate_legacy
-from newsflow_index.indices import alias_indices, create_index, swap_alias
+from newsflow_index.indices import alias_indices, create_index, ensure_side_aliases, swap_alias
 from newsflow_index.replay import end_offsets, partitions, read_until
 from newsflow_index.settings import Settings
 from newsflow_index.worker import batch_handler
@@ -48,6 +48,7 @@ def run(settings: Settings, es: Elasticsearch, consumer: Consumer, name: str, *,
     alias, topic = settings.elasticsearch.alias, settings.kafka.articles_topic
     try:
         create_index(es, name, settings.indexing, refresh_interval="-1")
+        ensure_side_aliases(es, alias, settings.indexing)  # where an old index's AI fields are copied to
         store = _retrying(batch_handler(es, name, max_bulk_bytes=settings.indexing.max_bulk_bytes))
         parts = partitions(consumer, topic)
         replay = partial(
