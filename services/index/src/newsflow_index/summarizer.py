@@ -209,6 +209,8 @@ class Summarizer:
                 self._refused.add((article_id, version))  # retracted, or a newer version waits for its vector
             elif int(held.get("version", -1)) == version and held.get("embedding"):
                 live.append((source, held["embedding"]))
+            else:  # its vector changed since the scan read it: the next refresh shows the new one
+                self._recent[article_id] = time.monotonic() + RECENT_S
         return live
 
     def run(self) -> None:
