@@ -70,7 +70,7 @@ def test_the_embedder_skips_what_either_index_holds_as_new_and_only_the_vectors_
     helpers: Any,
 ) -> None:
     v2 = helpers.article("a", version=2)
-    live, gone = Stored(2, "published", None), Stored(3, "retracted", None)
+    live, gone = Stored(2, "published", None), Stored(2, "retracted", None)
     assert needs_embedding(v2, None, model="m") is None
     assert needs_embedding(v2, live, model="m") is None  # the article alone says nothing about its vector
     assert needs_embedding(v2, Stored(3, "published", None), model="m") == "superseded"
