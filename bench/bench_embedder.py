@@ -4,7 +4,7 @@ vector latency   NEWSFLOW_BENCH_EMBED_ARTICLES (default 400) synthetic articles 
                  NEWSFLOW_BENCH_EMBED_RATE (default 20) per second, open loop, to one ingest api, with
                  one index worker, one embedder and one summarizer running (as deployed). For each
                  article: the time from its POST being sent to its vector being searchable
-                 (``embedding_model`` on the document, polled every 100 ms). Baseline in the same run:
+                 (its document in the vectors side index, polled every 100 ms). Baseline in the same run:
                  from the same POST to the article being searchable at all (the worker's path).
                  Goal: p99 ≤ 10 s at 20 articles/s.
 summaries        how many of those articles had their AI block when the last vector arrived, and how
@@ -29,7 +29,7 @@ from bench.bench_ingest_throughput import ours as push_to_searchable
 from bench.bench_ingest_throughput import private_pipeline, remove_pipeline
 from bench.common import ES_URL, Result, Role, summary
 from bench.corpus import push_payloads
-from newsflow_index.indices import ensure_alias
+from newsflow_index.indices import digests_alias, ensure_alias, vectors_alias
 from newsflow_index.settings import IndexingSettings
 
 NAME = "embedder"
@@ -38,7 +38,7 @@ THROUGHPUT_GOAL = 0.95
 REPS = 3
 
 
-def _arrivals(es: Elasticsearch, alias: str, ids: list[str], field: str | None, until: float) -> dict[str, float]:
+def _arrivals(es: Elasticsearch, index: str, ids: list[str], field: str | None, until: float) -> dict[str, float]:
     """When each id first matched (``field`` present, or at all), polled every 100 ms until ``until``."""
     seen: dict[str, float] = {}
     if not ids:
@@ -48,7 +48,7 @@ def _arrivals(es: Elasticsearch, alias: str, ids: list[str], field: str | None, 
         query: dict[str, Any] = {"bool": {"filter": [{"ids": {"values": waiting}}]}}
         if field:
             query["bool"]["filter"].append({"exists": {"field": field}})
-        hits = es.search(index=alias, query=query, size=len(waiting), source=False)["hits"]["hits"]
+        hits = es.search(index=index, query=query, size=len(waiting), source=False)["hits"]["hits"]
         now = time.perf_counter()
         for hit in hits:
             seen.setdefault(hit["_id"], now)
@@ -83,17 +83,19 @@ def vector_latency(
     while pusher.is_alive() or len(vectors) < len(sent):
         ids = list(sent)
         searchable |= _arrivals(es, alias, [i for i in ids if i not in searchable], None, time.monotonic() + 0.5)
-        vectors |= _arrivals(es, alias, [i for i in ids if i not in vectors], "embedding_model", time.monotonic() + 0.5)
+        missing = [i for i in ids if i not in vectors]
+        vectors |= _arrivals(es, vectors_alias(alias), missing, "embedding_model", time.monotonic() + 0.5)
         if time.monotonic() > deadline:
             break
     pusher.join()
     if failures:
         raise RuntimeError(f"{len(failures)} pushes failed, e.g. {failures[0]}")
     ids = list(sent)
-    digested = _arrivals(es, alias, ids, "digest_model", time.monotonic() + 0.2)
+    digests = digests_alias(alias)
+    digested = _arrivals(es, digests, ids, "digest_model", time.monotonic() + 0.2)
     done_at_last_vector = len(digested)
     last_vector = max(vectors.values(), default=time.perf_counter())
-    digested |= _arrivals(es, alias, [i for i in ids if i not in digested], "digest_model", time.monotonic() + 900)
+    digested |= _arrivals(es, digests, [i for i in ids if i not in digested], "digest_model", time.monotonic() + 900)
     all_digested = max(digested.values(), default=last_vector) - last_vector if len(digested) == len(ids) else -1.0
     return (
         [vectors[i] - sent[i] for i in ids if i in vectors],
@@ -104,9 +106,9 @@ def vector_latency(
 
 
 def caught_up(es: Elasticsearch, alias: str, n: int, timeout: float = 900) -> None:
-    """Waits until ``n`` documents of the alias have their vector (the embedder has no backlog)."""
+    """Waits until ``n`` articles of the alias have their vector (the embedder has no backlog)."""
     deadline = time.monotonic() + timeout
-    while es.count(index=alias, query={"exists": {"field": "embedding_model"}})["count"] < n:
+    while es.count(index=vectors_alias(alias), query={"exists": {"field": "embedding_model"}})["count"] < n:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the embedder did not catch up with {n} articles within {timeout:.0f} s")
         time.sleep(1)

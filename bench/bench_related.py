@@ -33,7 +33,8 @@ from newsflow_contracts import ArticleData
 from newsflow_index import clusterer, queries, service, stories
 from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import E5Embedder, sentences
-from newsflow_index.indices import ensure_alias
+from newsflow_index.indices import digests_alias, ensure_alias, vectors_alias
+from newsflow_index.mapping import to_document
 from newsflow_index.settings import IndexingSettings
 from newsflow_index.summaries import first_sentences
 from newsflow_index.summarizer import Summarizer
@@ -68,11 +69,13 @@ def to_article(item: LabelledArticle) -> ArticleData:
 
 
 def load(es: Elasticsearch, alias: str, labelled: LabelledSet) -> tuple[float, float, dict[str, np.ndarray]]:
-    """Indexes, embeds and summarises the set like the worker, embedder and summarizer would; the vector
-    and digest ms per article, the vectors."""
+    """Indexes, embeds and summarises the set like the worker, embedder and summarizer would (articles
+    into the alias, vectors and digests into their side indices); the vector and digest ms per article,
+    the vectors."""
     ensure_alias(es, alias, IndexingSettings())
     embedder = E5Embedder(threads=1)
     articles = [to_article(a) for a in labelled.articles]
+    assert write_versioned(es, alias, [to_document(a) for a in articles]) == len(articles)
     spent = 0.0
     vectors: dict[str, np.ndarray] = {}
     for start in range(0, len(articles), BATCH):
@@ -80,15 +83,15 @@ def load(es: Elasticsearch, alias: str, labelled: LabelledSet) -> tuple[float, f
         began = time.perf_counter()
         docs = embed_articles(embedder, batch)
         spent += time.perf_counter() - began
-        assert write_versioned(es, alias, docs) == len(docs)
+        assert write_versioned(es, vectors_alias(alias), docs) == len(docs)
         vectors |= {doc["id"]: np.asarray(doc["embedding"], dtype=np.float32) for doc in docs}
-    es.indices.refresh(index=alias)
+    es.indices.refresh(index=f"{alias},{vectors_alias(alias)}")
     summarizer = Summarizer(es, alias, embedder, batch_size=BATCH, max_sentences=24, idle_s=1)
     began = time.perf_counter()
     while summarizer.run_once():
         pass
     digests = time.perf_counter() - began
-    es.indices.refresh(index=alias)
+    es.indices.refresh(index=digests_alias(alias))
     return spent * 1000 / len(articles), digests * 1000 / len(articles), vectors
 
 
@@ -232,7 +235,9 @@ def evaluate(es: Elasticsearch, alias: str, labelled: LabelledSet) -> dict[str, 
         ids = bm25_ids(es, alias, item)
         add("bm25_p5", sum(story_of[i] == item.story for i in ids) / K)
         add("bm25_cross_recall5", sum(i in others for i in ids) / len(others))
-    stored = es.mget(index=alias, ids=list(by_id), source_includes=["ai_summary", "ai_key_points"])["docs"]
+    stored = es.mget(index=digests_alias(alias), ids=list(by_id), source_includes=["ai_summary", "ai_key_points"])[
+        "docs"
+    ]
     for doc in stored:
         item = by_id[doc["_id"]]
         reference = labelled.reference_leads[(item.story, item.language)]
@@ -261,8 +266,7 @@ def run() -> Result:
         baseline = pairwise(vectors_only(labelled, vectors), gold)
         bm25_baseline = pairwise(bm25_mutual(es, alias, labelled), gold)
     finally:
-        for name in list(es.indices.get_alias(name=alias).body) if es.indices.exists_alias(name=alias) else []:
-            es.indices.delete(index=name)
+        es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)  # side, story ones too
         es.close()
     result = Result(NAME)
     result.add(

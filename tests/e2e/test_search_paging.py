@@ -1,5 +1,5 @@
-"""Search paging through the gateway (``/v1/search``) while articles keep arriving and the embedder
-rewrites them: the cursor (page 1's ids, then a point-in-time id) passes through the gateway untouched.
+"""Search paging through the gateway (``/v1/search``) while articles keep arriving (and get embedded,
+into the vectors side index): the cursor (page 1's ids, then a point-in-time id) passes through the gateway untouched.
 Page 1 is read without a point in time (page 2 opens one), so articles that arrive in between may show
 up on later pages; what must hold is that no hit is shown twice and every article present when page 1
 was read is shown exactly once (issue 12)."""

@@ -1,7 +1,8 @@
-"""The embedder and summarizer roles with the real packaged model and the real Elasticsearch: vectors, the
-version guard, the AI block."""
+"""The embedder and summarizer roles with the real packaged model and the real Elasticsearch: vectors and AI
+blocks in their side indices, the version guard, the article document written once per version."""
 
 import random
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleStatus
-from newsflow_index import bootstrap
-from newsflow_index.embedder import embed_articles, write_versioned
+from newsflow_contracts.topics import ARTICLES
+from newsflow_index import bootstrap, embedder
+from newsflow_index.embedder import embed_articles, migrate_legacy, write_versioned
 from newsflow_index.embedding import CHUNK, DIMS, MODEL_NAME, E5Embedder, document_text, sentences
-from newsflow_index.indices import ensure_alias
+from newsflow_index.indices import digests_alias, ensure_alias, vectors_alias
 from newsflow_index.settings import IndexingSettings, Settings
 from newsflow_index.summarizer import Summarizer
 from newsflow_kit.settings import ElasticsearchSettings
@@ -53,8 +55,18 @@ def model() -> Iterator[E5Embedder]:
 
 
 def vector(es: Elasticsearch, alias: str, article_id: str) -> np.ndarray:
-    hit = es.search(index=alias, query={"ids": {"values": [article_id]}}, fields=["embedding"], _source=False)
-    return np.asarray(hit["hits"]["hits"][0]["fields"]["embedding"], dtype=np.float32)
+    doc = es.get(index=vectors_alias(alias), id=article_id, source_includes=["embedding"])
+    return np.asarray(doc["_source"]["embedding"], dtype=np.float32)
+
+
+def side(es: Elasticsearch, alias: str, article_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(vectors document, digests document) of an article, None where missing."""
+    found = [
+        es.options(ignore_status=404).get(index=index, id=article_id, source_excludes=["embedding"])
+        for index in (vectors_alias(alias), digests_alias(alias))
+    ]
+    vectors, digests = (doc.body["_source"] if doc.body.get("found") else None for doc in found)
+    return vectors, digests
 
 
 def test_the_packaged_model_is_multilingual(model: E5Embedder, helpers: Any) -> None:
@@ -115,6 +127,7 @@ def test_the_engine_gives_its_scratch_back_between_calls() -> None:
 def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:
     for role in ("worker", "embedder", "summarizer"):
         pipeline.start(role)
+    es, alias = pipeline.es, pipeline.alias
     a1 = helpers.article("a", **RATES_EN)
     a2 = helpers.article("a", version=2, **{**RATES_EN, "title": "Central bank raises rates again"})
     b1 = helpers.article("b", **RATES_RU)
@@ -123,28 +136,82 @@ def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline:
     pipeline.events.send([a1, b1, c1])
     pipeline.events.send([a2, c2, c1])  # the replay of c1 after its retraction must not bring it back
 
-    def embedded() -> dict[str, Any]:
-        pipeline.es.indices.refresh(index=pipeline.alias)
-        found = pipeline.es.search(index=pipeline.alias, query={"exists": {"field": "embedding_model"}}, size=10)
-        hits = found["hits"]["hits"]
-        return {h["_id"]: h["_source"] for h in hits}
+    def both() -> dict[str, tuple[dict[str, Any] | None, dict[str, Any] | None]] | None:
+        found = {i: side(es, alias, i) for i in "abc"}
+        digested = all((found[i][1] or {}).get("digest_model") == MODEL_NAME for i in "ab")
+        gone = all(doc is not None and doc["status"] == "retracted" for doc in found["c"])
+        return found if digested and gone and (found["a"][1] or {}).get("version") == 2 else None
 
-    def both() -> dict[str, Any] | None:
-        found = embedded()
-        done = {"a", "b"} <= set(found) and all(found[i].get("digest_model") == MODEL_NAME for i in ("a", "b"))
-        return found if done and found["a"]["version"] == 2 else None
-
-    docs = eventually(both, timeout=120)  # two processes start and load on a shared 2-core machine
-    assert set(docs) == {"a", "b"}
-    assert docs["a"]["embedding_model"] == MODEL_NAME and docs["a"]["title"]["en"] == "Central bank raises rates again"
+    docs = eventually(both, timeout=120)  # three processes start and load on a shared 2-core machine
+    (va, da), (vb, _), (vc, dc) = docs["a"], docs["b"], docs["c"]
+    assert va is not None and va["embedding_model"] == MODEL_NAME and va["version"] == 2 and va["language"] == "en"
+    assert vb is not None and vb["version"] == 1 and vb["language"] == "ru"
+    assert vc == dc == {"id": "c", "version": 2, "status": "retracted"}  # retraction is final in the side indices
     retracted = {"id": "c", "version": 2, "seq": 2, "status": "retracted"}
-    assert pipeline.es.get(index=pipeline.alias, id="c")["_source"] == retracted
-    a, b = vector(pipeline.es, pipeline.alias, "a"), vector(pipeline.es, pipeline.alias, "b")
+    assert es.get(index=alias, id="c")["_source"] == retracted
+    article = es.get(index=alias, id="a")["_source"]
+    assert article["title"]["en"] == "Central bank raises rates again"
+    assert not {"embedding", "embedding_model", "digest_model", "ai_summary", "ai_key_points"} & set(article)
+    a, b = vector(es, alias, "a"), vector(es, alias, "b")
     assert a.shape == (DIMS,) and float(a @ b) > 0.8
-    ai = docs["a"]
-    assert ai["ai_summary"].startswith("The central bank raised")
-    assert 1 <= len(ai["ai_key_points"]) <= 3 and len(set(ai["ai_key_points"])) == len(ai["ai_key_points"])
-    assert not set(ai["ai_key_points"]) & set(sentences(ai["ai_summary"], limit=10))
+    assert da is not None and da["ai_summary"].startswith("The central bank raised")
+    assert 1 <= len(da["ai_key_points"]) <= 3 and len(set(da["ai_key_points"])) == len(da["ai_key_points"])
+    assert not set(da["ai_key_points"]) & set(sentences(da["ai_summary"], limit=10))
+
+
+def test_the_article_document_is_written_once_per_version_and_replays_never_regress_side_documents(
+    pipeline: Any, helpers: Any
+) -> None:
+    """The indexing path writes an article version once: the embedder and the summarizer leave its
+    Elasticsearch ``_seq_no`` (every write of a document takes a new one) where the worker put it."""
+    es, alias = pipeline.es, pipeline.alias
+    pipeline.start("worker")
+    a1 = helpers.article("a", **RATES_EN)
+    a2 = helpers.article("a", version=2, **{**RATES_EN, "title": "Central bank raises rates again"})
+    pipeline.events.send([a1, a2])
+
+    def stored_v2() -> dict[str, Any] | None:
+        doc: dict[str, Any] = es.get(index=alias, id="a").body
+        return doc if doc["_version"] == 2 else None
+
+    written = eventually(stored_v2)
+    indexed = indexing_total(es, alias)
+    for role in ("embedder", "summarizer"):
+        pipeline.start(role)
+
+    def digested() -> dict[str, Any] | None:
+        vectors, digests = side(es, alias, "a")
+        return digests if (digests or {}).get("version") == 2 and vectors else None
+
+    eventually(digested, timeout=120)
+    after = es.get(index=alias, id="a")
+    assert (after["_version"], after["_seq_no"], after["_primary_term"]) == (
+        written["_version"],
+        written["_seq_no"],
+        written["_primary_term"],
+    )
+    assert indexing_total(es, alias) == indexed  # no write into the articles index since the worker's
+    before = side(es, alias, "a")
+
+    pipeline.events.send([a1])  # a replayed older version, then markers behind it in its partition
+    markers = [helpers.article(m, **FOOTBALL_EN) for m in same_partition("a", count=3)]
+    pipeline.events.send(markers)
+    eventually(lambda: all(side(es, alias, m.id)[0] for m in markers), timeout=60)
+    assert side(es, alias, "a") == before
+    assert es.get(index=alias, id="a")["_seq_no"] == written["_seq_no"]
+
+
+def indexing_total(es: Elasticsearch, alias: str) -> int:
+    """Index operations the articles index has taken (its primaries)."""
+    stats = es.indices.stats(index=alias, metric="indexing")["_all"]["primaries"]["indexing"]
+    return int(stats["index_total"])
+
+
+def same_partition(key: str, *, count: int) -> list[str]:
+    """Article ids the producer's default partitioner (CRC32 of the key) puts in the partition of ``key``."""
+    partition = zlib.crc32(key.encode()) % ARTICLES.partitions
+    ids = (f"m{n}" for n in range(10_000))
+    return [i for i in ids if zlib.crc32(i.encode()) % ARTICLES.partitions == partition][:count]
 
 
 def test_vector_writes_never_regress_nor_resurrect(
@@ -161,35 +228,73 @@ def test_vector_writes_never_regress_nor_resurrect(
             helpers.article("same", version=2, **RATES_RU),
         ],
     )
+    # The embedder's batch path: the retraction leaves tombstones, an older publish of it comes after.
+    retraction = helpers.article("gone", version=3, status=ArticleStatus.RETRACTED)
+    assert embedder.process(es, alias, model, [(retraction, True)], cluster=False) == 0
     old = [helpers.article("gone", version=2, **FOOTBALL_EN), helpers.article("newer", version=4, **RATES_EN)]
+    assert embedder.process(es, alias, model, [(a, False) for a in old], cluster=False) == 0  # skipped: as new there
+    assert write_versioned(es, vectors_alias(alias), embed_articles(model, old[:1])) == 0  # the side guard alone
     same = [helpers.article("same", version=2, **RATES_RU), helpers.article("fresh", **FOOTBALL_EN)]
-    assert write_versioned(es, alias, embed_articles(model, old)) == 0
-    assert write_versioned(es, alias, embed_articles(model, same)) == 2
+    assert embedder.process(es, alias, model, [(a, False) for a in same], cluster=False) == 2
+    assert embedder.process(es, alias, model, [(a, False) for a in same], cluster=False) == 0  # done: a replay
+    v5 = embed_articles(model, [helpers.article("newer", version=5, **RATES_EN)])
+    assert write_versioned(es, vectors_alias(alias), v5) == 1
+    assert write_versioned(es, vectors_alias(alias), embed_articles(model, old[1:])) == 0  # v4 after v5
     es.indices.refresh(index=alias)
-    assert es.get(index=alias, id="gone")["_source"]["status"] == "retracted"
-    assert es.get(index=alias, id="newer")["_source"]["version"] == 5
-    assert "embedding_model" not in es.get(index=alias, id="newer")["_source"]
-    assert es.get(index=alias, id="same")["_version"] == 2  # external versions untouched: the worker's next one wins
-    assert es.get(index=alias, id="fresh")["_source"]["embedding_model"] == MODEL_NAME
+    assert side(es, alias, "gone") == ({"id": "gone", "version": 3, "status": "retracted"},) * 2
+    assert side(es, alias, "newer")[0] == {k: v for k, v in v5[0].items() if k != "embedding"}
+    assert es.get(index=alias, id="same")["_version"] == 2  # the article document itself untouched
+    assert "embedding_model" not in es.get(index=alias, id="same")["_source"]
+    assert side(es, alias, "fresh")[0]["embedding_model"] == MODEL_NAME  # type: ignore[index]
 
 
-def test_reindex_carries_vectors_and_ai_blocks_over(pipeline: Any, helpers: Any, model: E5Embedder) -> None:
+def test_a_reindex_keeps_the_side_documents_and_copies_a_pre_v4_index_into_them(
+    pipeline: Any, helpers: Any, model: E5Embedder
+) -> None:
     es, alias = pipeline.es, pipeline.alias
-    kept, old = helpers.article("kept", **RATES_EN), helpers.article("changed", **FOOTBALL_EN)
-    changed = helpers.article("changed", version=2, **{**FOOTBALL_EN, "title": "Cup final replay ordered"})
-    pipeline.events.send([kept, old, changed])  # what the reindex replays
-    helpers.index_directly(es, alias, [kept, old])  # the live index lags behind: "changed" is still v1 there
-    assert write_versioned(es, alias, embed_articles(model, [kept, old])) == 2
-    es.indices.refresh(index=alias)
-    assert Summarizer(es, alias, model, batch_size=8, max_sentences=8, idle_s=1).run_once() == 2
-    es.indices.refresh(index=alias)
-    before = vector(es, alias, "kept")
+    kept = helpers.article("kept", **RATES_EN)
+    pipeline.events.send([kept])  # what the reindex replays
+    helpers.index_directly(es, alias, [kept])
+    assert embedder.process(es, alias, model, [(kept, False)], cluster=False) == 1
+    es.indices.refresh(index=vectors_alias(alias))
+    assert Summarizer(es, alias, model, batch_size=8, max_sentences=8, idle_s=1).run_once() == 1
+    before = side(es, alias, "kept"), vector(es, alias, "kept")
 
     new_index = bootstrap.reindex(Settings(kafka=pipeline.kafka, elasticsearch=pipeline.elastic))
     es.indices.refresh(index=new_index)
-    assert es.get(index=alias, id="kept")["_source"]["embedding_model"] == MODEL_NAME
-    assert np.allclose(vector(es, alias, "kept"), before, atol=1e-5)
-    assert es.get(index=alias, id="kept")["_source"]["ai_summary"]
-    assert es.get(index=alias, id="kept")["_source"]["digest_model"] == MODEL_NAME
-    moved = es.get(index=alias, id="changed")["_source"]
-    assert moved["version"] == 2 and "embedding_model" not in moved  # v1's vector does not describe v2
+    assert side(es, alias, "kept") == before[0] and np.allclose(vector(es, alias, "kept"), before[1])
+    assert before[0][1] is not None and before[0][1]["digest_model"] == MODEL_NAME
+
+    # A v3 index held the vector and the AI block inside the article document.
+    legacy = f"{alias}-legacy"
+    es.indices.create(
+        index=legacy,
+        mappings={
+            "properties": {
+                "id": {"type": "keyword"},
+                "version": {"type": "long"},
+                "seq": {"type": "long"},
+                "status": {"type": "keyword"},
+                "language": {"type": "keyword"},
+                "source_id": {"type": "keyword"},
+                "published_at": {"type": "date"},
+                "embedding": {"type": "dense_vector", "dims": DIMS, "similarity": "cosine"},
+                "embedding_model": {"type": "keyword"},
+                "digest_model": {"type": "keyword"},
+                "ai_summary": {"type": "text", "index": False},
+                "ai_key_points": {"type": "text", "index": False},
+            }
+        },
+    )
+    old = helpers.article("old", **FOOTBALL_EN)
+    (doc,) = embed_articles(model, [old])
+    es.index(index=legacy, id="old", document={**doc, "digest_model": "m", "ai_summary": "S.", "ai_key_points": ["P."]})
+    es.index(index=legacy, id="kept", document={**embed_articles(model, [kept])[0], "embedding_model": "older"})
+    es.indices.refresh(index=legacy)
+    assert migrate_legacy(es, legacy, alias) == 1  # "kept" has its side document at that version already
+    vectors, digests = side(es, alias, "old")
+    assert vectors == {k: v for k, v in doc.items() if k != "embedding"}
+    assert digests == {"id": "old", "version": 1, "status": "published", "digest_model": "m", "ai_summary": "S.",
+                       "ai_key_points": ["P."]}  # fmt: skip
+    assert np.allclose(vector(es, alias, "old"), doc["embedding"], atol=1e-5)
+    assert side(es, alias, "kept") == before[0]

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
+from newsflow_contracts import ArticleStatus
 from newsflow_index.embedder import embed_articles, write_versioned
 from newsflow_index.embedding import E5Embedder, sentences
 from newsflow_index.hybrid import fuse, same_language_first
+from newsflow_index.indices import vectors_alias
 from newsflow_index.summaries import MAX_POINT_WORDS, digest
 from newsflow_index.summarizer import Summarizer
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
@@ -79,8 +81,8 @@ def test_hybrid_related_same_language_first_cross_language_option_and_bm25_fallb
     ]
     helpers.index_directly(es, alias, articles)  # what the worker stores; vectors come next, as from the embedder
     embedded = [a for a in articles if a.id != "vote-en"]
-    assert write_versioned(es, alias, embed_articles(model, embedded)) == len(embedded)
-    es.indices.refresh(index=alias)
+    assert write_versioned(es, vectors_alias(alias), embed_articles(model, embedded)) == len(embedded)
+    es.indices.refresh(index=vectors_alias(alias))
     summarizer = Summarizer(es, alias, model, batch_size=len(articles), max_sentences=8, idle_s=1)
     assert summarizer.run_once() == len(embedded)  # the summarizer role's pass: only articles with a vector
     es.indices.refresh(index=alias)
@@ -114,6 +116,18 @@ def test_hybrid_related_same_language_first_cross_language_option_and_bm25_fallb
         "model": None,
         "version": 1,
     }
+
+    # Read-time joins: a retraction the embedder has not seen yet, and a new version without its vector.
+    retracted = helpers.article("q-en-2", version=2, status=ArticleStatus.RETRACTED)
+    ru = next(a for a in articles if a.id == "q-ru-1")
+    ru2 = helpers.article("q-ru-1", version=2, **{k: getattr(ru, k) for k in ("language", "source_id", "title")})
+    helpers.index_directly(es, alias, [retracted, ru2])
+    cross = related("q-en-1", cross_language="true", size=5)
+    assert cross["method"] == "hybrid" and not {"q-en-2", "q-ru-1"} & {i["id"] for i in cross["items"]}
+    assert httpx.get(f"{api.url}/articles/q-en-2/ai").status_code == 404  # its digest is not shown
+    fallback = related("q-ru-1")  # its vector describes v1: shared words only, and the answer says so
+    assert fallback["method"] == "bm25" and "no embedding" in fallback["note"]
+    assert httpx.get(f"{api.url}/articles/q-ru-1/ai").json()["status"] == "pending"
 
 
 def test_summary_and_key_points_are_distinct_central_and_short(model: E5Embedder) -> None:

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from newsflow_index import cursor
 from newsflow_index.bulk import TransientBulkError, is_transient
-from newsflow_index.indices import alias_indices, ensure_alias
+from newsflow_index.embedder import Stored, latest_events, needs_embedding
+from newsflow_index.indices import alias_indices, digests_alias, ensure_alias, vectors_alias
 from newsflow_index.main import create_app
 from newsflow_index.mapping import MAPPING_VERSION
 from newsflow_index.results import rising_tags
@@ -65,10 +66,33 @@ def test_transient_errors() -> None:
     assert not is_transient(ValueError("bug"))
 
 
+def test_the_embedder_skips_what_either_index_holds_as_new_and_only_the_vectors_index_says_done(
+    helpers: Any,
+) -> None:
+    v2 = helpers.article("a", version=2)
+    live, gone = Stored(2, "published", None), Stored(2, "retracted", None)
+    assert needs_embedding(v2, None, model="m") is None
+    assert needs_embedding(v2, live, model="m") is None  # the article alone says nothing about its vector
+    assert needs_embedding(v2, Stored(3, "published", None), model="m") == "superseded"
+    assert needs_embedding(v2, gone, model="m") == "retracted"
+    assert needs_embedding(v2, live, model="m", vector=gone) == "retracted"  # a side tombstone
+    assert needs_embedding(v2, live, model="m", vector=Stored(2, "published", "m")) == "done"
+    assert needs_embedding(v2, live, model="m", vector=Stored(2, "published", "other")) is None  # a new model
+    assert needs_embedding(v2, live, model="m", vector=Stored(1, "published", "m")) is None
+    latest = latest_events([(v2, False), (helpers.article("a", version=2), True), (helpers.article("b"), False)])
+    assert latest["a"][1] and not latest["b"][1]  # a retraction wins over its own version
+
+
+def test_side_aliases_derive_from_the_articles_alias() -> None:
+    assert (vectors_alias("test-x"), digests_alias("test-x")) == ("test-x-vectors", "test-x-digests")
+
+
 def test_alias_bootstrap_is_idempotent_under_concurrency(es_alias: ElasticsearchSettings, es: Elasticsearch) -> None:
     with ThreadPoolExecutor(4) as pool:
         names = set(pool.map(lambda _: ensure_alias(es, es_alias.alias, IndexingSettings()), range(4)))
     assert len(names) == 1 and alias_indices(es, es_alias.alias) == sorted(names)
+    for side in (vectors_alias(es_alias.alias), digests_alias(es_alias.alias)):  # created with it, once each
+        assert alias_indices(es, side) == [f"{side}-v1-0"]
 
 
 def test_api_creates_the_alias_at_start(

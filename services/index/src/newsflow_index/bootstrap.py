@@ -125,7 +125,7 @@ def run_worker(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
-    """Loads the model, waits for an index with the vector field, then consumes until SIGTERM/SIGINT."""
+    """Loads the model, waits for the side indices (created if missing), then consumes until SIGTERM/SIGINT."""
     from newsflow_index import embedder
     from newsflow_index.embedding import E5Embedder  # loads the model: only this role pays for it
 
@@ -133,9 +133,9 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
     model = E5Embedder(threads=settings.embedder.threads)
     es = sync_elasticsearch(settings.elasticsearch)
     try:
-        index = embedder.wait_for_current_mapping(es, settings)
+        index = embedder.wait_for_side_indices(es, settings)
         alias, config = settings.elasticsearch.alias, settings.embedder
-        log.info("embedder writing through alias %s (now %s) with %s", alias, index, model.name)
+        log.info("embedder writing vectors next to alias %s (now %s) with %s", alias, index, model.name)
         handler = embedder.batch_handler(es, alias, model, cluster=settings.stories.enabled)
         run_until_signalled(
             _articles_loop(
@@ -152,7 +152,7 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
-    """Loads the model, waits for an index with the digest fields, then summarises until SIGTERM/SIGINT."""
+    """Loads the model, waits for the side indices (created if missing), then summarises until SIGTERM/SIGINT."""
     from newsflow_index import embedder, summarizer
     from newsflow_index.embedding import E5Embedder
 
@@ -162,8 +162,8 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
     model = E5Embedder(threads=config.threads)
     es = sync_elasticsearch(settings.elasticsearch)
     try:
-        index = embedder.wait_for_current_mapping(es, settings)
-        log.info("summarizer writing through alias %s (now %s)", settings.elasticsearch.alias, index)
+        index = embedder.wait_for_side_indices(es, settings)
+        log.info("summarizer reading vectors from %s next to alias %s", index, settings.elasticsearch.alias)
         loop = summarizer.Summarizer(
             es,
             settings.elasticsearch.alias,

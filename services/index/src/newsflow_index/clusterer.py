@@ -37,6 +37,8 @@ from newsflow_contracts import ArticleData
 from newsflow_index import stories
 from newsflow_index.bulk import TransientBulkError
 from newsflow_index.embedding import DIMS, Vectors
+from newsflow_index.indices import vectors_alias
+from newsflow_index.mapping import PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -462,13 +464,12 @@ def without_done(es: Elasticsearch, alias: str, versions: Sequence[tuple[str, in
 
 
 def stored_vectors(es: Elasticsearch, alias: str, ids: Sequence[str]) -> dict[str, Vectors]:
-    """The embedder's vectors of ``ids`` as the articles alias holds them (for a replayed batch)."""
+    """The embedder's vectors of ``ids`` as the vectors side index holds them (for a replayed batch)."""
     if not ids:
         return {}
-    body = {"query": {"ids": {"values": list(ids)}}, "fields": ["embedding"], "_source": False, "size": len(ids)}
-    hits = es.search(index=alias, body=body)["hits"]["hits"]
+    docs = es.mget(index=vectors_alias(alias), ids=list(ids), source_includes=["status", "embedding"])["docs"]
     return {
-        hit["_id"]: np.asarray(hit["fields"]["embedding"], dtype=np.float32)
-        for hit in hits
-        if hit.get("fields", {}).get("embedding")
+        doc["_id"]: np.asarray(doc["_source"]["embedding"], dtype=np.float32)
+        for doc in docs
+        if doc.get("found") and doc["_source"].get("status") == PUBLISHED and doc["_source"].get("embedding")
     }

@@ -2,20 +2,20 @@
 
 Its own process and consumer group, so the indexing worker never waits for the model. Per batch:
 
-1. decode, keep the latest version of each article (a retraction wins; retracted articles are skipped);
-2. one ``mget`` of the stored versions: skip articles already stored at a newer version, retracted at
-   the same or a newer version, or already embedded at this version by this model (replays are cheap);
+1. decode, keep the latest version of each article (a retraction wins);
+2. one ``mget`` of what the articles alias and the vectors side index hold: skip articles already
+   stored at a newer version, retracted at the same or a newer version, or already embedded at this
+   version by this model (replays and restarts cost that one ``mget``);
 3. embed title + lead of the rest in one call (one text per article: the summary and key points,
    which need every sentence embedded, are the summarizer role's, so vectors keep up with the feed);
-4. ``_bulk`` each as the *whole* document of that version (same ``to_document`` as the worker) plus
-   the vector, with ``version = article version`` and ``version_type=external_gte``.
+4. one ``_bulk`` into the side indices: each vector as a small document of the vectors index
+   (``<alias>-vectors``), each retraction as a tombstone in the vectors and the digests index, all
+   with ``version = article version`` and ``version_type=external_gte``.
 
-Why not a partial ``_update``: an update bumps Elasticsearch's ``_version`` by one, so the worker's
-next real version (``external``, strictly greater) would be refused as a conflict and lost. The
-``external_gte`` write at the article's own version can never regress a document (a newer one makes it
-a 409, counted as done) nor resurrect a retracted one (a retraction is always a newer version in
-ingest, and step 2 skips a tombstone of the same version). If the embedder runs ahead of the worker it
-simply stores the version first; the worker's own write of that version then conflicts, harmlessly.
+The article document itself is never written here (the worker writes each version once). The
+``external_gte`` guard makes every side write idempotent and order-proof: a newer vector or a
+tombstone already stored makes an older write a 409 (counted as done), and a retraction is always a
+newer version in ingest, so a replayed publish can never bring a vector or a digest back.
 
 At least once: offsets are stored after the bulk was acknowledged; ES down/overloaded → the batch is
 retried with back-off (``is_transient``). Undecodable messages are skipped (the worker dead-letters them).
@@ -37,8 +37,22 @@ from newsflow_contracts import ArticleData, ArticleStatus, Envelope, EventType
 from newsflow_index import clusterer
 from newsflow_index.bulk import TransientBulkError
 from newsflow_index.embedding import Embedder, document_text
-from newsflow_index.indices import current_mapping_version, ensure_alias_with_retry
-from newsflow_index.mapping import MAPPING_VERSION, PUBLISHED, RETRACTED, to_document, with_vector
+from newsflow_index.indices import (
+    alias_indices,
+    current_mapping_version,
+    digests_alias,
+    ensure_alias_with_retry,
+    side_aliases,
+    vectors_alias,
+)
+from newsflow_index.mapping import (
+    PUBLISHED,
+    RETRACTED,
+    SIDE_MAPPING_VERSION,
+    digest_document,
+    side_tombstone,
+    vector_document,
+)
 from newsflow_index.settings import Settings
 from newsflow_kit.consumer import Poison
 
@@ -51,7 +65,7 @@ SKIPPED = Counter("newsflow_index_embed_skipped_total", "Article versions the em
 
 @dataclass(frozen=True)
 class Stored:
-    """What the alias holds for an article: its version, status and which model embedded it."""
+    """What an index holds for an article: its version, status and (vectors) which model embedded it."""
 
     version: int
     status: str
@@ -73,72 +87,112 @@ def decode_article(msg: Message) -> tuple[ArticleData, bool] | None:
     return event.data, retracted
 
 
-def latest_versions(decoded: Iterable[tuple[ArticleData, bool]]) -> list[ArticleData]:
-    """The newest published version of each article in a batch (an article retracted in it is dropped)."""
+def latest_events(decoded: Iterable[tuple[ArticleData, bool]]) -> dict[str, tuple[ArticleData, bool]]:
+    """The newest (article, retracted) of each article in a batch (a retraction wins over its own version)."""
     latest: dict[str, tuple[ArticleData, bool]] = {}
     for article, retracted in decoded:
         held = latest.get(article.id)
         if held is None or (article.version, retracted) >= (held[0].version, held[1]):
             latest[article.id] = (article, retracted)
-    return [article for article, retracted in latest.values() if not retracted]
+    return latest
 
 
-def needs_embedding(article: ArticleData, stored: Stored | None, *, model: str) -> str | None:
-    """None when the article version should be embedded, else the reason to skip it."""
-    if stored is None:
-        return None
-    if stored.version > article.version:
-        return "superseded"
-    if stored.status == RETRACTED and stored.version >= article.version:
-        return "retracted"
-    if stored.version == article.version and stored.model == model:
+def latest_versions(decoded: Iterable[tuple[ArticleData, bool]]) -> list[ArticleData]:
+    """The newest published version of each article in a batch (an article retracted in it is dropped)."""
+    return [article for article, retracted in latest_events(decoded).values() if not retracted]
+
+
+def needs_embedding(
+    article: ArticleData, stored: Stored | None, *, model: str, vector: Stored | None = None
+) -> str | None:
+    """None when the article version should be embedded, else the reason to skip it.
+
+    ``stored`` is what the articles alias holds, ``vector`` what the vectors side index holds; only
+    the latter says whether this version is embedded already ("done").
+    """
+    for held in (stored, vector):
+        if held is None:
+            continue
+        if held.version > article.version:
+            return "superseded"
+        if held.status == RETRACTED and held.version >= article.version:
+            return "retracted"
+    if vector is not None and vector.version == article.version and vector.model == model:
         return "done"
     return None
 
 
-def stored_state(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, Stored]:
-    response = es.mget(index=index, ids=ids, source_includes=["version", "status", "embedding_model"])
-    found: dict[str, Stored] = {}
-    for doc in response["docs"]:
+def stored_state(es: Elasticsearch, alias: str, ids: list[str]) -> tuple[dict[str, Stored], dict[str, Stored]]:
+    """(articles alias, vectors side index) → what each holds for ``ids``, read with one ``mget``."""
+    if not ids:
+        return {}, {}
+    docs = [{"_index": alias, "_id": i, "_source": ["version", "status"]} for i in ids]
+    docs += [
+        {"_index": vectors_alias(alias), "_id": i, "_source": ["version", "status", "embedding_model"]} for i in ids
+    ]
+    found: list[dict[str, Stored]] = [{}, {}]
+    for n, doc in enumerate(es.mget(docs=docs)["docs"]):
         if doc.get("found"):
             source = doc["_source"]
-            found[doc["_id"]] = Stored(int(source["version"]), str(source["status"]), source.get("embedding_model"))
-    return found
+            stored = Stored(int(source["version"]), str(source["status"]), source.get("embedding_model"))
+            found[n // len(ids)][doc["_id"]] = stored
+    return found[0], found[1]
 
 
 def embed_articles(embedder: Embedder, articles: list[ArticleData]) -> list[dict[str, Any]]:
-    """The documents (article + vector) of ``articles``, with one model call for all texts."""
+    """The vectors side documents of ``articles``, with one model call for all texts."""
     vectors = embedder.embed([document_text(a) for a in articles])
     return [
-        with_vector(to_document(article), vector=[round(float(x), 6) for x in vector], model=embedder.name)
+        vector_document(article, vector=[round(float(x), 6) for x in vector], model=embedder.name)
         for article, vector in zip(articles, vectors, strict=True)
     ]
 
 
 def write_versioned(es: Elasticsearch, index: str, docs: list[dict[str, Any]]) -> int:
     """Stores each document at its article version unless something as new is there; returns how many won."""
+    return sum(write_side(es, [(index, doc) for doc in docs]))
+
+
+def write_side(
+    es: Elasticsearch, writes: list[tuple[str, dict[str, Any]]], *, version_type: str = "external_gte"
+) -> list[bool]:
+    """One ``_bulk`` of (alias, document) pairs, each at its article version with ``external_gte`` (or
+    ``external``: only a strictly newer version wins); returns which of them were stored (False:
+    something as new was there, or refused). Only aliases are written (``require_alias``)."""
+    if not writes:
+        return []
     operations: list[dict[str, Any]] = []
-    for doc in docs:
+    for index, doc in writes:
         operations += [
-            {"index": {"_index": index, "_id": doc["id"], "version": doc["version"], "version_type": "external_gte"}},
+            {
+                "index": {
+                    "_index": index,
+                    "_id": doc["id"],
+                    "version": doc["version"],
+                    "version_type": version_type,
+                    "require_alias": True,  # never auto-create an index named like a missing alias
+                }
+            },
             doc,
         ]
     response = es.bulk(operations=operations)
-    won, transient = 0, []
+    won: list[bool] = []
+    transient = []
     for item in response["items"]:
         result = item["index"]
         status = int(result.get("status", 500))
+        won.append(status < 300)
         if status < 300:
-            won += 1
+            pass
         elif status == 409:
             SKIPPED.labels("superseded").inc()
-        elif status == 429 or status >= 500:
+        elif status == 429 or status >= 500 or status == 404:  # 404: the alias is gone; wait until it is back
             transient.append(f"{status} {result.get('error')}")
         else:  # a document the worker could not store either (it dead-letters that event)
             SKIPPED.labels("rejected").inc()
             log.warning("embedder write refused for %s: %s", result.get("_id"), result.get("error"))
     if transient:
-        raise TransientBulkError(f"{len(transient)} vector writes refused for now, e.g. {transient[0]}")
+        raise TransientBulkError(f"{len(transient)} side index writes refused for now, e.g. {transient[0]}")
     return won
 
 
@@ -174,95 +228,116 @@ def cluster_batch(
         log.info("stories updated", extra={"stories": len(outcome.updated), "redirected": len(outcome.redirected)})
 
 
+def process(
+    es: Elasticsearch, alias: str, embedder: Embedder, decoded: list[tuple[ArticleData, bool]], *, cluster: bool = True
+) -> int:
+    """One batch of decoded events (steps 2-4 of the module docstring, then clustering); returns how
+    many vectors were stored."""
+    latest = latest_events(decoded)
+    if not latest:
+        return 0
+    articles = [article for article, retracted in latest.values() if not retracted]
+    stored, vectors = stored_state(es, alias, [a.id for a in articles])
+    todo = []
+    for article in articles:
+        reason = needs_embedding(article, stored.get(article.id), model=embedder.name, vector=vectors.get(article.id))
+        if reason is None:
+            todo.append(article)
+        else:
+            SKIPPED.labels(reason).inc()
+    started = time.perf_counter()
+    docs = embed_articles(embedder, todo)
+    elapsed = time.perf_counter() - started
+    writes = [(vectors_alias(alias), doc) for doc in docs]
+    for article, retracted in latest.values():
+        if retracted:  # retraction is final: neither a vector nor a digest of any older version survives it
+            writes += [(side, side_tombstone(article.id, article.version)) for side in side_aliases(alias)]
+    won = sum(write_side(es, writes)[: len(docs)])
+    EMBEDDED.inc(won)
+    log.info(
+        "embedded batch",
+        extra={"messages": len(decoded), "embedded": len(docs), "stored": won, "embed_ms": round(elapsed * 1000)},
+    )
+    if cluster:
+        cluster_batch(es, alias, decoded, todo, docs, done=[a for a in articles if a not in todo])
+    return won
+
+
 def batch_handler(
-    es: Elasticsearch, index: str, embedder: Embedder, *, cluster: bool = True
+    es: Elasticsearch, alias: str, embedder: Embedder, *, cluster: bool = True
 ) -> Callable[[list[Message]], list[Poison]]:
     def handle(batch: list[Message]) -> list[Poison]:
-        decoded = [d for d in (decode_article(m) for m in batch) if d is not None]
-        articles = latest_versions(decoded)
-        if not articles:
-            return []
-        stored = stored_state(es, index, [a.id for a in articles])
-        todo = []
-        for article in articles:
-            reason = needs_embedding(article, stored.get(article.id), model=embedder.name)
-            if reason is None:
-                todo.append(article)
-            else:
-                SKIPPED.labels(reason).inc()
-        started = time.perf_counter()
-        docs = embed_articles(embedder, todo)
-        elapsed = time.perf_counter() - started
-        won = write_versioned(es, index, docs) if docs else 0
-        EMBEDDED.inc(won)
-        log.info(
-            "embedded batch",
-            extra={"messages": len(batch), "embedded": len(docs), "stored": won, "embed_ms": round(elapsed * 1000)},
-        )
-        if cluster:
-            cluster_batch(es, index, decoded, todo, docs, done=[a for a in articles if a not in todo])
+        process(es, alias, embedder, [d for d in (decode_article(m) for m in batch) if d is not None], cluster=cluster)
         return []
 
     return handle
 
 
-def wait_for_current_mapping(es: Elasticsearch, settings: Settings) -> str:
-    """The alias's index once it has this code's mapping (an older one has no vector field: reindex first)."""
+def wait_for_side_indices(es: Elasticsearch, settings: Settings) -> str:
+    """The vectors index behind its alias once it has this code's side mapping (the articles alias and
+    both side indices are created if missing)."""
+    alias = settings.elasticsearch.alias
     while True:
-        index = ensure_alias_with_retry(es, settings.elasticsearch.alias, settings.indexing)
-        version = current_mapping_version(es, index)
-        if version == MAPPING_VERSION:
-            return index
-        log.warning(
-            "index %s has mapping v%s, the embedder needs v%d: run newsflow-index reindex",
-            index,
-            version,
-            MAPPING_VERSION,
-        )
+        ensure_alias_with_retry(es, alias, settings.indexing)
+        vectors, digests = (alias_indices(es, side) for side in side_aliases(alias))
+        behind = {i: current_mapping_version(es, i) for i in [*vectors, *digests]}
+        behind = {i: v for i, v in behind.items() if v != SIDE_MAPPING_VERSION}
+        if not behind:
+            return vectors[-1]
+        log.warning("side indices %s have an older mapping than v%d: rebuild them", behind, SIDE_MAPPING_VERSION)
         time.sleep(30)
 
 
 _ARTICLE_EVENTS = {EventType.ARTICLE_PUBLISHED, EventType.ARTICLE_UPDATED, EventType.ARTICLE_RETRACTED}
 
 
-AI_FIELDS = ("embedding_model", "digest_model", "ai_summary", "ai_key_points")
+LEGACY_FIELDS = ("embedding_model", "digest_model", "ai_summary", "ai_key_points")
+LEGACY_VECTOR_FIELDS = ("id", "version", "seq", "status", "language", "source_id", "published_at")
 
 
-def carry_over(es: Elasticsearch, source_index: str, target_index: str, *, page: int = 200) -> int:
-    """Copies vectors and AI blocks from ``source_index`` into ``target_index`` where the version matches.
+def migrate_legacy(es: Elasticsearch, source_index: str, alias: str, *, page: int = 200) -> int:
+    """Copies the vectors and AI blocks a pre-v4 articles index held inside its documents into the side
+    indices of ``alias`` (the reindex runs it on the index it replaces; on a v4 index it finds nothing).
 
-    Used by the reindex (a rebuilt index has the articles from articles.v1 but not what the embedder
-    computed). Each copy is the target's own document plus the AI fields, at the same version with
-    ``external_gte``: a newer version or a tombstone that arrived meanwhile wins (409, skipped).
-    Returns how many documents got their AI fields back.
+    Each side document names the version it was computed for and is written with ``external``, so a
+    side document the roles wrote since (same version or newer, or a tombstone) wins; reads join only
+    matching versions.
+    Returns how many vectors were copied.
     """
-    query = {"bool": {"filter": [{"exists": {"field": "embedding_model"}}]}}
+    query = {"bool": {"filter": [{"exists": {"field": "embedding_model"}}, {"term": {"status": PUBLISHED}}]}}
     after: list[Any] | None = None
-    carried = 0
+    copied = 0
     while True:
         body: dict[str, Any] = {
             "query": query,
             "sort": [{"id": "asc"}],
             "size": page,
-            "_source": ["id", "version", *AI_FIELDS],
+            "_source": [*LEGACY_VECTOR_FIELDS, *LEGACY_FIELDS],
             "fields": ["embedding"],
         }
         if after:
             body["search_after"] = after
-        response = es.search(index=source_index, body=body)
-        hits = response["hits"]["hits"]
+        hits = es.search(index=source_index, body=body)["hits"]["hits"]
         if not hits:
-            return carried
+            return copied
         after = hits[-1]["sort"]
-        old = {h["_id"]: h for h in hits}
-        current = es.mget(index=target_index, ids=list(old))["docs"]
-        docs = []
-        for doc in current:
-            hit = old[doc["_id"]]
-            source = doc.get("_source") or {}
-            vector = hit.get("fields", {}).get("embedding")
-            if source.get("status") != PUBLISHED or source.get("version") != hit["_source"]["version"] or not vector:
+        writes: list[tuple[str, dict[str, Any]]] = []
+        for hit in hits:
+            source, vector = hit["_source"], hit.get("fields", {}).get("embedding")
+            if not vector:
                 continue
-            ai = {name: hit["_source"][name] for name in AI_FIELDS if name in hit["_source"]}
-            docs.append({**source, **ai, "embedding": vector})
-        carried += write_versioned(es, target_index, docs) if docs else 0
+            doc = {name: source[name] for name in LEGACY_VECTOR_FIELDS if name in source}
+            writes.append(
+                (vectors_alias(alias), {**doc, "embedding": vector, "embedding_model": source["embedding_model"]})
+            )
+            if source.get("digest_model"):
+                block = digest_document(
+                    source["id"],
+                    int(source["version"]),
+                    summary=str(source.get("ai_summary") or ""),
+                    key_points=list(source.get("ai_key_points") or []),
+                    model=str(source["digest_model"]),
+                )
+                writes.append((digests_alias(alias), block))
+        results = write_side(es, writes, version_type="external")  # what the roles wrote since stays
+        copied += sum(ok for (index, _), ok in zip(writes, results, strict=True) if index == vectors_alias(alias))

@@ -1,5 +1,9 @@
 """Hybrid related articles: BM25 more-like-this and kNN over the embeddings, fused by reciprocal rank.
 
+The kNN lists run on the vectors side index (``<alias>-vectors``, see mapping.py) and return ids and
+versions only; service.py joins them with the articles alias in one request, keeping the articles
+still published at the vector's version (a retracted or re-versioned article never comes back).
+
 Reciprocal rank fusion (Cormack et al., 2009): each list gives a document ``1 / (RRF_K + rank)``;
 the sums decide the order. It needs no score calibration between BM25 (unbounded) and cosine
 (0..1), which is why it is used here; it runs in the index service because Elasticsearch's own RRF
@@ -41,7 +45,8 @@ CROSS_LANGUAGE_MIN = 0.83
 def knn_body(
     *, vector: Sequence[float], article_id: str, language: str, same: bool, size: int, fields: list[str]
 ) -> dict[str, Any]:
-    """The ``size`` nearest published articles to ``vector`` in ``language`` (``same``) or in any other."""
+    """The ``size`` nearest published vectors to ``vector`` in ``language`` (``same``) or in any other
+    (a request to the vectors index: its documents carry ``status`` and ``language``)."""
     filters: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
     excluded: list[dict[str, Any]] = [{"ids": {"values": [article_id]}}]
     (filters if same else excluded).append({"term": {"language": language}})

@@ -3,6 +3,14 @@
 <alias>-v<MAPPING_VERSION>-0             the first index (a fixed name, so an API and a worker
                                          starting together cannot create two)
 <alias>-v<MAPPING_VERSION>-<timestamp>   one per ``newsflow-index reindex``
+
+The side indices of the AI roles (mapping.py, docs/ai.md) follow the same scheme with aliases derived
+from the articles alias, so a test's private alias brings private side indices along:
+
+<alias>-vectors  →  <alias>-vectors-v<SIDE_MAPPING_VERSION>-0
+<alias>-digests  →  <alias>-digests-v<SIDE_MAPPING_VERSION>-0
+
+A reindex of the articles leaves them alone: they are keyed by article id and version, not by index.
 """
 
 import logging
@@ -12,7 +20,7 @@ from typing import Any
 
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
-from newsflow_index.mapping import MAPPING_VERSION, index_body
+from newsflow_index.mapping import MAPPING_VERSION, SIDE_MAPPING_VERSION, digests_body, index_body, vectors_body
 from newsflow_index.settings import IndexingSettings
 
 log = logging.getLogger(__name__)
@@ -34,29 +42,63 @@ def alias_indices(es: Elasticsearch, alias: str) -> list[str]:
         return []
 
 
+def vectors_alias(alias: str) -> str:
+    """The alias of the embedder's vectors next to the articles ``alias``."""
+    return f"{alias}-vectors"
+
+
+def digests_alias(alias: str) -> str:
+    """The alias of the summarizer's AI blocks next to the articles ``alias``."""
+    return f"{alias}-digests"
+
+
+def side_aliases(alias: str) -> tuple[str, str]:
+    return vectors_alias(alias), digests_alias(alias)
+
+
 def create_index(es: Elasticsearch, name: str, settings: IndexingSettings, **overrides: Any) -> None:
     """Creates ``name`` with the current mapping; an index that already exists is left alone."""
+    _create(es, name, index_body(settings, **overrides), MAPPING_VERSION)
+
+
+def _create(es: Elasticsearch, name: str, body: dict[str, Any], version: int) -> None:
     try:
-        es.indices.create(index=name, **index_body(settings, **overrides))
-        log.info("created index %s (mapping v%d)", name, MAPPING_VERSION)
+        es.indices.create(index=name, **body)
+        log.info("created index %s (mapping v%d)", name, version)
     except BadRequestError as exc:
         if exc.error != "resource_already_exists_exception":
             raise
 
 
-def ensure_alias(es: Elasticsearch, alias: str, settings: IndexingSettings) -> str:
-    """Makes sure ``alias`` points at an index (creating the first one if needed); returns that index."""
+def _ensure(es: Elasticsearch, alias: str, first: str, body: dict[str, Any], expected: int) -> str:
+    """``alias`` → an index (``first`` with ``body``, when it points nowhere); warns on an old mapping."""
     indices = alias_indices(es, alias)
     if not indices:
-        name = bootstrap_index_name(alias)
-        create_index(es, name, settings)
-        es.indices.update_aliases(actions=[{"add": {"index": name, "alias": alias}}])
+        _create(es, first, body, expected)
+        es.indices.update_aliases(actions=[{"add": {"index": first, "alias": alias}}])
         indices = alias_indices(es, alias)
     current = indices[-1]
     version = _mapping_version(es, current)
-    if version != MAPPING_VERSION:
-        log.warning("index %s has mapping v%s, the code v%d: reindex", current, version, MAPPING_VERSION)
+    if version != expected:
+        log.warning("index %s has mapping v%s, the code v%d: reindex", current, version, expected)
     return current
+
+
+def ensure_alias(es: Elasticsearch, alias: str, settings: IndexingSettings) -> str:
+    """Makes sure ``alias`` points at an index (creating the first one if needed) and that its side
+    indices exist (:func:`ensure_side_aliases`); returns the articles index."""
+    current = _ensure(es, alias, bootstrap_index_name(alias), index_body(settings), MAPPING_VERSION)
+    ensure_side_aliases(es, alias, settings)
+    return current
+
+
+def ensure_side_aliases(es: Elasticsearch, alias: str, settings: IndexingSettings) -> tuple[str, str]:
+    """The vectors and digests indices behind their aliases, created if missing (idempotent: fixed names)."""
+    vectors, digests = side_aliases(alias)
+    return (
+        _ensure(es, vectors, f"{vectors}-v{SIDE_MAPPING_VERSION}-0", vectors_body(settings), SIDE_MAPPING_VERSION),
+        _ensure(es, digests, f"{digests}-v{SIDE_MAPPING_VERSION}-0", digests_body(settings), SIDE_MAPPING_VERSION),
+    )
 
 
 def ensure_alias_with_retry(es: Elasticsearch, alias: str, settings: IndexingSettings, *, stop: Any = None) -> str:

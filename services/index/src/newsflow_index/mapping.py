@@ -9,6 +9,12 @@ A retracted article is kept as a *tombstone* document (``status: retracted``, no
 retraction's version instead of being deleted: Elasticsearch forgets the version of a deleted
 document after ``index.gc_deletes`` (60 s), after which a replayed older ``article.published``
 would resurrect it. Every read filters on ``status: published``.
+
+What the AI roles compute lives in two *side* indices keyed by the article id (docs/ai.md "Side
+indices"), never in the article document, so the indexing path writes each article version once:
+``<alias>-vectors`` (the embedder's title + lead vector and the few fields its kNN filters on) and
+``<alias>-digests`` (the summarizer's AI block). Each side document carries the article ``version``
+it describes; a retraction leaves a side tombstone (``status: retracted``) at its version.
 """
 
 from typing import Any
@@ -16,8 +22,11 @@ from typing import Any
 from newsflow_contracts import ArticleData, ArticleStatus
 from newsflow_index.settings import IndexingSettings
 
-# 2: embedding (dense_vector, HNSW), embedding_model, ai_summary, ai_key_points; 3: digest_model
-MAPPING_VERSION = 3
+# 2: embedding (dense_vector, HNSW), embedding_model, ai_summary, ai_key_points; 3: digest_model;
+# 4: all of them moved out to the side indices (the article document is the worker's alone)
+MAPPING_VERSION = 4
+# The side indices' own mapping version (their index names and _meta carry it, like the articles index).
+SIDE_MAPPING_VERSION = 1
 
 EMBEDDING_DIMS = 384
 
@@ -39,16 +48,23 @@ def _per_language_text() -> dict[str, Any]:
     }
 
 
+KEYWORD = {"type": "keyword"}
+
+
+def _index_settings(settings: IndexingSettings, refresh_interval: str | None) -> dict[str, Any]:
+    return {
+        "number_of_shards": settings.shards,
+        "number_of_replicas": settings.replicas,
+        "refresh_interval": refresh_interval or settings.refresh_interval,
+    }
+
+
 def index_body(settings: IndexingSettings, *, refresh_interval: str | None = None) -> dict[str, Any]:
     """Settings and mappings of a new index (``refresh_interval`` overrides, e.g. ``-1`` while reindexing)."""
-    keyword = {"type": "keyword"}
+    keyword = KEYWORD
     stored_only = {"type": "keyword", "index": False, "doc_values": False}
     return {
-        "settings": {
-            "number_of_shards": settings.shards,
-            "number_of_replicas": settings.replicas,
-            "refresh_interval": refresh_interval or settings.refresh_interval,
-        },
+        "settings": _index_settings(settings, refresh_interval),
         "mappings": {
             "dynamic": "strict",
             "_meta": {"mapping_version": MAPPING_VERSION},
@@ -69,19 +85,6 @@ def index_body(settings: IndexingSettings, *, refresh_interval: str | None = Non
                 "updated_at": {"type": "date"},
                 "title": _per_language_text(),
                 "body": _per_language_text(),
-                # Written only by the embedder role (docs/ai.md): the title + lead vector.
-                "embedding": {
-                    "type": "dense_vector",
-                    "dims": EMBEDDING_DIMS,
-                    "index": True,
-                    "similarity": "cosine",
-                    "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
-                },
-                "embedding_model": keyword,
-                # Written only by the summarizer role, at the same version: the AI block.
-                "digest_model": keyword,
-                "ai_summary": {"type": "text", "index": False},
-                "ai_key_points": {"type": "text", "index": False},
                 "title_suggest": {
                     "type": "text",
                     "analyzer": "newsflow_autocomplete",
@@ -123,14 +126,90 @@ def to_document(article: ArticleData, *, retracted: bool = False) -> dict[str, A
     }
 
 
-def with_vector(document: dict[str, Any], *, vector: list[float], model: str) -> dict[str, Any]:
-    """A published article's document plus the vector the embedder computed for the same version."""
-    return {**document, "embedding": vector, "embedding_model": model}
+def vectors_body(settings: IndexingSettings) -> dict[str, Any]:
+    """The vectors side index: one document per article, the vector of the version it names.
+
+    Besides the vector only what the kNN filters and the summarizer's newest-first scan need
+    (``status``, ``language``, ``source_id``, ``published_at``, ``seq``): the items themselves are read
+    from the articles alias, which also decides whether an article is still live.
+    """
+    return {
+        "settings": _index_settings(settings, None),
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"mapping_version": SIDE_MAPPING_VERSION, "side": "vectors"},
+            "properties": {
+                "id": KEYWORD,
+                "version": {"type": "long"},
+                "seq": {"type": "long"},
+                "status": KEYWORD,
+                "language": KEYWORD,
+                "source_id": KEYWORD,
+                "published_at": {"type": "date"},
+                "embedding": {
+                    "type": "dense_vector",
+                    "dims": EMBEDDING_DIMS,
+                    "index": True,
+                    "similarity": "cosine",
+                    "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+                },
+                "embedding_model": KEYWORD,
+            },
+        },
+    }
 
 
-def with_digest(document: dict[str, Any], *, summary: str, key_points: list[str], model: str) -> dict[str, Any]:
-    """A stored document plus the AI block the summarizer computed for the same version."""
-    return {**document, "ai_summary": summary, "ai_key_points": key_points, "digest_model": model}
+def digests_body(settings: IndexingSettings) -> dict[str, Any]:
+    """The digests side index: one document per article, the AI block of the version it names."""
+    return {
+        "settings": _index_settings(settings, None),
+        "mappings": {
+            "dynamic": "strict",
+            "_meta": {"mapping_version": SIDE_MAPPING_VERSION, "side": "digests"},
+            "properties": {
+                "id": KEYWORD,
+                "version": {"type": "long"},
+                "status": KEYWORD,
+                "digest_model": KEYWORD,
+                "ai_summary": {"type": "text", "index": False},
+                "ai_key_points": {"type": "text", "index": False},
+            },
+        },
+    }
+
+
+def vector_document(article: ArticleData, *, vector: list[float], model: str) -> dict[str, Any]:
+    """The vectors side document of one published article version."""
+    return {
+        "id": article.id,
+        "version": article.version,
+        "seq": article.seq,
+        "status": PUBLISHED,
+        "language": article.language.lower(),
+        "source_id": article.source_id,
+        "published_at": article.published_at.isoformat(),
+        "embedding": vector,
+        "embedding_model": model,
+    }
+
+
+def digest_document(
+    article_id: str, version: int, *, summary: str, key_points: list[str], model: str
+) -> dict[str, Any]:
+    """The digests side document of one published article version."""
+    return {
+        "id": article_id,
+        "version": version,
+        "status": PUBLISHED,
+        "ai_summary": summary,
+        "ai_key_points": key_points,
+        "digest_model": model,
+    }
+
+
+def side_tombstone(article_id: str, version: int) -> dict[str, Any]:
+    """What a retraction leaves in a side index: nothing of the article, its version kept."""
+    return {"id": article_id, "version": version, "status": RETRACTED}
 
 
 def title_of(source: dict[str, Any]) -> str:

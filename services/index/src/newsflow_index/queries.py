@@ -142,6 +142,16 @@ def related_body(*, index: str, article_id: str, source_id: str, size: int, as_o
     }
 
 
+def live_body(*, ids: Sequence[str]) -> dict[str, Any]:
+    """The items of ``ids`` that are published now, with their version (the join of the kNN lists)."""
+    return {
+        "query": {"bool": {"filter": [{"ids": {"values": list(ids)}}, PUBLISHED_ONLY]}},
+        "size": len(ids),
+        "track_total_hits": False,
+        "_source": [*ITEM_FIELDS, "version"],
+    }
+
+
 def suggest_body(*, q: str, size: int) -> dict[str, Any]:
     """Titles whose words start with the typed words (edge n-grams), best match then newest first."""
     match = {"match": {"title_suggest": {"query": q, "operator": "and"}}}

@@ -9,6 +9,10 @@
        alias into the new index
     4. delete the old index (unless ``--keep-old``)
 
+The AI roles' side indices (vectors, digests) are keyed by article id and version, not by index, so
+they stay as they are. An old index from before mapping v4 still holds vectors and AI blocks inside
+its documents: they are copied into the side indices before it is deleted (``migrate_legacy``).
+
 Searches keep going through the alias the whole time: the old index until the swap, then the new one.
 """
 
@@ -21,8 +25,8 @@ from confluent_kafka import Consumer, Message
 from elasticsearch import Elasticsearch
 
 from newsflow_index.bulk import is_transient
-from newsflow_index.embedder import carry_over
-from newsflow_index.indices import alias_indices, create_index, swap_alias
+from newsflow_index.embedder import migrate_legacy
+from newsflow_index.indices import alias_indices, create_index, ensure_side_aliases, swap_alias
 from newsflow_index.replay import end_offsets, partitions, read_until
 from newsflow_index.settings import Settings
 from newsflow_index.worker import batch_handler
@@ -44,6 +48,7 @@ def run(settings: Settings, es: Elasticsearch, consumer: Consumer, name: str, *,
     alias, topic = settings.elasticsearch.alias, settings.kafka.articles_topic
     try:
         create_index(es, name, settings.indexing, refresh_interval="-1")
+        ensure_side_aliases(es, alias, settings.indexing)  # where an old index's AI fields are copied to
         store = _retrying(batch_handler(es, name, max_bulk_bytes=settings.indexing.max_bulk_bytes))
         parts = partitions(consumer, topic)
         replay = partial(
@@ -63,8 +68,10 @@ def run(settings: Settings, es: Elasticsearch, consumer: Consumer, name: str, *,
         ends = end_offsets(consumer, topic, parts)
         replay(start=positions, ends=ends)
         log.info("reindex into %s caught up at %s", name, ends)
-        for previous in old:  # vectors and AI blocks are not in articles.v1: bring them along (docs/ai.md)
-            log.info("carried the AI fields of %d articles over from %s", carry_over(es, previous, name), previous)
+        for previous in old:  # a pre-v4 index kept vectors and AI blocks in its documents (docs/ai.md)
+            copied = migrate_legacy(es, previous, alias)
+            if copied:
+                log.info("copied %d vectors (and their AI blocks) from %s into the side indices", copied, previous)
         if old and not keep_old:
             time.sleep(OLD_INDEX_GRACE_S)  # let searches that resolved the alias before the swap finish
             es.indices.delete(index=",".join(old), ignore_unavailable=True)

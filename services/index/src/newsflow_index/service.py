@@ -18,6 +18,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoun
 
 from newsflow_index import cursor, hybrid, queries
 from newsflow_index.filters import Filters
+from newsflow_index.indices import digests_alias, vectors_alias
 from newsflow_index.mapping import PUBLISHED, title_of
 from newsflow_index.results import article_item, facets, rising_tags
 from newsflow_index.schemas import (
@@ -108,52 +109,76 @@ async def latest(index: SearchIndex, *, filters: Filters, size: int, page: str |
 
 
 async def related(index: SearchIndex, *, article_id: str, size: int, cross_language: bool = False) -> RelatedPage:
-    """Hybrid (BM25 more-like-this + kNN, fused by RRF; see hybrid.py), or BM25 alone when no vector exists."""
-    article = await _with_vector(index, article_id)
-    source = article["_source"]
-    vector = article.get("fields", {}).get("embedding")
+    """Hybrid (BM25 more-like-this + kNN on the vectors side index, fused by RRF; see hybrid.py), or BM25
+    alone when the article has no vector for its current version."""
+    article, vector = await _with_vector(index, article_id)
     bm25 = queries.related_body(
         index=article["_index"],
         article_id=article_id,
-        source_id=source.get("source_id", ""),
+        source_id=article["_source"].get("source_id", ""),
         size=max(size, hybrid.CANDIDATES) if vector else size,
         as_of=datetime.now(UTC),
     )
     if not vector:
         only = await _search(index, bm25)
         return RelatedPage(items=[article_item(hit) for hit in _hits(only)][:size], method="bm25", note=NO_VECTOR)
-    language = str(source.get("language", ""))
-    bodies = {"bm25": bm25}
-    for name, same in (("knn_same", True), ("knn_other", False)):
-        if same or cross_language:
-            bodies[name] = hybrid.knn_body(
-                vector=vector,
-                article_id=article_id,
-                language=language,
-                same=same,
-                size=hybrid.CANDIDATES,
-                fields=queries.ITEM_FIELDS,
-            )
-    responses = await asyncio.gather(*(_search(index, body) for body in bodies.values()), return_exceptions=True)
-    ranked: dict[str, list[str]] = {}
-    items: dict[str, ArticleItem] = {}
-    for name, answer in zip(bodies, responses, strict=True):
-        if isinstance(answer, BaseException):
-            if name == "bm25" or not isinstance(answer, NewsflowError):
-                raise answer
-            log.warning("kNN part of related failed, answering with BM25 only: %s", answer)
-            continue
-        hits = _hits(answer)
-        ranked[name] = [hit["_source"]["id"] for hit in hits]
-        for hit in hits:
-            items.setdefault(hit["_source"]["id"], article_item(hit))
-    if set(ranked) == {"bm25"}:
-        return RelatedPage(items=[items[i] for i in ranked["bm25"][:size]], method="bm25", note=KNN_FAILED)
+    language = str(article["_source"].get("language", ""))
+    lists = ["knn_same", "knn_other"] if cross_language else ["knn_same"]
+    found, nearest = await asyncio.gather(
+        _search(index, bm25),
+        _nearest(index, vector=vector, article_id=article_id, language=language, lists=lists),
+        return_exceptions=True,
+    )
+    if isinstance(found, BaseException):
+        raise found
+    if isinstance(nearest, BaseException):
+        if not isinstance(nearest, NewsflowError):
+            raise nearest
+        log.warning("kNN part of related failed, answering with BM25 only: %s", nearest)
+        return RelatedPage(items=[article_item(hit) for hit in _hits(found)][:size], method="bm25", note=KNN_FAILED)
+    ranked, items = nearest
+    ranked["bm25"] = [hit["_source"]["id"] for hit in _hits(found)]
+    for hit in _hits(found):
+        items.setdefault(hit["_source"]["id"], article_item(hit))
     fused = hybrid.fuse({name: ids for name, ids in ranked.items() if name != "knn_other"})
     order = hybrid.same_language_first(fused, {i: item.language for i, item in items.items()}, language)
     if cross_language:
         order = hybrid.alternate(order, ranked.get("knn_other", []))
     return RelatedPage(items=[items[i] for i in order[:size]], method="hybrid", note=None)
+
+
+async def _nearest(
+    index: SearchIndex, *, vector: list[float], article_id: str, language: str, lists: list[str]
+) -> tuple[dict[str, list[str]], dict[str, ArticleItem]]:
+    """The kNN lists (ids, nearest first) over the vectors index, joined with the articles alias in one
+    request: only articles it holds published at the vector's version stay (a retracted one, or one
+    whose new version has no vector yet, drops out)."""
+    bodies = [
+        hybrid.knn_body(
+            vector=vector,
+            article_id=article_id,
+            language=language,
+            same=name == "knn_same",
+            size=hybrid.CANDIDATES,
+            fields=["id", "version"],
+        )
+        for name in lists
+    ]
+    answers = await asyncio.gather(*(_search(index, body, target=vectors_alias(index.alias)) for body in bodies))
+    versions = {hit["_source"]["id"]: int(hit["_source"]["version"]) for a in answers for hit in _hits(a)}
+    items: dict[str, ArticleItem] = {}
+    if versions:
+        live = await _search(index, queries.live_body(ids=sorted(versions)))
+        items = {
+            hit["_source"]["id"]: article_item(hit)
+            for hit in _hits(live)
+            if int(hit["_source"].get("version", -1)) == versions[hit["_source"]["id"]]
+        }
+    ranked = {
+        name: [hit["_source"]["id"] for hit in _hits(a) if hit["_source"]["id"] in items]
+        for name, a in zip(lists, answers, strict=True)
+    }
+    return ranked, items
 
 
 NO_VECTOR = "no embedding for this article yet (the embedder is behind or down): related by shared words only"
@@ -227,20 +252,33 @@ async def _published(index: SearchIndex, article_id: str) -> dict[str, Any]:
     return doc
 
 
-async def _with_vector(index: SearchIndex, article_id: str) -> dict[str, Any]:
-    """The published article's index, source id, language and vector (``fields.embedding``, if any)."""
-    body = {
-        "query": {"bool": {"filter": [{"ids": {"values": [article_id]}}, {"term": {"status": PUBLISHED}}]}},
-        "_source": ["source_id", "language"],
-        "fields": ["embedding"],
-        "size": 1,
-    }
-    async with _translated_errors():
-        response = await index.es.search(index=index.alias, body=body)
-    hits: list[dict[str, Any]] = response.body["hits"]["hits"]
-    if not hits:
+async def _with_vector(index: SearchIndex, article_id: str) -> tuple[dict[str, Any], list[float] | None]:
+    """The published article (its ``_index``, source id and language) and the vector of its current
+    version (None when the vectors index has none for that version), read with one ``mget``."""
+    docs = [
+        {"_index": index.alias, "_id": article_id, "_source": ["source_id", "language", "status", "version"]},
+        {"_index": vectors_alias(index.alias), "_id": article_id, "_source": ["version", "status", "embedding"]},
+    ]
+    article, held = await _joined(index, docs)
+    source = article.get("_source", {})
+    if source.get("status") != PUBLISHED:
         raise NotFound(f"no article {article_id}")
-    return hits[0]
+    stored = held.get("_source", {})
+    current = stored.get("status") == PUBLISHED and stored.get("version") == source.get("version")
+    vector: list[float] | None = stored.get("embedding") if current else None
+    return article, vector or None
+
+
+async def _joined(index: SearchIndex, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``mget`` of an article and its side documents: the first must come from an index that exists
+    (else 503, as a search would); a side index missing counts as holding nothing."""
+    async with _translated_errors():
+        response = await index.es.mget(docs=docs)
+    found: list[dict[str, Any]] = response.body["docs"]
+    if found[0].get("error"):
+        log.warning("elasticsearch could not read %s: %s", found[0].get("_index"), found[0]["error"])
+        raise DependencyUnavailable("the search index is not ready")
+    return found
 
 
 # Only what the answers use: a smaller response is decoded faster.
@@ -258,7 +296,7 @@ async def _later_page(index: SearchIndex, body: dict[str, Any], after: cursor.Cu
     The first page was read without a point in time (one Elasticsearch call, and no search context
     kept open for the many readers who never page on), so the second page opens one on the alias and
     continues after the first page's last sort values. Outside a point in time the index may have changed
-    between the two pages (the embedder rewriting articles, new ones arriving, BM25 statistics moving),
+    between the two pages (updates rewriting articles, new ones arriving, BM25 statistics moving),
     so every later page excludes the first page's ids: none of them is ever shown twice. From then on
     the pages are read inside that point in time, where nothing changes under the reader, so they
     neither repeat nor skip hits. ``id`` in the sort makes the sort values unique outside a point in time;
@@ -306,9 +344,10 @@ async def _close_pit(index: SearchIndex, pit_id: str) -> None:
         await index.es.close_point_in_time(id=pit_id)
 
 
-async def _search(index: SearchIndex, body: dict[str, Any]) -> dict[str, Any]:
+async def _search(index: SearchIndex, body: dict[str, Any], *, target: str | None = None) -> dict[str, Any]:
+    """One search on the articles alias (or ``target``), errors translated."""
     async with _translated_errors():
-        response = await index.es.search(index=index.alias, body=body, filter_path=HITS_ONLY)
+        response = await index.es.search(index=target or index.alias, body=body, filter_path=HITS_ONLY)
     result: dict[str, Any] = response.body
     return result
 
@@ -330,25 +369,27 @@ async def _translated_errors() -> AsyncIterator[None]:
 
 
 async def article_ai(index: SearchIndex, *, article_id: str) -> ArticleAI:
-    """The stored AI block of a published article; ``pending`` while the summarizer has not reached it."""
-    doc: dict[str, Any] = {}
-    with suppress(NotFound):
-        async with _translated_errors():
-            response = await index.es.get(
-                index=index.alias,
-                id=article_id,
-                source_includes=["status", "version", "digest_model", "ai_summary", "ai_key_points"],
-            )
-            doc = response.body
-    source = doc.get("_source", {})
+    """The AI block of a published article, joined from the digests index with one ``mget``; ``pending``
+    while the summarizer has not reached the article's current version."""
+    docs = [
+        {"_index": index.alias, "_id": article_id, "_source": ["status", "version"]},
+        {"_index": digests_alias(index.alias), "_id": article_id, "_source": list(DIGEST_FIELDS)},
+    ]
+    article, held = await _joined(index, docs)
+    source = article.get("_source", {})
     if source.get("status") != PUBLISHED:
         raise NotFound(f"no article {article_id}")
-    model = source.get("digest_model")
+    block = held.get("_source", {})
+    version = int(source["version"])
+    ready = block.get("status") == PUBLISHED and block.get("version") == version and bool(block.get("digest_model"))
     return ArticleAI(
         article_id=article_id,
-        status="ready" if model else "pending",
-        summary=source.get("ai_summary") or None,
-        key_points=list(source.get("ai_key_points") or []),
-        model=model,
-        version=int(source["version"]),
+        status="ready" if ready else "pending",
+        summary=(block.get("ai_summary") or None) if ready else None,
+        key_points=list(block.get("ai_key_points") or []) if ready else [],
+        model=block.get("digest_model") if ready else None,
+        version=version,
     )
+
+
+DIGEST_FIELDS = ("version", "status", "digest_model", "ai_summary", "ai_key_points")
