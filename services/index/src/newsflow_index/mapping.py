@@ -133,47 +133,47 @@ def vectors_body(settings: IndexingSettings) -> dict[str, Any]:
     (``status``, ``language``, ``source_id``, ``published_at``, ``seq``): the items themselves are read
     from the articles alias, which also decides whether an article is still live.
     """
-    return {
-        "settings": _index_settings(settings, None),
-        "mappings": {
-            "dynamic": "strict",
-            "_meta": {"mapping_version": SIDE_MAPPING_VERSION, "side": "vectors"},
-            "properties": {
-                "id": KEYWORD,
-                "version": {"type": "long"},
-                "seq": {"type": "long"},
-                "status": KEYWORD,
-                "language": KEYWORD,
-                "source_id": KEYWORD,
-                "published_at": {"type": "date"},
-                "embedding": {
-                    "type": "dense_vector",
-                    "dims": EMBEDDING_DIMS,
-                    "index": True,
-                    "similarity": "cosine",
-                    "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
-                },
-                "embedding_model": KEYWORD,
+    return _side_body(
+        settings,
+        "vectors",
+        {
+            "seq": {"type": "long"},
+            "language": KEYWORD,
+            "source_id": KEYWORD,
+            "published_at": {"type": "date"},
+            "embedding": {
+                "type": "dense_vector",
+                "dims": EMBEDDING_DIMS,
+                "index": True,
+                "similarity": "cosine",
+                "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
             },
+            "embedding_model": KEYWORD,
         },
-    }
+    )
 
 
 def digests_body(settings: IndexingSettings) -> dict[str, Any]:
     """The digests side index: one document per article, the AI block of the version it names."""
+    return _side_body(
+        settings,
+        "digests",
+        {
+            "digest_model": KEYWORD,
+            "ai_summary": {"type": "text", "index": False},
+            "ai_key_points": {"type": "text", "index": False},
+        },
+    )
+
+
+def _side_body(settings: IndexingSettings, side: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """A side index's body: strict, keyed like the article (``id``, ``version``, ``status``) plus its own fields."""
     return {
         "settings": _index_settings(settings, None),
         "mappings": {
             "dynamic": "strict",
-            "_meta": {"mapping_version": SIDE_MAPPING_VERSION, "side": "digests"},
-            "properties": {
-                "id": KEYWORD,
-                "version": {"type": "long"},
-                "status": KEYWORD,
-                "digest_model": KEYWORD,
-                "ai_summary": {"type": "text", "index": False},
-                "ai_key_points": {"type": "text", "index": False},
-            },
+            "_meta": {"mapping_version": SIDE_MAPPING_VERSION, "side": side},
+            "properties": {"id": KEYWORD, "version": {"type": "long"}, "status": KEYWORD, **properties},
         },
     }
 
