@@ -11,7 +11,11 @@ from elasticsearch import Elasticsearch
 
 from newsflow_contracts import ArticleData
 from newsflow_index import clusterer, stories
+from newsflow_index.embedder import write_side
 from newsflow_index.embedding import DIMS, E5Embedder, document_text
+from newsflow_index.indices import ensure_side_aliases, vectors_alias
+from newsflow_index.mapping import side_tombstone, vector_document
+from newsflow_index.settings import IndexingSettings
 from newsflow_kit.settings import ElasticsearchSettings, KafkaSettings
 from newsflow_kit.testing import eventually, settings_env
 
@@ -144,6 +148,24 @@ def embedded(model: E5Embedder, articles: list[ArticleData]) -> list[tuple[Artic
     return list(zip(articles, vectors, strict=True))
 
 
+def cluster(
+    es: Elasticsearch,
+    alias: str,
+    *,
+    published: list[tuple[ArticleData, Any]],
+    retracted: list[tuple[str, int]],
+) -> clusterer.Outcome:
+    """One embedder batch: its vectors and tombstones into the vectors side index (where the clusterer's
+    kNN finds the candidates), then the clustering."""
+    ensure_side_aliases(es, alias, IndexingSettings())
+    writes = [
+        (vectors_alias(alias), vector_document(a, vector=[float(x) for x in v], model="test")) for a, v in published
+    ]
+    writes += [(vectors_alias(alias), side_tombstone(i, version)) for i, version in retracted]
+    write_side(es, writes)
+    return clusterer.apply(es, alias, published=published, retracted=retracted)
+
+
 def story_of(es: Elasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
     docs = es.mget(index=clusterer.members_index(alias), ids=ids, source_includes=["story_id"])["docs"]
     return {d["_id"]: d["_source"]["story_id"] for d in docs}
@@ -156,8 +178,8 @@ def test_same_story_articles_join_one_story_and_others_stay_apart(
     articles = [make(PORTO[0]), make(OSAKA, minutes=5), make(PORTO[1], minutes=30), make(VOTE, minutes=40)]
     articles.append(make(PORTO[2], minutes=50))
     pairs = embedded(model, articles)
-    first = clusterer.apply(es, alias, published=pairs[:2], retracted=[])  # two batches, as the embedder would
-    clusterer.apply(es, alias, published=pairs[2:], retracted=[])
+    first = cluster(es, alias, published=pairs[:2], retracted=[])  # two batches, as the embedder would
+    cluster(es, alias, published=pairs[2:], retracted=[])
     assert first.updated == ["st-osaka-1", "st-porto-1"]
     ids = [a.id for a in articles]
     assert story_of(es, alias, ids) == {
@@ -167,12 +189,14 @@ def test_same_story_articles_join_one_story_and_others_stay_apart(
         "osaka-1": "st-osaka-1",
         "vote-1": "st-vote-1",
     }
+    member = es.get(index=clusterer.members_index(alias), id="porto-1")["_source"]
+    assert "embedding" not in member and member["done"] is True  # candidates come from the vectors index
     story = es.get(index=clusterer.stories_index(alias), id="st-porto-1")["_source"]
     assert story["article_ids"] == ["porto-1", "porto-2", "porto-3"]
     assert story["sources_count"] == 3 and story["languages"] == ["en", "ru"]
     assert story["title"] == PORTO[0][3]
 
-    replay = clusterer.apply(es, alias, published=pairs, retracted=[])  # a replayed batch changes nothing
+    replay = cluster(es, alias, published=pairs, retracted=[])  # a replayed batch changes nothing
     assert replay.updated == [] and story_of(es, alias, ids)["porto-3"] == "st-porto-1"
 
 
@@ -183,9 +207,9 @@ def test_ids_are_the_same_whatever_the_arrival_order(
     pairs = embedded(model, articles)
     forward, backward = es_alias.alias + "-forward", es_alias.alias + "-backward"
     for pair in pairs:
-        clusterer.apply(es, forward, published=[pair], retracted=[])
+        cluster(es, forward, published=[pair], retracted=[])
     for pair in reversed(pairs):  # the founder arrives last: ids change on the way, end the same
-        clusterer.apply(es, backward, published=[pair], retracted=[])
+        cluster(es, backward, published=[pair], retracted=[])
     ids = [a.id for a in articles]
     assert story_of(es, forward, ids) == story_of(es, backward, ids)
     assert set(story_of(es, backward, ids).values()) == {"st-porto-1", "st-osaka-1"}
@@ -213,10 +237,10 @@ def test_merge_keeps_the_older_id_redirects_and_a_retraction_splits(
     alias = es_alias.alias
     a1, a2, b1, x = dam("a1", "s1", 0), dam("a2", "s2", 10), dam("b1", "s3", 20), dam("x", "s4", 30)
     # Angles: a1 0°, a2 5°, x 20°, b1 35°. Linked within ~21° (cosine ≥ 0.93): a1-a2, a1-x, a2-x, x-b1.
-    clusterer.apply(es, alias, published=[(a1, at_angle(0)), (a2, at_angle(5)), (b1, at_angle(35))], retracted=[])
+    cluster(es, alias, published=[(a1, at_angle(0)), (a2, at_angle(5)), (b1, at_angle(35))], retracted=[])
     assert story_of(es, alias, ["a1", "a2", "b1"]) == {"a1": "st-a1", "a2": "st-a1", "b1": "st-b1"}
 
-    outcome = clusterer.apply(es, alias, published=[(x, at_angle(20))], retracted=[])
+    outcome = cluster(es, alias, published=[(x, at_angle(20))], retracted=[])
     assert outcome.redirected == {"st-b1": "st-a1"}  # the merge keeps the older story's id
     assert set(story_of(es, alias, ["a1", "a2", "b1", "x"]).values()) == {"st-a1"}
     index = clusterer.stories_index(alias)
@@ -224,12 +248,12 @@ def test_merge_keeps_the_older_id_redirects_and_a_retraction_splits(
     assert es.get(index=index, id="st-a1")["_source"]["sources_count"] == 4
 
     # Retracting the bridge splits them again: b1's part gets its own founder's id back.
-    clusterer.apply(es, alias, published=[], retracted=[("x", 2)])
+    cluster(es, alias, published=[], retracted=[("x", 2)])
     assert story_of(es, alias, ["a1", "a2", "b1", "x"]) == {"a1": "st-a1", "a2": "st-a1", "b1": "st-b1", "x": ""}
     assert es.get(index=index, id="st-b1")["_source"]["status"] == "active"
     assert es.get(index=index, id="st-a1")["_source"]["article_ids"] == ["a1", "a2"]
     # A replay of x's older version does not bring it back (the tombstone's version is newer).
-    clusterer.apply(es, alias, published=[(x, at_angle(20))], retracted=[])
+    cluster(es, alias, published=[(x, at_angle(20))], retracted=[])
     assert story_of(es, alias, ["x"]) == {"x": ""}
 
 
@@ -244,7 +268,7 @@ def test_story_routes_of_the_index_api(
     alias = es_alias.alias
     articles = [make(PORTO[0]), make(PORTO[1], minutes=30), make(PORTO[2], minutes=50), make(OSAKA, minutes=5)]
     helpers.index_directly(es, alias, articles)
-    clusterer.apply(es, alias, published=embedded(model, articles), retracted=[])
+    cluster(es, alias, published=embedded(model, articles), retracted=[])
     api = service_process("newsflow-index", "api", env=settings_env(kafka=kafka_topics, es=es_alias))
     with httpx.Client(base_url=api.url, timeout=30) as http:
         page = http.get("/stories").json()

@@ -2,17 +2,18 @@
 
 Two indices next to the articles alias (docs/ai.md "Story clusters"):
 
-``<alias>-story-members``  one document per clustered article: its vector, entities, language, time,
+``<alias>-story-members``  one document per clustered article: its entities, language, time,
                            source, title, ``links`` (the articles it is linked to, kept symmetric),
                            ``story_id``, the article ``version`` it was clustered at and ``done``;
                            a retracted article stays as a tombstone (``status: retracted``)
 ``<alias>-stories``        one document per story: members, sources, languages, founder title, times;
                            a story merged into another stays as ``status: merged`` + ``redirect_to``
 
-Per article (:meth:`Clusterer.add`): kNN over the members (same time window) + the articles of the
-same batch → the link rule of :mod:`stories` → its links replace its old ones (both ends updated) →
-the components around it and around its former neighbours are recomputed → every member whose story
-changed is updated, story documents rebuilt, vanished ids redirected.
+Per article (:meth:`Clusterer.add`): kNN over the vectors side index (same time window; the members
+hold no vector of their own) + the articles of the same batch → the link rule of :mod:`stories` →
+its links replace its old ones (both ends updated) → the components around it and around its former
+neighbours are recomputed → every member whose story changed is rewritten, story documents rebuilt,
+vanished ids redirected.
 
 At least once, idempotent: the batch's own member documents are first written with ``done: false``,
 together with everything else, and only then marked ``done`` (a second request). A replay finds
@@ -36,7 +37,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 from newsflow_contracts import ArticleData
 from newsflow_index import stories
 from newsflow_index.bulk import TransientBulkError
-from newsflow_index.embedding import DIMS, Vectors
+from newsflow_index.embedding import Vectors
 from newsflow_index.indices import vectors_alias
 from newsflow_index.mapping import PUBLISHED
 
@@ -73,15 +74,12 @@ MEMBERS_MAPPING: dict[str, Any] = {
         "title": {"type": "keyword", "index": False, "doc_values": False},
         "entities": {"type": "keyword"},
         "links": {"type": "keyword"},
-        "embedding": {
-            "type": "dense_vector",
-            "dims": DIMS,
-            "index": True,
-            "similarity": "cosine",
-            "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
-        },
     },
 }
+# No vector here: the kNN for candidates runs over the vectors side index, which holds the same title +
+# lead vector. A member is rewritten whenever its links or story change (and once more when marked
+# done), and each rewrite of a document with a dense_vector is another HNSW insertion: with vectors,
+# clustering cost Elasticsearch three or more graph insertions per article (docs/ai.md).
 STORIES_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
@@ -210,7 +208,10 @@ class Clusterer:
         return self._cache[member_id]
 
     def _neighbours(self, member: Member, vector: Vectors) -> list[tuple[str, float]]:
-        """(id, cosine) of the nearest active members in the window, plus this batch's articles."""
+        """(id, cosine) of the nearest published vectors in the window, plus this batch's articles.
+
+        Hits that are not active members (not clustered yet, or retracted since) are dropped by the
+        caller, which reads every candidate's member document anyway."""
         window = stories.WINDOW
         body = {
             "knn": {
@@ -221,7 +222,7 @@ class Clusterer:
                 "filter": {
                     "bool": {
                         "filter": [
-                            {"term": {"status": ACTIVE}},
+                            {"term": {"status": PUBLISHED}},
                             {
                                 "range": {
                                     "published_at": {
@@ -238,7 +239,7 @@ class Clusterer:
             "size": self.candidates,
             "_source": False,
         }
-        hits = self.es.search(index=members_index(self.alias), body=body)["hits"]["hits"]
+        hits = self.es.search(index=vectors_alias(self.alias), body=body)["hits"]["hits"]
         found = {hit["_id"]: 2 * float(hit["_score"]) - 1 for hit in hits}  # cosine similarity score = (1 + cos) / 2
         for other, other_vector in self._vectors.items():
             if other != member.id:
@@ -389,25 +390,24 @@ class Clusterer:
         members, story_index = members_index(self.alias), stories_index(self.alias)
         operations: list[dict[str, Any]] = []
         for member_id in sorted(self._dirty):
-            member = self._member(member_id)
-            doc = member.fields()
-            if member_id in self._vectors:
-                doc["embedding"] = [round(float(x), 6) for x in self._vectors[member_id]]
+            doc = self._member(member_id).fields()
             if member_id in self._batch:
                 doc["done"] = False
-            operations += [{"update": {"_index": members, "_id": member_id}}, {"doc": doc, "doc_as_upsert": True}]
+            # The whole document (every dirty member is in the cache): an older member that still
+            # carries a vector of its own (before the members lost theirs) drops it here.
+            operations += [{"index": {"_index": members, "_id": member_id}}, doc]
         for sid, story in sorted(self._stories.items()):
             if story is None:
                 operations.append({"delete": {"_index": story_index, "_id": sid}})
             else:
                 operations += [{"index": {"_index": story_index, "_id": sid}}, story]
-        self._bulk(operations)
+        self._bulk(operations, refresh=True)  # stories are listed by search: visible when the batch is done
         done = [
             op
             for member_id in sorted(self._batch)
             for op in ({"update": {"_index": members, "_id": member_id}}, {"doc": {"done": True}})
         ]
-        self._bulk(done)
+        self._bulk(done, refresh=False)  # only read by id (realtime)
         outcome = Outcome(
             updated=sorted(s for s, doc in self._stories.items() if doc is not None), redirected=dict(self._redirected)
         )
@@ -420,10 +420,10 @@ class Clusterer:
         self._redirected.clear()
         return outcome
 
-    def _bulk(self, operations: list[dict[str, Any]]) -> None:
+    def _bulk(self, operations: list[dict[str, Any]], *, refresh: bool) -> None:
         if not operations:
             return
-        response = self.es.bulk(operations=operations, refresh=True)
+        response = self.es.bulk(operations=operations, refresh=refresh)
         if not response.get("errors"):
             return
         failed = []
@@ -446,6 +446,8 @@ def apply(
 ) -> Outcome:
     """Clusters one batch: retractions first, then the published versions in (published_at, id) order."""
     ensure_indices(es, alias)
+    if published:  # the candidates' kNN reads the vectors side index: make the latest vectors searchable
+        es.indices.refresh(index=vectors_alias(alias))
     clusterer = Clusterer(es, alias, candidates=candidates)
     for article_id, version in sorted(retracted):
         clusterer.retract(article_id, version)
