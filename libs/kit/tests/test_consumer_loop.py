@@ -132,3 +132,42 @@ def test_a_message_failing_alone_is_isolated_after_bounded_retries(kafka_topics:
     assert dict(dead[0].headers() or [])["dlq.reason"] == b"handler-failed"
     loop.stop()
     thread.join(15)
+
+
+def test_nothing_is_taken_while_held_and_everything_once_released(kafka_topics: KafkaSettings) -> None:
+    topic = kafka_topics.articles_topic
+    values = [f"held-{i}".encode() for i in range(10)]
+    _produce(kafka_topics, topic, values)
+    handled: list[bytes] = []
+    held = threading.Event()
+    held.set()
+    asked = {"n": 0}
+
+    def hold() -> bool:
+        asked["n"] += 1
+        return held.is_set()
+
+    def handler(batch: list[Message]) -> list[Poison]:
+        handled.extend(m.value() for m in batch)  # type: ignore[misc]
+        return []
+
+    loop = ConsumerLoop(
+        kafka_topics,
+        name="t",
+        group_id=unique("group"),
+        topics=[topic],
+        handler=handler,
+        batch_timeout=0.2,
+        hold=hold,
+        hold_check_s=0.05,
+    )
+    thread = _run(loop)
+    try:
+        eventually(lambda: asked["n"] >= 20, timeout=10)  # held for a second at least
+        assert handled == []
+        held.clear()
+        eventually(lambda: len(handled) == 10, timeout=30)
+        assert sorted(handled) == sorted(values)
+    finally:
+        loop.stop()
+        thread.join(15)

@@ -2,6 +2,8 @@
 blocks in their side indices, the version guard, the article document written once per version."""
 
 import random
+import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from newsflow_contracts import ArticleStatus
 from newsflow_contracts.topics import ARTICLES
 from newsflow_index import bootstrap, embedder
 from newsflow_index.embedder import embed_articles, migrate_legacy, write_versioned
-from newsflow_index.embedding import CHUNK, DIMS, MODEL_NAME, E5Embedder, document_text, sentences
+from newsflow_index.embedding import CHUNK, DIMS, MODEL_NAME, E5Embedder, calls, document_text, sentences
 from newsflow_index.indices import digests_alias, ensure_alias, vectors_alias
 from newsflow_index.settings import IndexingSettings, Settings
 from newsflow_index.summarizer import Summarizer
@@ -93,9 +95,10 @@ def _rss_mb() -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_the_engine_gives_its_scratch_back_between_calls() -> None:
+def test_the_engine_gives_its_scratch_back_between_calls_and_holds_little_during_one() -> None:
     """Memory stays what it is once the model is made: it faults its weights in with a first call, and
-    without a fixed mmap threshold the RSS wandered ~20 MB between calls (the soak's RSS check)."""
+    without a fixed mmap threshold the RSS wandered ~20 MB between calls (the soak's RSS check). During
+    a call the scratch is bounded too: 32 long leads in one call took 74 MB (``embedding.CALL_CHARS``)."""
     rng = random.Random(3)
     words = [
         "council",
@@ -122,6 +125,33 @@ def test_the_engine_gives_its_scratch_back_between_calls() -> None:
         model.embed(batch())
         peak = max(peak, _rss_mb())
     assert peak - settled < 8, f"RSS {settled:.0f} → {peak:.0f} MB"
+
+    leads = [" ".join(rng.choices(words, k=100)) for _ in range(CHUNK)]  # ~600 characters each
+    during = {"peak": _rss_mb()}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            during["peak"] = max(during["peak"], _rss_mb())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        model.embed(leads)
+    finally:
+        done.set()
+        sampler.join()
+    assert during["peak"] - settled < 16, f"RSS {settled:.0f} → {during['peak']:.0f} MB during a call"
+
+
+def test_texts_are_cut_into_calls_by_count_and_by_length() -> None:
+    texts = ["x" * n for n in (1100, 10, 500, 30, 2500, 20)]
+    cut = calls(texts, most=3, chars=2000)
+    assert sorted(i for call in cut for i in call) == list(range(len(texts)))  # each text once
+    assert cut == [[1, 5, 3], [2], [0], [4]]  # shortest first; 2 x 1100 > 2000; a text over it goes alone
+    for call in cut[:-1]:
+        assert len(call) <= 3 and len(call) * max(len(texts[i]) for i in call) <= 2000
 
 
 def test_embedder_and_summarizer_roles_store_vectors_then_the_ai_block(pipeline: Any, helpers: Any) -> None:

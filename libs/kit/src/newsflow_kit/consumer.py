@@ -1,6 +1,6 @@
 """The at-least-once consumer loop every worker runs.
 
-    poll a batch ─► handler(batch) ─► poison → dead-letter topic (acknowledged) ─► store offsets
+    [hold?] ─► poll a batch ─► handler(batch) ─► poison → dead-letter topic (acknowledged) ─► store offsets
                         │
                         └─ raises: pause partitions, back off, retry the same batch (nothing stored)
 
@@ -8,7 +8,8 @@ Offsets are stored only after the handler returned, i.e. after its effect is dur
 commits stored offsets in the background and on close. A handler reports messages that can never
 succeed (undecodable, schema-invalid, rejected by the store) as :class:`Poison`; a batch that keeps
 raising something non-transient is retried ``max_attempts`` times, then split so that only the
-messages that fail alone are dead-lettered.
+messages that fail alone are dead-lettered. An optional ``hold`` is asked before each batch: while it
+says so the loop takes nothing (a lower-priority consumer giving way to another).
 """
 
 import logging
@@ -79,6 +80,8 @@ class ConsumerLoop:
         batch_timeout: float = 0.5,
         max_attempts: int = 5,
         max_backoff: float = 15.0,
+        hold: Callable[[], bool] | None = None,
+        hold_check_s: float = 0.5,
         **overrides: Any,
     ) -> None:
         self.name = name
@@ -90,6 +93,8 @@ class ConsumerLoop:
         self.batch_timeout = batch_timeout
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
+        self.hold = hold
+        self.hold_check_s = hold_check_s
         self._stop = threading.Event()
         self._consumer = Consumer(
             consumer_config(settings, group_id=group_id, client_id=name, **overrides),
@@ -109,6 +114,11 @@ class ConsumerLoop:
         log.info("consumer %s subscribed to %s", self.name, ",".join(self.topics))
         try:
             while not self._stop.is_set():
+                if self.hold is not None and self.hold():
+                    # Nothing is polled while held: librdkafka heartbeats by itself, and a hold must
+                    # stay well under max.poll.interval.ms (5 min); the caller bounds it.
+                    self._stop.wait(self.hold_check_s)
+                    continue
                 batch = self._poll_batch()
                 if batch and self._process(batch):
                     self._store(batch)

@@ -84,8 +84,10 @@ def _articles_loop(
     handler: Callable[[list[Message]], list[Poison]],
     tuning: IndexingSettings | EmbedderSettings,
     dead_letters: bool,
+    hold: Callable[[], bool] | None = None,
 ) -> ConsumerLoop:
-    """A consumer of articles.v1 (batches as ``tuning`` says, transient ES failures retried)."""
+    """A consumer of articles.v1 (batches as ``tuning`` says, transient ES failures retried; ``hold``:
+    see :class:`~newsflow_kit.consumer.ConsumerLoop`)."""
     return ConsumerLoop(
         settings.kafka,
         name=name,
@@ -97,6 +99,8 @@ def _articles_loop(
         batch_size=tuning.batch_size,
         batch_timeout=tuning.batch_timeout_s,
         max_backoff=tuning.max_backoff_s,
+        hold=hold,
+        hold_check_s=settings.ai_yield.check_s,
     )
 
 
@@ -128,6 +132,7 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
     """Loads the model, waits for the side indices (created if missing), then consumes until SIGTERM/SIGINT."""
     from newsflow_index import embedder
     from newsflow_index.embedding import E5Embedder  # loads the model: only this role pays for it
+    from newsflow_index.pressure import IndexingPressure, index_total
 
     os.nice(settings.embedder.nice)
     model = E5Embedder(threads=settings.embedder.threads)
@@ -137,6 +142,7 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
         alias, config = settings.elasticsearch.alias, settings.embedder
         log.info("embedder writing vectors next to alias %s (now %s) with %s", alias, index, model.name)
         handler = embedder.batch_handler(es, alias, model, cluster=settings.stories.enabled)
+        pressure = IndexingPressure(index_total(es, alias), settings.ai_yield)
         run_until_signalled(
             _articles_loop(
                 settings,
@@ -145,6 +151,7 @@ def run_embedder(settings: Settings, _args: argparse.Namespace) -> None:
                 handler=handler,
                 tuning=config,
                 dead_letters=False,
+                hold=pressure.hold,
             )
         )
     finally:
@@ -155,6 +162,7 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
     """Loads the model, waits for the side indices (created if missing), then summarises until SIGTERM/SIGINT."""
     from newsflow_index import embedder, summarizer
     from newsflow_index.embedding import E5Embedder
+    from newsflow_index.pressure import IndexingPressure, index_total
 
     config = settings.summarizer
     if config.idle_priority:  # behind serving, indexing and the embedder's vectors (niced, not idle)
@@ -171,6 +179,8 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
             batch_size=config.batch_size,
             max_sentences=config.max_sentences,
             idle_s=config.idle_s,
+            hold=IndexingPressure(index_total(es, settings.elasticsearch.alias), settings.ai_yield).hold,
+            hold_check_s=settings.ai_yield.check_s,
         )
         run_until_signalled(loop)
     finally:

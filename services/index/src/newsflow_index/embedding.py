@@ -22,9 +22,14 @@ MODEL_NAME = "multilingual-e5-small-q4"
 DIMS = 384
 LEAD_CHARS = 600
 MAX_SENTENCE_CHARS = 400
-# Texts per engine call: the engine allocates scratch for the whole call (megabytes), so a bounded
-# call bounds the peak (a summarizer pass holds up to batch x 24 sentences).
+# What one engine call may hold. The engine allocates scratch for the whole call, in proportion to its
+# texts times the longest of them (shorter ones are padded): 32 leads of ~600 characters took 74 MB
+# more for the length of the call (38 MB for mixed lengths, 18 MB for 192 sentences), so a process's
+# peak RSS depended on which batch a sample caught (the soak's RSS check). Texts are sorted by length
+# and cut into calls of at most CHUNK texts and CALL_CHARS characters counted as (texts x the
+# longest): 6-7 MB at most for each of the three, at the same speed within this machine's noise.
 CHUNK = 32
+CALL_CHARS = 2_000
 # glibc raises its mmap threshold to the size of a freed mmapped block, so after the first call the
 # engine's scratch came from the heap and stayed: the process's RSS wandered by ~20 MB between calls
 # (measured: 67-89 MB over 300 calls). A fixed threshold keeps such blocks mmapped and returned at
@@ -71,14 +76,26 @@ class E5Embedder:
         self.embed(["warm-up"])
 
     def embed(self, texts: list[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, DIMS), dtype=np.float32)
-        parts = [
-            np.asarray(self._model.passage(texts[i : i + CHUNK]), dtype=np.float32).reshape(-1, DIMS)
-            for i in range(0, len(texts), CHUNK)
-        ]
-        vectors: Vectors = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        vectors: Vectors = np.zeros((len(texts), DIMS), dtype=np.float32)
+        for call in calls(texts):
+            found = self._model.passage([texts[i] for i in call])
+            vectors[call] = np.asarray(found, dtype=np.float32).reshape(-1, DIMS)
         return vectors
+
+
+def calls(texts: list[str], *, most: int = CHUNK, chars: int = CALL_CHARS) -> list[list[int]]:
+    """The positions of ``texts`` cut into engine calls: shortest first, each call at most ``most``
+    texts and at most ``chars`` characters counted as (its texts x its longest)."""
+    out: list[list[int]] = []
+    call: list[int] = []
+    for i in sorted(range(len(texts)), key=lambda i: len(texts[i])):
+        if call and (len(call) == most or (len(call) + 1) * len(texts[i]) > chars):
+            out.append(call)
+            call = []
+        call.append(i)
+    if call:
+        out.append(call)
+    return out
 
 
 def clean(text: str) -> str:

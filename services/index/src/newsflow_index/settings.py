@@ -41,6 +41,19 @@ class SummarizerSettings(BaseModel):
     )
 
 
+class AiYieldSettings(BaseModel):
+    """When the embedder and the summarizer give way to indexing (``NEWSFLOW_AI_YIELD__*``; docs/ai.md)."""
+
+    writes_per_s: float = Field(
+        default=50, ge=0, description="Article writes/s of the alias above which the AI roles hold (0: never)."
+    )
+    quiet_s: float = Field(default=3.0, ge=0, description="How long the rate stays under it before they resume.")
+    max_s: float = Field(
+        default=120.0, gt=0, le=240, description="Longest hold; then they work as long before they may hold again."
+    )
+    check_s: float = Field(default=0.5, gt=0, le=5, description="How often a held role reads the rate again.")
+
+
 class SearchSettings(BaseModel):
     """How search pages are read (``NEWSFLOW_SEARCH__*``)."""
 
@@ -63,4 +76,5 @@ class Settings(ServiceSettings):
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
+    ai_yield: AiYieldSettings = AiYieldSettings()
     stories: StoriesSettings = StoriesSettings()

@@ -20,6 +20,7 @@ summaries follow at whatever pace the spare CPU allows (the role runs in the idl
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -148,15 +149,26 @@ class Scan:
 
 
 class Summarizer:
-    """The role's loop: a pass whenever there is work, a pause of ``idle_s`` when there is none."""
+    """The role's loop: a pass whenever there is work, a pause of ``idle_s`` when there is none, and
+    none while ``hold`` says the indexing path is busy."""
 
     name = "index-summarizer"
 
     def __init__(
-        self, es: Elasticsearch, alias: str, embedder: Embedder, *, batch_size: int, max_sentences: int, idle_s: float
+        self,
+        es: Elasticsearch,
+        alias: str,
+        embedder: Embedder,
+        *,
+        batch_size: int,
+        max_sentences: int,
+        idle_s: float,
+        hold: Callable[[], bool] | None = None,
+        hold_check_s: float = 0.5,
     ) -> None:
         self.es, self.alias, self.embedder = es, alias, embedder
         self.batch_size, self.max_sentences, self.idle_s = batch_size, max_sentences, idle_s
+        self.hold, self.hold_check_s = hold, hold_check_s  # asked before each pass (pressure.py)
         self._scan = Scan(es, alias, embedder.name)
         self._stop = threading.Event()
         self._refused: set[tuple[str, int]] = set()  # versions never to ask for again (refused, superseded, retracted)
@@ -216,6 +228,9 @@ class Summarizer:
     def run(self) -> None:
         backoff = 0.5
         while not self._stop.is_set():
+            if self.hold is not None and self.hold():
+                self._stop.wait(self.hold_check_s)
+                continue
             try:
                 busy = self.run_once() > 0
                 backoff = 0.5
