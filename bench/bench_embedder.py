@@ -11,10 +11,13 @@ summaries        how many of those articles had their AI block when the last vec
                  long the summarizer then took to finish them (reported, no goal: it trails by design).
 ingest with AI   ingest-throughput's measurement (push API → searchable, batches of 250, 2 in
                  flight; NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES, default 2,000) with the embedder and
-                 summarizer running against the same without them, 3 reps each (without first; the
-                 embedder then catches up, so it does the work of each "with" rep as it comes).
-                 Goal: ≥ 0.95× of without.
-Order: warm-up, 3 reps without, AI roles start and catch up, 3 reps with, catch up, the latency run.
+                 summarizer running against the same without them, 3 reps each, in pairs of alternating
+                 order (the ingest store grows by every rep, and it gets slower as it grows: all "with"
+                 reps after all "without" ones measured the store's size too). Before each "with" rep
+                 the AI roles start and catch up with everything pushed so far (so each rep's own
+                 articles are their work as they come); after it they stop. Goal: ≥ 0.95× of without.
+Order: warm-up; (without, with), (with, without), (without, with); the AI roles start and catch up;
+the latency run.
 """
 
 import os
@@ -138,14 +141,19 @@ def run() -> Result:
         rest = payloads[n:]
         push_to_searchable(es, ingest.url, source_id, alias, rest[:m])  # warm-up: imports, group, connections
         rates: dict[str, list[float]] = {"with": [], "without": []}
-        for rep in range(REPS):  # without the AI roles first: they would start with a backlog otherwise
-            rates["without"].append(push_to_searchable(es, ingest.url, source_id, alias, rest[(1 + rep) * m :][:m]))
+        pushed = m
+        for rep in range(REPS):  # pairs in alternating order: the store grows alike under both kinds
+            for kind in ("without", "with") if rep % 2 == 0 else ("with", "without"):
+                if kind == "with":  # the AI roles start with no backlog: they catch up first
+                    ai = start_ai(env)
+                    caught_up(es, alias, pushed)
+                rates[kind].append(push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m]))
+                pushed += m
+                for role in ai:
+                    role.stop()
+                ai = []
         ai = start_ai(env)
-        caught_up(es, alias, (1 + REPS) * m)
-        for rep in range(REPS):
-            batch = rest[(1 + REPS + rep) * m :][:m]
-            rates["with"].append(push_to_searchable(es, ingest.url, source_id, alias, batch))
-        caught_up(es, alias, (1 + 2 * REPS) * m)  # no backlog before the latency run
+        caught_up(es, alias, pushed)  # no backlog before the latency run
         vectors, searchable, done, trailing = vector_latency(es, ingest.url, source_id, alias, payloads[:n], rate)
     finally:
         for role in ai + roles:

@@ -47,6 +47,8 @@ def test_a_trickle_is_never_held_and_a_burst_is_held_until_it_has_been_quiet_for
         assert not any(holds(pressure, indexing, rate=0, seconds=0.5, step=0.1))
     burst = holds(pressure, indexing, rate=300, seconds=5)
     assert burst.index(True) <= 2 and all(burst[burst.index(True) :])  # a push burst: held within a second
+    holds(pressure, indexing, rate=0, seconds=5)
+    assert holds(pressure, indexing, rate=600, seconds=0.5) == [True]  # a push batch's bulk: held at once
     after = holds(pressure, indexing, rate=0, seconds=6)
     assert after[:5] == [True] * 5  # gaps between push batches do not let a batch of model work in
     assert not any(after[9:])  # quiet for quiet_s: resumed

@@ -8,9 +8,9 @@ on 2 cores, ingest ran at 0.64x with the AI roles working through a burst (docs/
 
 The signal is the articles alias's own write rate: ``indexing.index_total`` of its primaries, read with
 one ``_stats`` call before each batch and every ``check_s`` while held, as a rate over the last
-``WINDOW_S`` at least. Hysteresis keeps a burst's short gaps (between two push
-batches) from letting a batch of model work in: once held, the roles stay held until the rate stayed
-at or under the threshold for ``quiet_s``. A hold lasts at most ``max_s``; the roles then work for as
+``WINDOW_S`` at least (or ``BURST`` times the threshold since the last look, which holds at once).
+Hysteresis keeps a burst's short gaps (between two push batches) from letting a batch of model work
+in: once held, the roles stay held until the rate stayed at or under the threshold for ``quiet_s``. A hold lasts at most ``max_s``; the roles then work for as
 long before they may be held again, so under load that never stops the AI work gets half the time and
 vectors trail instead of stopping. A rate that cannot be read (Elasticsearch down) holds nothing: the
 roles' own writes then meet the failure and back off.
@@ -32,6 +32,9 @@ HELD = Counter("newsflow_index_ai_held_seconds_total", "Seconds an AI role held 
 # The rate is taken over the last WINDOW_S at least: the worker writes in bulks, so over a fraction of a
 # second 20 articles/s can read as 50 (two bulks close together) and would hold the feed's own vectors.
 WINDOW_S = 2.0
+# ...but a push batch lands as one or two bulks of hundreds: over the last look (a quarter of a second
+# at least), BURST times the threshold holds at once, before the long window has seen it.
+BURST = 4
 
 
 def index_total(es: Elasticsearch, alias: str) -> Callable[[], int | None]:
@@ -73,6 +76,10 @@ class IndexingPressure:
             return
         if self._samples and total < self._samples[-1][1]:  # the alias moved to a new index: start over
             self._samples.clear()
+        if self._samples:
+            since, before = self._samples[-1]
+            if now - since >= WINDOW_S / 8 and (total - before) / (now - since) > BURST * self.config.writes_per_s:
+                self._busy_until = now + self.config.quiet_s
         self._samples.append((now, total))
         while len(self._samples) > 2 and self._samples[1][0] <= now - WINDOW_S:
             self._samples.popleft()  # keep one sample at least WINDOW_S old
