@@ -10,10 +10,11 @@ The signal is the articles alias's own write rate: ``indexing.index_total`` of i
 one ``_stats`` call before each batch and every ``check_s`` while held, as a rate over the last
 ``WINDOW_S`` at least (or ``BURST`` times the threshold since the last look, which holds at once).
 Hysteresis keeps a burst's short gaps (between two push batches) from letting a batch of model work
-in: once held, the roles stay held until the rate stayed at or under the threshold for ``quiet_s``. A hold lasts at most ``max_s``; the roles then work for as
-long before they may be held again, so under load that never stops the AI work gets half the time and
-vectors trail instead of stopping. A rate that cannot be read (Elasticsearch down) holds nothing: the
-roles' own writes then meet the failure and back off.
+in: once held, the roles stay held until the rate stayed at or under the threshold for ``quiet_s``.
+A hold lasts at most ``max_s``; the roles then work for as long before they may be held again, so
+under load that never stops the AI work gets half the time and vectors trail instead of stopping.
+A rate that cannot be read (Elasticsearch down) holds nothing: the roles' own writes then meet the
+failure and back off.
 """
 
 import logging
