@@ -7,10 +7,6 @@ ours       NEWSFLOW_BENCH_INGEST_ARTICLES synthetic articles (default 5,000; see
            the alias (no forced refresh, i.e. what a search sees) reaches them all
 baseline   one Python process sending the same articles' documents with `_bulk` (250 per request,
            same mapping, external versions) into a fresh index, until `_count` sees them all
-ceiling    the system of record alone: one Python process writing the same articles as the ingest
-           store does (a version document into a fresh collection with the change log's indexes,
-           `insert_many` of 250, two in flight, then each flipped to ``sent``), no ingest logic at all;
-           printed beside the baseline, it bounds what any push path through the store can reach
 5 reps each, alternating, fresh URLs per rep; medians with min/max.
 goal       ≥ 0.8× the baseline
 """
@@ -23,12 +19,11 @@ from typing import Any
 
 import httpx
 from elasticsearch import Elasticsearch
-from pymongo import ASCENDING, MongoClient, UpdateOne
-from pymongo.collection import Collection
+from pymongo import MongoClient
 
 from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
 from bench.corpus import push_payloads, synthetic_articles
-from newsflow_contracts import ARTICLES, ARTICLES_DLQ, ArticleData, TopicSpec
+from newsflow_contracts import ARTICLES, ARTICLES_DLQ, TopicSpec
 from newsflow_index.bulk import write_bulk
 from newsflow_index.indices import ensure_alias
 from newsflow_index.mapping import to_document
@@ -93,37 +88,6 @@ def baseline(es: Elasticsearch, writes: list[Write]) -> float:
         es.indices.delete(index=f"{alias}*", ignore_unavailable=True, allow_no_indices=True)
 
 
-def store_ceiling(articles: list[ArticleData]) -> float:
-    """Articles/s of the store's own two writes per article (insert the version, flip it to sent), raw."""
-    db_name = f"bench_ceiling_{uuid.uuid4().hex[:8]}"
-    mongo: MongoClient[dict[str, Any]]
-    with MongoClient(MONGO_URI) as mongo:
-        versions: Collection[dict[str, Any]] = mongo[db_name]["versions"]
-        versions.create_index([("article_id", ASCENDING), ("version", ASCENDING)], unique=True)
-        versions.create_index([("bucket", ASCENDING)])
-        versions.create_index([("bus", ASCENDING)])
-        docs = [
-            {**a.model_dump(mode="json"), "_id": seq, "seq": seq, "bucket": seq // 64, "article_id": a.id,
-             "bus": "pending"}
-            for seq, a in enumerate(articles, start=1)
-        ]  # fmt: skip
-        batches = [docs[i : i + BATCH] for i in range(0, len(docs), BATCH)]
-
-        def write(batch: list[dict[str, Any]]) -> None:
-            versions.insert_many(batch, ordered=True)
-            versions.bulk_write(
-                [UpdateOne({"_id": d["_id"], "bus": "pending"}, {"$set": {"bus": "sent"}}) for d in batch]
-            )
-
-        try:
-            started = time.perf_counter()
-            with ThreadPoolExecutor(IN_FLIGHT) as pool:
-                list(pool.map(write, batches))
-            return len(docs) / (time.perf_counter() - started)
-        finally:
-            mongo.drop_database(db_name)
-
-
 def private_pipeline(
     name: str,
 ) -> tuple[KafkaSettings, list[TopicSpec], str, str, dict[str, str]]:
@@ -161,10 +125,9 @@ def run() -> Result:
     n = int(os.environ.get("NEWSFLOW_BENCH_INGEST_ARTICLES", "5000"))
     kafka, topics, alias, db_name, env = private_pipeline("ingest")
     payloads = push_payloads(n, prefix="throughput")
-    articles = list(synthetic_articles(n, prefix="throughput"))
-    writes = [Write(a.id, a.version, False, to_document(a)) for a in articles]
+    writes = [Write(a.id, a.version, False, to_document(a)) for a in synthetic_articles(n, prefix="throughput")]
     es = Elasticsearch(ES_URL, request_timeout=120)
-    figures: dict[str, list[float]] = {"ours": [], "baseline": [], "ceiling": []}
+    figures: dict[str, list[float]] = {"ours": [], "baseline": []}
     roles: list[Role] = []
     try:
         roles.append(ingest := Role.start("ingest", "api", env))
@@ -179,7 +142,6 @@ def run() -> Result:
             fresh = [{**p, "url": f"{p['url']}-{rep}"} for p in payloads]
             figures["ours"].append(ours(es, ingest.url, source_id, alias, fresh))
             figures["baseline"].append(baseline(es, writes))
-            figures["ceiling"].append(store_ceiling(articles))
     finally:
         for role in roles:
             role.stop()
@@ -188,9 +150,6 @@ def run() -> Result:
     result = Result(NAME)
     met = o["median"] >= GOAL * b["median"]
     result.add("push API → searchable (median of 5)", o["median"], b["median"], "art/s", f"≥ {GOAL}× _bulk", met)
-    c = summary(figures["ceiling"])
-    result.add("store alone, no ingest logic (bounds the push path; median of 5)", c["median"], b["median"], "art/s")
-    result.notes.append(f"store alone min/max {c['min']:.0f}/{c['max']:.0f}")
     result.notes.append(f"ours min/max {o['min']:.0f}/{o['max']:.0f}, baseline min/max {b['min']:.0f}/{b['max']:.0f}")
     result.notes.append(
         f"{n} articles per rep: one ingest api (batches of {BATCH}, {IN_FLIGHT} in flight, MongoDB + Kafka), "
