@@ -87,3 +87,16 @@ def test_the_rate_is_the_aliases_own_writes(es_alias: ElasticsearchSettings, es:
         operations=[op for i in range(30) for op in ({"index": {"_index": alias, "_id": f"a{i}"}}, {"id": f"a{i}"})]
     )
     assert read() == before + 30
+
+
+def test_the_rate_is_read_at_most_once_per_check_s_however_often_batches_come() -> None:
+    indexing = Indexing()
+    reads = {"n": 0}
+
+    def read() -> int | None:
+        reads["n"] += 1
+        return indexing.read()
+
+    pressure = IndexingPressure(read, CONFIG, clock=indexing.clock)
+    holds(pressure, indexing, rate=20, seconds=5, step=0.05)  # a trickle: a small batch every 50 ms
+    assert reads["n"] == 10

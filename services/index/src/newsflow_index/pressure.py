@@ -7,8 +7,8 @@ summarizer's scans), nor the cache and memory bandwidth the model takes on a sma
 on 2 cores, ingest ran at 0.64x with the AI roles working through a burst (docs/benchmarks.md).
 
 The signal is the articles alias's own write rate: ``indexing.index_total`` of its primaries, read with
-one ``_stats`` call before each batch and every ``check_s`` while held, as a rate over the last
-``WINDOW_S`` at least (or ``BURST`` times the threshold since the last look, which holds at once).
+one ``_stats`` call before a batch (at most one per ``check_s``) and every ``check_s`` while held, as a
+rate over the last ``WINDOW_S`` at least (or ``BURST`` times the threshold since the last look, which holds at once).
 Hysteresis keeps a burst's short gaps (between two push batches) from letting a batch of model work
 in: once held, the roles stay held until the rate stayed at or under the threshold for ``quiet_s``.
 A hold lasts at most ``max_s``; the roles then work for as long before they may be held again, so
@@ -98,7 +98,8 @@ class IndexingPressure:
         now = self.clock()
         if now < self._free_until:
             return False
-        self._observe(now)
+        if not self._samples or now - self._samples[-1][0] >= self.config.check_s:
+            self._observe(now)  # at most one _stats call per check_s, however often batches come
         if now >= self._busy_until:
             if self._held_since is not None:
                 log.info("AI work resumes", extra={"held_s": round(now - self._held_since, 1)})
