@@ -96,7 +96,7 @@ def _rss_mb() -> float:
 
 
 def test_the_engine_gives_its_scratch_back_between_calls_and_holds_little_during_one() -> None:
-    """Memory stays what it is once the model is made: it faults its weights in with a first call, and
+    """Memory stays what it is once the model is made (weights mapped in, a first call made), and
     without a fixed mmap threshold the RSS wandered ~20 MB between calls (the soak's RSS check). During
     a call the scratch is bounded too: 32 long leads in one call took 74 MB (``embedding.CALL_CHARS``)."""
     rng = random.Random(3)
@@ -143,6 +143,19 @@ def test_the_engine_gives_its_scratch_back_between_calls_and_holds_little_during
         done.set()
         sampler.join()
     assert during["peak"] - settled < 16, f"RSS {settled:.0f} → {during['peak']:.0f} MB during a call"
+
+
+def test_new_words_do_not_grow_the_memory_of_a_role() -> None:
+    """The weights are mapped in when the model is made: a text's tokens used to read their rows of the
+    token table in as they came, so each new word, name or number grew the RSS (the soak's check)."""
+    rng = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyzабвгдежзиклмнопрстуфхцчшщэюя"
+    model = E5Embedder(threads=2)
+    settled = _rss_mb()
+    for _ in range(20):
+        words = ("".join(rng.choices(letters, k=rng.randint(4, 9))) + str(rng.randint(0, 99999)) for _ in range(60))
+        model.embed([" ".join(words)])
+    assert _rss_mb() - settled < 4, f"RSS {settled:.0f} → {_rss_mb():.0f} MB"
 
 
 def test_texts_are_cut_into_calls_by_count_and_by_length() -> None:

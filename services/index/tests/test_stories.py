@@ -257,6 +257,73 @@ def test_merge_keeps_the_older_id_redirects_and_a_retraction_splits(
     assert story_of(es, alias, ["x"]) == {"x": ""}
 
 
+def graph_state(es: Elasticsearch, alias: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Every member (story, links, version) and every story document (without its write time) of ``alias``."""
+    found = {}
+    for index in (clusterer.members_index(alias), clusterer.stories_index(alias)):
+        es.indices.refresh(index=index)
+        hits = es.search(index=index, size=1000, query={"match_all": {}})["hits"]["hits"]
+        found[index] = {h["_id"]: {k: v for k, v in h["_source"].items() if k != "updated_at"} for h in hits}
+    return found[clusterer.members_index(alias)], found[clusterer.stories_index(alias)]
+
+
+def test_a_growing_story_is_updated_in_place_and_ends_as_a_full_recompute_would(
+    es_alias: ElasticsearchSettings, es: Elasticsearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cheap path (an article joining one story, read from its document) against the full one.
+
+    Eighty articles of two dam stories arrive in batches, some late, then twenty come back as new versions
+    at other angles (links dropped, one story emptied into the other, parts split off): the alias clustered
+    with the cheap path allowed is, after every batch, exactly the alias where every change recomputed
+    the components."""
+    rng = np.random.default_rng(7)
+    items = []
+    for n in range(80):  # mostly in time order, as news arrives; every 8th one is an hour late
+        base = 0.0 if n % 2 else 60.0  # two stories: the angles of each within 15 degrees, 60 apart
+        minutes = 5 * n - (60 if n % 8 == 7 else 0)
+        items.append((dam(f"d{n:02}", f"s{n % 7}", minutes=minutes), base + rng.uniform(0, 15)))
+    revised = [
+        (
+            dam(a.id, a.source_id, minutes=int((a.published_at - T0).total_seconds() // 60)).model_copy(
+                update={"version": 2, "seq": 2}
+            ),
+            float(rng.choice([5.0, 30.0, 62.0])) + rng.uniform(0, 3),
+        )
+        for a, _ in items[:20]
+    ]
+    batches, at = [], 0
+    while at < len(items):
+        size = int(rng.integers(1, 6))
+        batches.append(items[at : at + size])
+        at += size
+    batches += [revised[i : i + 3] for i in range(0, len(revised), 3)]
+
+    cheap, full = es_alias.alias + "-cheap", es_alias.alias + "-full"
+    recomputed = {"cheap": 0, "full": 0}
+    recompute = clusterer.Clusterer._recompute
+
+    def counted(name: str) -> Any:
+        def wrapper(self: clusterer.Clusterer, seeds: set[str], *, previous: dict[str, str]) -> None:
+            recomputed[name] += 1
+            recompute(self, seeds, previous=previous)
+
+        return wrapper
+
+    for number, batch in enumerate(batches):
+        for alias, name in ((cheap, "cheap"), (full, "full")):
+            with monkeypatch.context() as patch:
+                patch.setattr(clusterer.Clusterer, "_recompute", counted(name))
+                if name == "full":
+                    patch.setattr(clusterer.Clusterer, "_joined", lambda *args, **kwargs: False)
+                cluster(es, alias, published=[(a, at_angle(angle)) for a, angle in batch], retracted=[])
+        assert graph_state(es, cheap) == graph_state(es, full), f"after batch {number}"
+    assert recomputed["full"] == len(items) + len(revised)
+    assert recomputed["cheap"] < recomputed["full"] / 2, recomputed  # most arrivals joined in place
+    members, documents = graph_state(es, cheap)
+    assert len({m["story_id"] for m in members.values()}) >= 2
+    assert all(doc["size"] == len(doc["article_ids"]) for doc in documents.values() if doc["status"] == "active")
+
+
 def test_story_routes_of_the_index_api(
     es_alias: ElasticsearchSettings,
     kafka_topics: KafkaSettings,

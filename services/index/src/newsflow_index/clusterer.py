@@ -11,9 +11,10 @@ Two indices next to the articles alias (docs/ai.md "Story clusters"):
 
 Per article (:meth:`Clusterer.add`): kNN over the vectors side index (same time window; the members
 hold no vector of their own) + the articles of the same batch → the link rule of :mod:`stories` →
-its links replace its old ones (both ends updated) → the components around it and around its former
-neighbours are recomputed → every member whose story changed is rewritten, story documents rebuilt,
-vanished ids redirected.
+its links replace its old ones (both ends updated) → when it simply joins or stays in one story (the
+common case, :meth:`Clusterer._joined`) that story's document is updated; otherwise the components
+around it and around its former neighbours are recomputed → every member whose story changed is
+rewritten, story documents rebuilt, vanished ids redirected.
 
 At least once, idempotent: the batch's own member documents are first written with ``done: false``,
 together with everything else, and only then marked ``done`` (a second request). A replay finds
@@ -288,6 +289,8 @@ class Clusterer:
         self._batch.add(article.id)
         self._dirty.add(article.id)
         self._relink(article.id, added=links - old_links, removed=old_links - links)
+        if self._joined(member, current, removed=old_links - links):
+            return
         previous = {article.id: current.story_id} if current is not None and current.story_id else {}
         self._recompute({article.id, *old_links}, previous=previous)
 
@@ -326,6 +329,65 @@ class Clusterer:
             else:
                 neighbour.links.discard(article_id)
             self._dirty.add(other)
+
+    def _joined(self, member: Member, current: Member | None, *, removed: set[str]) -> bool:
+        """The common case of :meth:`add` done without reading the story: whether it applied.
+
+        It applies when the article joins, or stays in, one story whose founder stays: every neighbour
+        (and the article's own former story) is in the same story, every dropped link's far end still
+        shares a neighbour with the article (so nothing splits off), and the article sorts after the
+        story's last member (a new one) or keeps its time, language and source (one already in). Then
+        the story's members are its old members plus this article, and its document is updated from
+        the stored one: the work stays a few reads however large the story is. Anything else (a merge,
+        a possible split, an older article, a new founder) goes through :meth:`_recompute`.
+        """
+        own = current.story_id if current is not None and current.status == ACTIVE else ""
+        stays = bool(own)
+        story_ids = {self._member(n).story_id for n in member.links} | ({own} if stays else set())
+        if len(story_ids) != 1 or "" in story_ids:
+            return False
+        if any(not (self._cache.get(r) and self._member(r).links & member.links) for r in removed):
+            return False
+        (sid,) = story_ids
+        story = self._story(sid)
+        if story is None:
+            return False
+        if stays:  # its time kept, it stays the founder or not
+            assert current is not None
+            if (current.published_at, current.language, current.source_id, current.source_name) != (
+                member.published_at,
+                member.language,
+                member.source_id,
+                member.source_name,
+            ):
+                return False
+            if story["founder_id"] == member.id:
+                story["title"] = member.title
+        else:  # after the last member, so after the founder too
+            last = (datetime.fromisoformat(story["last_published_at"]), story["article_ids"][-1])
+            if last >= (member.published_at, member.id):
+                return False
+            story["article_ids"].append(member.id)
+            story["size"] = len(story["article_ids"])
+            if member.source_id not in story["source_ids"]:
+                story["source_ids"].append(member.source_id)
+                story["source_names"].append(member.source_name)
+                story["sources_count"] = len(story["source_ids"])
+            story["languages"] = sorted({*story["languages"], member.language})
+            story["last_published_at"] = member.published_at.isoformat()
+        story["updated_at"] = datetime.now(UTC).isoformat()
+        member.story_id = sid
+        self._stories[sid] = story
+        return True
+
+    def _story(self, sid: str) -> dict[str, Any] | None:
+        """The active story ``sid`` as this batch has it, else as stored (None: missing, merged or deleted)."""
+        if sid in self._stories:
+            story = self._stories[sid]
+        else:
+            found = self.es.options(ignore_status=404).get(index=stories_index(self.alias), id=sid)
+            story = found["_source"] if found.get("found") else None
+        return story if story is not None and story.get("status") == ACTIVE else None
 
     def _recompute(self, seeds: set[str], *, previous: dict[str, str]) -> None:
         """New story ids for every component around ``seeds``; story documents and redirects."""
