@@ -11,13 +11,15 @@ summaries        how many of those articles had their AI block when the last vec
                  long the summarizer then took to finish them (reported, no goal: it trails by design).
 ingest with AI   ingest-throughput's measurement (push API → searchable, batches of 250, 2 in
                  flight; NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES, default 2,000) with the embedder and
-                 summarizer running against the same without them, 3 reps each, in pairs of alternating
+                 summarizer running against the same without them, 5 reps each, in pairs of alternating
                  order (the ingest store grows by every rep, and it gets slower as it grows: all "with"
                  reps after all "without" ones measured the store's size too). Before each "with" rep
                  the AI roles start and catch up with everything pushed so far (so each rep's own
-                 articles are their work as they come); after it they stop. Goal: ≥ 0.95× of without.
-Order: warm-up; (without, with), (with, without), (without, with); the AI roles start and catch up;
-the latency run.
+                 articles are their work as they come); after it they stop. Every rep starts with
+                 Elasticsearch merging nothing (the catch-up's vectors are merged before a "with" rep as
+                 the previous rep's articles are before a "without" one). Goal: ≥ 0.95× of without.
+Order: warm-up; (without, with), (with, without), ... 5 pairs; the AI roles start and catch up; the
+latency run.
 """
 
 import os
@@ -38,7 +40,7 @@ from newsflow_index.settings import IndexingSettings
 NAME = "embedder"
 LATENCY_GOAL_S = 10.0
 THROUGHPUT_GOAL = 0.95
-REPS = 3
+REPS = 5
 
 
 def _arrivals(es: Elasticsearch, index: str, ids: list[str], field: str | None, until: float) -> dict[str, float]:
@@ -117,6 +119,15 @@ def caught_up(es: Elasticsearch, alias: str, n: int, timeout: float = 900) -> No
         time.sleep(1)
 
 
+def merged(es: Elasticsearch, timeout: float = 120) -> None:
+    """Waits until Elasticsearch has merged what the last phase wrote (no merge running, twice 1 s apart)."""
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        current = es.indices.stats(metric="merge")["_all"]["total"]["merges"]["current"]
+        quiet = quiet + 1 if current == 0 else 0
+        time.sleep(1)
+
+
 def start_ai(env: dict[str, str]) -> list[Role]:
     return [Role.start("index", "embedder", env, ready=False), Role.start("index", "summarizer", env, ready=False)]
 
@@ -147,6 +158,7 @@ def run() -> Result:
                 if kind == "with":  # the AI roles start with no backlog: they catch up first
                     ai = start_ai(env)
                     caught_up(es, alias, pushed)
+                merged(es)
                 rates[kind].append(push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m]))
                 pushed += m
                 for role in ai:
