@@ -12,8 +12,7 @@ summaries        how many of those articles had their AI block when the last vec
 ingest with AI   ingest-throughput's measurement (push API → searchable, batches of 250, 2 in
                  flight; NEWSFLOW_BENCH_EMBED_THROUGHPUT_ARTICLES, default 2,000) with the embedder and
                  summarizer running against the same without them, 5 reps each, in pairs of alternating
-                 order (the ingest store grows by every rep, and it gets slower as it grows: all "with"
-                 reps after all "without" ones measured the store's size too). Before each "with" rep
+                 order (the ingest store grows by every rep, alike under both kinds). Before each "with" rep
                  the AI roles start and catch up with everything pushed so far (so each rep's own
                  articles are their work as they come); after it they stop. Every rep starts after
                  the same pause, NEWSFLOW_BENCH_EMBED_PAUSE_S (default 150; a "with" rep's catch-up
@@ -156,9 +155,8 @@ def run() -> Result:
         source_id = str(source.json()["id"])
         rest = payloads[n:]
         push_to_searchable(es, ingest.url, source_id, alias, rest[:m])  # warm-up: imports, group, connections
-        rates: dict[str, list[float]] = {"with": [], "without": []}
-        catch_ups: list[float] = []
-        order: list[tuple[str, float]] = []
+        order: list[tuple[str, float]] = []  # (kind, art/s) of every rep, in the order they ran
+        longest = 0.0  # the longest catch-up and merge before a rep
         pushed = m
         for rep in range(REPS):  # pairs in alternating order: the store grows alike under both kinds
             for kind in ("without", "with") if rep % 2 == 0 else ("with", "without"):
@@ -167,10 +165,9 @@ def run() -> Result:
                     ai = start_ai(env)
                     caught_up(es, alias, pushed)
                 merged(es)
-                catch_ups.append(time.monotonic() - paused)
+                longest = max(longest, time.monotonic() - paused)
                 time.sleep(max(0.0, pause_s - (time.monotonic() - paused)))
-                rates[kind].append(push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m]))
-                order.append((kind, rates[kind][-1]))
+                order.append((kind, push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m])))
                 pushed += m
                 for role in ai:
                     role.stop()
@@ -190,7 +187,7 @@ def run() -> Result:
     )  # fmt: skip
     if len(vectors) < n:
         result.error("vector latency", detail=f"{n - len(vectors)} of {n} articles never got their vector")
-    w, wo = summary(rates["with"]), summary(rates["without"])
+    w, wo = (summary([rate for kind, rate in order if kind == wanted]) for wanted in ("with", "without"))
     result.add(
         "push → searchable with embedder + summarizer (median)", w["median"], wo["median"], "art/s",
         f"≥ {THROUGHPUT_GOAL}× without", w["median"] >= THROUGHPUT_GOAL * wo["median"],
@@ -204,7 +201,7 @@ def run() -> Result:
     result.notes.append(
         f"throughput: {m} articles per rep, {REPS} reps each; with min/max {w['min']:.0f}/{w['max']:.0f}, "
         f"without {wo['min']:.0f}/{wo['max']:.0f}; each after a pause of {pause_s:.0f} s (the longest catch-up and "
-        f"merge {max(catch_ups, default=0):.0f} s)"
+        f"merge {longest:.0f} s)"
     )
     result.notes.append("reps in order: " + ", ".join(f"{kind} {rate:.0f}" for kind, rate in order))
     return result

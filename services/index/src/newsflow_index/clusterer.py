@@ -343,7 +343,7 @@ class Clusterer:
         """
         own = current.story_id if current is not None and current.status == ACTIVE else ""
         stays = bool(own)
-        story_ids = {self._member(n).story_id for n in member.links} | ({own} if stays else set())
+        story_ids = {self._member(n).story_id for n in member.links} | ({own} - {""})
         if len(story_ids) != 1 or "" in story_ids:
             return False
         if any(not (self._cache.get(r) and self._member(r).links & member.links) for r in removed):

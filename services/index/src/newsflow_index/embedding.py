@@ -8,6 +8,7 @@ passage-to-passage similarity (an article against another) symmetric.
 
 import contextlib
 import ctypes
+import mmap
 import os
 import re
 from typing import Protocol
@@ -43,12 +44,10 @@ _MMAP_THRESHOLD_BYTES = 1 << 20
 # while its private memory stayed flat (RssAnon 91 -> 92 MB, RssFile 57 -> 69 MB). All of the
 # weights are mapped in at start instead, so the RSS is from the first batch what it would become.
 _MADV_POPULATE_READ = 22
-_PAGE = 4096
 
 
-def _map_in(directory: str) -> int:
-    """Maps in every page of this process's read-only mappings of files under ``directory``: bytes."""
-    total = 0
+def _map_in(directory: str) -> None:
+    """Maps in every page of this process's read-only mappings of files under ``directory``."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     with open("/proc/self/maps", encoding="utf-8") as maps:
@@ -59,9 +58,7 @@ def _map_in(directory: str) -> int:
             start, end = (int(x, 16) for x in fields[0].split("-"))
             if libc.madvise(start, end - start, _MADV_POPULATE_READ) != 0:  # before Linux 5.14: read a byte a page
                 pages = np.ctypeslib.as_array((ctypes.c_ubyte * (end - start)).from_address(start))
-                int(pages[::_PAGE].max())
-            total += end - start
-    return total
+                int(pages[:: mmap.PAGESIZE].max())
 
 
 def _return_large_blocks() -> None:
