@@ -41,7 +41,8 @@ def holds(
 def test_a_trickle_is_never_held_and_a_burst_is_held_until_it_has_been_quiet_for_quiet_s() -> None:
     indexing = Indexing()
     pressure = IndexingPressure(indexing.read, CONFIG, clock=indexing.clock)
-    assert not any(holds(pressure, indexing, rate=20, seconds=10))  # the feed's pace: AI work goes on
+    trickle = holds(pressure, indexing, rate=20, seconds=10)
+    assert trickle[:2] == [True, True] and not any(trickle[2:])  # a first look settles; then the feed's pace goes on
     for _ in range(20):  # the same pace in bulks: 12 at once, then nothing for half a second
         assert not any(holds(pressure, indexing, rate=120, seconds=0.1, step=0.1))
         assert not any(holds(pressure, indexing, rate=0, seconds=0.5, step=0.1))
@@ -52,6 +53,19 @@ def test_a_trickle_is_never_held_and_a_burst_is_held_until_it_has_been_quiet_for
     after = holds(pressure, indexing, rate=0, seconds=6)
     assert after[:5] == [True] * 5  # gaps between push batches do not let a batch of model work in
     assert not any(after[9:])  # quiet for quiet_s: resumed
+
+
+def test_a_batch_after_a_quiet_spell_waits_for_a_fresh_window() -> None:
+    indexing = Indexing()
+    pressure = IndexingPressure(indexing.read, CONFIG, clock=indexing.clock)
+    holds(pressure, indexing, rate=20, seconds=5)
+    indexing.now += 60  # an idle role is not asked: it is waiting for messages
+    assert pressure.hold()  # the burst's first batch in hand, before any of its bulks landed
+    assert all(holds(pressure, indexing, rate=300, seconds=5))
+    assert not any(holds(pressure, indexing, rate=0, seconds=10)[-10:])  # quiet for quiet_s: resumed
+    indexing.now += 60
+    trickle = holds(pressure, indexing, rate=20, seconds=5)
+    assert trickle[:2] == [True, True] and not any(trickle[2:])  # a trickle waits WINDOW_S / 2 once
 
 
 def test_a_hold_lasts_at_most_max_s_then_the_roles_work_as_long() -> None:

@@ -1,6 +1,6 @@
 """The at-least-once consumer loop every worker runs.
 
-    [hold?] ─► poll a batch ─► handler(batch) ─► poison → dead-letter topic (acknowledged) ─► store offsets
+    poll a batch ─► [hold?] ─► handler(batch) ─► poison → dead-letter topic (acknowledged) ─► store offsets
                         │
                         └─ raises: pause partitions, back off, retry the same batch (nothing stored)
 
@@ -8,8 +8,10 @@ Offsets are stored only after the handler returned, i.e. after its effect is dur
 commits stored offsets in the background and on close. A handler reports messages that can never
 succeed (undecodable, schema-invalid, rejected by the store) as :class:`Poison`; a batch that keeps
 raising something non-transient is retried ``max_attempts`` times, then split so that only the
-messages that fail alone are dead-lettered. An optional ``hold`` is asked before each batch: while it
-says so the loop takes nothing (a lower-priority consumer giving way to another).
+messages that fail alone are dead-lettered. An optional ``hold`` is asked once a batch has arrived and
+before it is handled: while it says so the loop keeps the batch in hand and takes nothing more (a
+lower-priority consumer giving way to another). Asked after the poll, not before, because a burst
+begins with the batch itself: a hold asked before it saw the quiet that came before the burst.
 """
 
 import logging
@@ -114,13 +116,10 @@ class ConsumerLoop:
         log.info("consumer %s subscribed to %s", self.name, ",".join(self.topics))
         try:
             while not self._stop.is_set():
-                if self.hold is not None and self.hold():
-                    # Nothing is polled while held: librdkafka heartbeats by itself, and a hold must
-                    # stay well under max.poll.interval.ms (5 min); the caller bounds it.
-                    self._stop.wait(self.hold_check_s)
-                    continue
                 batch = self._poll_batch()
-                if batch and self._process(batch):
+                if not batch or not self._released():
+                    continue
+                if self._process(batch):
                     self._store(batch)
         finally:
             log.info("consumer %s stopping: committing and closing", self.name)
@@ -128,6 +127,16 @@ class ConsumerLoop:
             if self._dlq is not None:
                 self._dlq.flush(10)
             log.info("consumer %s closed", self.name)
+
+    def _released(self) -> bool:
+        """Waits while ``hold`` says so; False when stopped meanwhile (the batch in hand comes again).
+
+        Nothing is polled while held: librdkafka heartbeats by itself, and a hold must stay well under
+        max.poll.interval.ms (5 min); the caller bounds it."""
+        while self.hold is not None and self.hold():
+            if self._stop.wait(self.hold_check_s):
+                return False
+        return True
 
     def _poll_batch(self) -> list[Message]:
         """What has arrived, up to ``batch_size``, as soon as one message has (``batch_timeout`` at most).

@@ -13,6 +13,10 @@ Hysteresis keeps a burst's short gaps (between two push batches) from letting a 
 in: once held, the roles stay held until the rate stayed at or under the threshold for ``quiet_s``.
 A hold lasts at most ``max_s``; the roles then work for as long before they may be held again, so
 under load that never stops the AI work gets half the time and vectors trail instead of stopping.
+A role asked after a quiet spell (no look for ``WINDOW_S``) cannot know the rate yet: the batch in
+its hand may be the head of a burst whose bulks have not landed. It settles first, holding while a
+fresh window spans ``WINDOW_S / 2``. Without this the first batch of every burst went through, and
+on 2 cores its niced model work lasted as long as the burst (docs/benchmarks.md, tenth session).
 A rate that cannot be read (Elasticsearch down) holds nothing: the roles' own writes then meet the
 failure and back off.
 """
@@ -66,7 +70,10 @@ class IndexingPressure:
         self._samples: deque[tuple[float, int]] = deque()  # (when, index_total), the oldest WINDOW_S or more ago
         self._busy_until = float("-inf")  # held until then (last time the rate was above, plus quiet_s)
         self._held_since: float | None = None
+        self._said_held = False  # "held" was logged for this hold (a settle alone is not logged)
         self._free_until = float("-inf")  # after a hold of max_s: not held again before then
+        self._last_asked = float("-inf")
+        self._settled_at = float("-inf")  # after a quiet spell: held until then, the window filling
         self.rate = 0.0  # article writes/s over the last window, for logs and tests
 
     def _observe(self, now: float) -> None:
@@ -96,21 +103,30 @@ class IndexingPressure:
         if self.config.writes_per_s <= 0:
             return False
         now = self.clock()
+        quiet, self._last_asked = now - self._last_asked >= WINDOW_S, now
         if now < self._free_until:
             return False
+        if quiet:  # a fresh window: what the alias did before the quiet spell says nothing now
+            self._samples.clear()
+            self._settled_at = now + WINDOW_S / 2
         if not self._samples or now - self._samples[-1][0] >= self.config.check_s:
             self._observe(now)  # at most one _stats call per check_s, however often batches come
-        if now >= self._busy_until:
+        if not self._samples:
+            return False  # the rate is unreadable: nothing to yield to that we can see
+        if now >= self._busy_until and now >= self._settled_at:
             if self._held_since is not None:
-                log.info("AI work resumes", extra={"held_s": round(now - self._held_since, 1)})
-                self._held_since = None
+                if self._said_held:
+                    log.info("AI work resumes", extra={"held_s": round(now - self._held_since, 1)})
+                self._held_since, self._said_held = None, False
             return False
         if self._held_since is None:
             self._held_since = now
+        if now < self._busy_until and not self._said_held:
+            self._said_held = True
             log.info("AI work held: the indexing path is busy", extra={"writes_per_s": round(self.rate)})
-        elif now - self._held_since >= self.config.max_s:
+        if now - self._held_since >= self.config.max_s:
             log.info("AI work resumes after its longest hold, the indexing path still busy")
-            self._free_until, self._held_since = now + self.config.max_s, None
+            self._free_until, self._held_since, self._said_held = now + self.config.max_s, None, False
             return False
         HELD.inc(self.config.check_s)
         return True
