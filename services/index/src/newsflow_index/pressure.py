@@ -111,8 +111,8 @@ class IndexingPressure:
             self._settled_at = now + WINDOW_S / 2
         if not self._samples or now - self._samples[-1][0] >= self.config.check_s:
             self._observe(now)  # at most one _stats call per check_s, however often batches come
-        if not self._samples:
-            return False  # the rate is unreadable: nothing to yield to that we can see
+        if not self._samples:  # the rate is unreadable: nothing to yield to that we can see, a settle included
+            self._settled_at = float("-inf")
         if now >= self._busy_until and now >= self._settled_at:
             if self._held_since is not None:
                 if self._said_held:
