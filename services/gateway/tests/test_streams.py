@@ -173,3 +173,22 @@ async def test_a_bad_resume_cursor_is_refused(gateway: ServiceProcess) -> None:
     async with httpx.AsyncClient() as client:
         answer = await client.get(f"{gateway.url}/v1/stream", headers={"Last-Event-ID": "abc"})
     assert answer.status_code == 422
+
+
+async def test_a_subscriber_that_leaves_is_released_and_the_others_still_receive(
+    gateway: ServiceProcess, kafka_topics: KafkaSettings
+) -> None:
+    leaving = socket.create_connection(("127.0.0.1", gateway.port or 0), timeout=10)
+    leaving.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n")
+    staying: list[dict[str, Any]] = []
+    reader = asyncio.create_task(collect_sse(f"{gateway.url}/v1/stream", {}, 2, staying))
+    await asyncio.to_thread(eventually, lambda: _connections(gateway) >= 2)
+    await asyncio.to_thread(publish, kafka_topics, kafka_topics.articles_topic, [published(article(1))])
+    received = b""
+    while b"id: 1001" not in received:
+        received += await asyncio.to_thread(leaving.recv, 4096)
+    leaving.close()  # nothing reads the stream's receive(): the server's protocol reports the close
+    await asyncio.to_thread(eventually, lambda: _connections(gateway) == 1)
+    await asyncio.to_thread(publish, kafka_topics, kafka_topics.articles_topic, [published(article(2))])
+    await asyncio.wait_for(reader, 20)
+    assert [e["sse_id"] for e in staying] == ["1001", "1002"]

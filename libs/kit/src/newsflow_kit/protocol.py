@@ -7,14 +7,19 @@ sent nothing) and its body within ``body_timeout_s`` of the head (the kit's midd
 while the app waits for the body; this is the backstop when the app does not read it). The 400
 uvicorn writes for a malformed request is problem details with the security headers, as every
 other error.
+
+It also publishes :class:`StreamBody` in each request's ``scope["extensions"]["newsflow.stream_body"]``:
+a synchronous way for a long-lived stream to write its body, and to hear that its client left, without
+a task per connection waiting on it (the gateway's SSE fan-out writes one event to thousands).
 """
 
 import asyncio
 import uuid
+from collections.abc import Callable, MutableMapping
 from typing import Any, ClassVar
 
 import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 from newsflow_kit.context import new_traceparent
 from newsflow_kit.errors import PROBLEM_JSON
@@ -22,6 +27,67 @@ from newsflow_kit.http import SECURITY_HEADER_LIST, problem_bytes
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout"}
 _BACKSTOP_GRACE_S = 1.0  # the middleware's 408 goes first
+STREAM_BODY = "newsflow.stream_body"
+
+
+def chunk_frame(body: bytes) -> bytes:
+    """``body`` as one HTTP/1.1 chunk: what h11 writes for it in a chunked response."""
+    return b"%x\r\n%b\r\n" % (len(body), body)
+
+
+class StreamBody:
+    """One response's body, written without awaiting, for a server pushing the same bytes to many clients.
+
+    :meth:`write` puts bytes on the socket at once when it can take them (the response started and
+    not complete, the client there, the socket's buffer below its high-water mark); when it answers
+    False the caller sends through ASGI as usual, which waits for the buffer to drain. Both paths
+    write through the same h11 connection, so the framing stays one. :meth:`on_disconnect` registers
+    what to call when the client leaves, in place of a task waiting on ``receive()``.
+    """
+
+    __slots__ = ("_chunked", "_on_disconnect", "cycle")
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self.cycle = cycle
+        self._chunked: bool | None = None  # learnt from h11's first write: is the body chunk-framed?
+        self._on_disconnect: Callable[[], None] | None = None
+
+    def write(self, body: bytes, frame: bytes | None = None) -> bool:
+        """Writes ``body`` now, or answers False; ``frame`` is ``chunk_frame(body)`` if the caller has it."""
+        cycle = self.cycle
+        if not body:
+            return True  # an empty chunk would end the response
+        if (
+            cycle.flow.write_paused
+            or cycle.disconnected
+            or not cycle.response_started
+            or cycle.response_complete
+            or cycle.scope["method"] == "HEAD"
+        ):
+            return False
+        if self._chunked:
+            # h11 keeps no state for a chunk: writing the frame ourselves is what conn.send would write.
+            cycle.transport.write(frame if frame is not None else chunk_frame(body))
+            return True
+        output = cycle.conn.send(h11.Data(data=body))
+        if self._chunked is None:
+            self._chunked = output == chunk_frame(body)
+        cycle.transport.write(output)
+        return True
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        self._on_disconnect = callback
+
+    def disconnected(self) -> None:
+        callback, self._on_disconnect = self._on_disconnect, None
+        if callback is not None:
+            callback()
+
+
+def stream_body(scope: MutableMapping[str, Any]) -> StreamBody | None:
+    """The request's :class:`StreamBody`, or None when the server is not this protocol (a test client)."""
+    body = scope.get("extensions", {}).get(STREAM_BODY)
+    return body if isinstance(body, StreamBody) else None
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -34,6 +100,7 @@ class BoundedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._phase: str | None = None
         self._read_timer: asyncio.TimerHandle | None = None
+        self._stream_body: StreamBody | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -43,6 +110,16 @@ class BoundedH11Protocol(H11Protocol):
         super().data_received(data)
         self._track()
 
+    def handle_events(self) -> None:
+        super().handle_events()
+        cycle = self.cycle
+        # A request was just read when its cycle is new; its app task has not run yet, so the scope
+        # it gets carries the extension.
+        if cycle is not None and (self._stream_body is None or self._stream_body.cycle is not cycle):
+            self._stream_body = StreamBody(cycle)
+            extensions: dict[str, Any] = cycle.scope.setdefault("extensions", {})
+            extensions[STREAM_BODY] = self._stream_body
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._track()
@@ -50,6 +127,8 @@ class BoundedH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
         super().connection_lost(exc)
+        if self._stream_body is not None:
+            self._stream_body.disconnected()
 
     def send_400_response(self, msg: str) -> None:
         self._cancel()

@@ -5,6 +5,7 @@ from typing import Any
 
 from newsflow_contracts import ArticleData, ArticleStatus, CommentData, CommentStatus
 from newsflow_gateway.streams.filters import ArticleText
+from newsflow_kit.protocol import chunk_frame
 
 # Streams carry the article without its body (clients fetch /v1/articles/{id} for it): one event
 # stays small however many subscribers it is copied to.
@@ -14,13 +15,21 @@ _ARTICLE_OMITS = {"body_html", "body_text"}
 class StreamEvent:
     """One event: SSE ``event`` name, optional ``id`` and JSON ``data``; ``sse`` is the wire frame."""
 
-    __slots__ = ("data", "id", "name", "sse")
+    __slots__ = ("_frame", "data", "id", "name", "sse")
 
     def __init__(self, name: str, data: Any, id: str | None = None) -> None:
         self.name, self.id = name, id
         self.data = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
         head = f"id: {id}\n" if id is not None else ""
         self.sse = f"{head}event: {name}\ndata: {self.data}\n\n".encode()
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        """``sse`` as one HTTP chunk, framed once for every subscriber it is written to."""
+        if self._frame is None:
+            self._frame = chunk_frame(self.sse)
+        return self._frame
 
     def ws(self, subscription: str) -> str:
         """The WebSocket message of this event for one subscription."""

@@ -1,13 +1,18 @@
-"""A Server-Sent Events response fed by an send_queue (written by hand: it must be cancellable in a send).
+"""A Server-Sent Events response fed by a send_queue (written by hand: it must be cancellable in a send).
 
 Starts with the replayed events, then goes live. A heartbeat comment keeps proxies from closing an
 idle stream; an overflow ends the stream with an ``overflow`` event carrying the resume cursor.
+
+Served by the kit's protocol, the response writes through its ``StreamBody``: while the writer is idle
+the hub writes each event to the socket itself, and the protocol reports the client leaving, so a
+connection needs no task but its own. Elsewhere (the test client) a task watches ``receive()``.
 """
 
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.responses import Response
@@ -15,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from newsflow_gateway.streams.events import StreamEvent, control
 from newsflow_gateway.streams.hub import OVERFLOW, Hub, SendQueue
+from newsflow_kit.protocol import StreamBody, chunk_frame, stream_body
 
 log = logging.getLogger(__name__)
 HEADERS = [
@@ -23,6 +29,8 @@ HEADERS = [
     (b"x-accel-buffering", b"no"),  # nginx: do not buffer the stream
 ]
 FINAL_SEND_TIMEOUT_S = 1.0
+HEARTBEAT = b": heartbeat\n\n"
+HEARTBEAT_FRAME = chunk_frame(HEARTBEAT)
 
 
 class EventStreamResponse(Response):
@@ -46,17 +54,27 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         send_queue = self.send_queue
         send_queue.writer = asyncio.current_task()
-        watcher = asyncio.create_task(_watch_disconnect(receive, send_queue))
+        body = stream_body(scope)
+        watcher: asyncio.Task[None] | None = None
+        if body is not None:
+            body.on_disconnect(partial(send_queue.close, "disconnect"))
+        else:
+            watcher = asyncio.create_task(_watch_disconnect(receive, send_queue))
+        write_now = partial(self._write_now, body) if body is not None else None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await self._write(send, b"retry: 2000\n\n" + b"".join(e.sse for e in self.first), self.first)
             self.go_live()
             while send_queue.closed is None:
-                items = await send_queue.take()
+                send_queue.write_now = write_now
+                try:
+                    items = await send_queue.take()
+                finally:
+                    send_queue.write_now = None
                 chunk = b"".join(event.sse for event, _ in items)
                 if send_queue.heartbeat_due:
                     send_queue.heartbeat_due = False
-                    chunk = chunk or b": heartbeat\n\n"
+                    chunk = chunk or HEARTBEAT
                 if chunk:
                     await self._write(send, chunk, [event for event, _ in items])
         except asyncio.CancelledError:
@@ -66,7 +84,8 @@ class EventStreamResponse(Response):
             if task is not None:
                 task.uncancel()
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
             self.release()
         await self._finish(send)
 
@@ -76,6 +95,16 @@ class EventStreamResponse(Response):
             if event.id is not None:
                 self.last_id = event.id
                 break
+
+    def _write_now(self, body: StreamBody, event: StreamEvent | None) -> bool:
+        """Writes one event (None: a heartbeat) from the caller, if the socket takes it at once."""
+        if event is None:
+            return body.write(HEARTBEAT, HEARTBEAT_FRAME)
+        if not body.write(event.sse, event.frame):
+            return False
+        if event.id is not None:
+            self.last_id = event.id
+        return True
 
     async def _finish(self, send: Send) -> None:
         """Ends the stream; after an overflow, first tells the client where to resume."""
