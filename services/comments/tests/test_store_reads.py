@@ -1,6 +1,6 @@
 """The store reads written for FerretDB's equality-only indexes give what the plain queries give.
 
-``changed_since`` walks minute ticks, ``find_in`` sends equality lookups, the rate-limit read splits
+``changed_since`` walks 2-second ticks, ``find_in`` sends equality lookups, the rate-limit read splits
 its ``$or``: each is checked against the range / ``$in`` / ``$or`` query it replaces, on the real store.
 """
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pymongo import ASCENDING, AsyncMongoClient
 
+from newsflow_comments.checkpoint import Checkpoint
 from newsflow_comments.store import Store, tick_of
 from newsflow_kit.mongo import find_in
 from newsflow_kit.settings import MongoSettings
@@ -38,7 +39,9 @@ async def test_changed_since_walks_ticks_to_exactly_what_a_range_query_finds(sto
     times = [now - timedelta(minutes=180 - 7 * n, seconds=n % 2) for n in range(26)] + [now + timedelta(seconds=50)]
     await store.votes.insert_many([_vote(n, at) for n, at in enumerate(times)])
     await store.votes.insert_one(_vote(99, times[5]))  # same time as another vote
-    for since in (now - timedelta(hours=4), now - timedelta(minutes=95, seconds=30), now, now + timedelta(hours=1)):
+    later = now + timedelta(minutes=1)  # a pass whose clock has reached the vote written ahead
+    since_times = (now - timedelta(hours=4), now - timedelta(minutes=12, seconds=30), now, now + timedelta(hours=1))
+    for since in since_times:
         for limit in (1, 5, 100):
             expected = [
                 (d["comment_id"], d["at"])
@@ -47,9 +50,11 @@ async def test_changed_since_walks_ticks_to_exactly_what_a_range_query_finds(sto
                 .limit(limit)
                 .to_list()
             ]
-            walked = await store.voted_since(since, limit, now=now)
+            walked = await store.voted_since(since, limit, now=later)
             assert walked == expected, (since, limit)
-            assert await store.voted_since(since, limit, now=now, scan=True) == expected
+            assert await store.voted_since(since, limit, now=later, scan=True) == expected
+    # A pass reads up to the tick after its own: the vote written 50 s ahead waits for a later pass.
+    assert await store.voted_since(now, 100, now=now) == []
 
 
 async def test_the_first_scan_finds_records_written_without_a_tick(store: Store) -> None:
@@ -91,3 +96,18 @@ async def test_client_marks_are_the_or_of_both_lookups_newest_hits_first(store: 
     assert [m.id for m in found] == ["ban:fp1", "known:fp1", *(f"hit:{n}" for n in range(6))]
     truncated = await store.client_marks("fp1", "a1", hour, limit=4)
     assert [m.id for m in truncated] == ["ban:fp1", "known:fp1", "hit:0", "hit:1"]
+
+
+async def test_a_pass_reads_a_few_seconds_back_and_the_whole_margin_every_rescan(store: Store) -> None:
+    position = datetime.now(UTC).replace(microsecond=0)  # the store keeps milliseconds
+    await store.save_position("test", position)
+    clock = [100.0]
+    checkpoint = Checkpoint(store, "test", margin_s=30, recent_s=2, rescan_s=10, clock=lambda: clock[0])
+    assert await checkpoint.start() == (position - timedelta(seconds=30), True)  # the first: a range scan
+    clock[0] += 0.5
+    assert await checkpoint.start() == (position - timedelta(seconds=2), False)
+    assert checkpoint.oldest == position - timedelta(seconds=30)
+    clock[0] += 9.5
+    assert await checkpoint.start() == (position - timedelta(seconds=30), False)
+    clock[0] += 0.5
+    assert await checkpoint.start() == (position - timedelta(seconds=2), False)

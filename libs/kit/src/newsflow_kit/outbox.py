@@ -17,12 +17,13 @@ log = logging.getLogger(__name__)
 
 class Outbox(Protocol):
     async def run_once(self) -> int:
-        """Publishes one batch of what is pending and marks it published; returns how many went out."""
+        """Publishes one batch of what is pending and marks it published; truthy while more may be waiting
+        (ingest's relay: how many went out; the comments worker: whether it read a full batch)."""
         ...
 
 
 async def relay_forever(outbox: Outbox, stop: asyncio.Event, *, period_s: float, name: str) -> None:
-    """Runs passes until ``stop``: back to back while a pass published something, else every ``period_s``.
+    """Runs passes until ``stop``: back to back while a pass says more may be waiting, else every ``period_s``.
 
     A pass that fails (the broker or the database is down) is logged and retried on the next tick;
     the pass in hand finishes before ``stop`` takes effect.

@@ -2,9 +2,17 @@
 
     post    ──► the comment document carries its comment.posted event (``posted``)       one insert
     change  ──► the revision record <comment>:<version> carries the event of that change  one insert
-    worker  ──► scans both by time (from its saved position, minus ``outbox_margin_s`` for writes
-                that committed late), skips events with a ``published`` marker, publishes the rest
-                in version order per comment, then inserts their markers
+    worker  ──► scans both by time (from its saved position, minus a few seconds, and minus
+                ``outbox_margin_s`` every 10 s, for writes that committed late: checkpoint.py), skips
+                events with a ``published`` marker, publishes the rest in version order per comment,
+                then inserts their markers
+
+Passes read again before their position, so most events a pass reads went out in an earlier one: the
+relay remembers the ids it published or found published (for as long as a scan can return them), and
+asks the store only about the others written before it started (a later one it has not published,
+no one has: one worker runs). Without that memory a pass cost one marker lookup per event read (on
+FerretDB, one command each: about 1,000 a pass at 50 comments/s, which saturated the store;
+docs/benchmarks.md). The markers stay the truth: a restarted relay looks up what it reads.
 
 ``event_id`` is derived from (comment id, version), so a re-send (a crash between publishing and the
 marker) carries the same id and consumers dedupe on it. A revision whose writer died before writing
@@ -92,14 +100,19 @@ class Relay:
         self.grace = timedelta(seconds=grace_s)
         self.checkpoint = Checkpoint(store, self.POSITION, margin_s=margin_s)
         self.now = now
+        self._published: dict[str, datetime] = {}  # event id → when its record was written (see above)
+        self._started: datetime | None = None
+        self.behind = False  # the last pass read a full batch: more is waiting
 
     async def run_once(self) -> int:
         """Publishes one batch; returns how many events went out."""
         now = self.now()
+        self._started = self._started or now
         since, scan = await self.checkpoint.start()
         posted = await self.store.posted_since(since, BATCH, now=now, scan=scan)
         revisions = await self.store.revisions_since(since, BATCH, now=now, scan=scan)
         keep: list[datetime] = [now]  # the next position: not beyond anything left unresolved
+        self.behind = len(posted) >= BATCH or len(revisions) >= BATCH
         if len(posted) >= BATCH:
             keep.append(posted[-1][0])
         if len(revisions) >= BATCH:
@@ -117,7 +130,7 @@ class Relay:
                     continue
             if revision.event is not None:
                 queued.append(Queued(revision.at, revision.event))
-        done = await self.store.published_of([q.event_id for q in queued])
+        done = await self._published_of(queued)
         chains: dict[str, list[Queued]] = {}
         for q in sorted(queued, key=lambda q: (q.comment_id, q.version)):
             if q.event_id not in done:
@@ -125,6 +138,7 @@ class Relay:
         results = await asyncio.gather(*(self._publish_chain(chain) for chain in chains.values()))
         sent = [q.event_id for chain in results for q in chain]
         await self.store.mark_published(sent, now)
+        self._published.update((q.event_id, q.at) for chain in results for q in chain)
         for chain, published in zip(chains.values(), results, strict=True):
             if len(published) < len(chain):
                 keep.append(chain[len(published)].at)
@@ -132,6 +146,15 @@ class Relay:
         if sent:
             log.info("published %d comment events", len(sent))
         return len(sent)
+
+    async def _published_of(self, queued: list[Queued]) -> set[str]:
+        """The queued events already published: remembered, or else looked up in the store."""
+        oldest = self.checkpoint.oldest  # what no scan returns any more is forgotten
+        self._published = {e: at for e, at in self._published.items() if at >= oldest}
+        unknown = [q for q in queued if q.event_id not in self._published and q.at < (self._started or q.at)]
+        found = await self.store.published_of([q.event_id for q in unknown])
+        self._published.update((q.event_id, q.at) for q in unknown if q.event_id in found)
+        return {q.event_id for q in queued if q.event_id in self._published}
 
     async def _publish_chain(self, chain: list[Queued]) -> list[Queued]:
         """One comment's events in version order; stops at the first failure (the next pass retries)."""

@@ -29,13 +29,15 @@ class ScoreFolder:
         self.checkpoint = Checkpoint(store, self.POSITION, margin_s=margin_s)
         self.now = now
         self._retry: set[str] = set()
+        self.behind = False  # the last pass read a full batch: more is waiting
 
     async def run_once(self) -> int:
         """Folds one batch of changed votes; returns how many scores changed."""
         now = self.now()
         since, scan = await self.checkpoint.start()
         votes = await self.store.voted_since(since, BATCH, now=now, scan=scan)
-        position = votes[-1][1] if len(votes) >= BATCH else now
+        self.behind = len(votes) >= BATCH
+        position = votes[-1][1] if self.behind else now
         touched = sorted(self._retry | {comment_id for comment_id, _ in votes})
         self._retry = set()
         changed = 0

@@ -28,15 +28,18 @@ class Worker:
         self.store, self.relay, self.folder, self.period_s = store, relay, folder, period_s
         self._cleaned: datetime | None = None
 
-    async def run_once(self) -> int:
-        """One pass: publish, fold scores, clean up; returns how many events went out."""
-        sent = await self.relay.run_once()
+    async def run_once(self) -> bool:
+        """One pass: publish, fold scores, clean up; True when a backlog remains (the next pass follows at
+        once). Not merely when something was published: every pass reads the last seconds again
+        (checkpoint.py), so back-to-back passes under a steady trickle would read the same records
+        over and over."""
+        await self.relay.run_once()
         await self.folder.run_once()
         now = utcnow()
         if self._cleaned is None or now - self._cleaned >= CLEAN_EVERY:
             await self.store.clean_expired(now, now - HISTORY)
             self._cleaned = now
-        return sent
+        return self.relay.behind or self.folder.behind
 
     async def run(self, stop: asyncio.Event) -> None:
         """Passes until ``stop`` (a broker or database outage is logged; the next pass retries)."""

@@ -14,7 +14,7 @@ from newsflow_comments.records import StoredComment
 from newsflow_comments.store.mappers import Doc, tick_of
 from newsflow_kit.mongo import equality_only, find_in
 
-MAX_TICKS = 24 * 60  # further back than this, a "changed since" read is one range query instead
+MAX_TICKS = 24 * 60  # further back than this (48 minutes), a "changed since" read is one range query instead
 TICKS_AT_ONCE = 16
 StoreUnavailable = ConnectionFailure  # the store does not answer (the api maps it to 503)
 
@@ -82,10 +82,10 @@ async def changed_since(
 ) -> list[Doc]:
     """The first ``limit`` records whose ``field`` is at or after ``since``, in (``field``, ``_id``) order.
 
-    On FerretDB, tick by tick from ``since``'s to the minute after ``now``'s (a writer's clock may
-    run a little ahead), each an indexed equality match; one range query on MongoDB, when asked to
-    ``scan`` (the worker's first pass, which also finds records older than their ``tick``) or
-    when ``since`` is more than ``MAX_TICKS`` back.
+    On FerretDB, tick by tick from ``since``'s to the one after ``now``'s (a record from a writer
+    whose clock runs further ahead is read by a later pass), each an indexed equality match; one
+    range query on MongoDB, when asked to ``scan`` (the worker's first pass, which also finds
+    records older than their ``tick``) or when ``since`` is more than ``MAX_TICKS`` back.
     """
     order = [(field, ASCENDING), ("_id", ASCENDING)]
     first, last = tick_of(since), tick_of(max(now, datetime.now(UTC))) + 1
