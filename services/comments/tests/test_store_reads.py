@@ -98,16 +98,30 @@ async def test_client_marks_are_the_or_of_both_lookups_newest_hits_first(store: 
     assert [m.id for m in truncated] == ["ban:fp1", "known:fp1", "hit:0", "hit:1"]
 
 
-async def test_a_pass_reads_a_few_seconds_back_and_the_whole_margin_every_rescan(store: Store) -> None:
+async def test_each_pass_reads_a_second_back_and_the_next_slice_of_the_margin(store: Store) -> None:
     position = datetime.now(UTC).replace(microsecond=0)  # the store keeps milliseconds
+    checkpoint = Checkpoint(store, "test", margin_s=10, recent_s=1, slice_s=4)
     await store.save_position("test", position)
-    clock = [100.0]
-    checkpoint = Checkpoint(store, "test", margin_s=30, recent_s=2, rescan_s=10, clock=lambda: clock[0])
-    assert await checkpoint.start() == (position - timedelta(seconds=30), True)  # the first: a range scan
-    clock[0] += 0.5
-    assert await checkpoint.start() == (position - timedelta(seconds=2), False)
-    assert checkpoint.oldest == position - timedelta(seconds=30)
-    clock[0] += 9.5
-    assert await checkpoint.start() == (position - timedelta(seconds=30), False)
-    clock[0] += 0.5
-    assert await checkpoint.start() == (position - timedelta(seconds=2), False)
+    assert await checkpoint.start() == (position - timedelta(seconds=10), True)  # the first: the whole margin
+    assert checkpoint.older is None
+    slices = []
+    for _ in range(4):  # the position stands still: the slices walk the margin and start over
+        assert await checkpoint.start() == (position - timedelta(seconds=1), False)
+        assert checkpoint.oldest == position - timedelta(seconds=10)
+        slices.append(checkpoint.older)
+    s = [position - timedelta(seconds=n) for n in (10, 6, 2, 1)]
+    assert slices == [(s[0], s[1]), (s[1], s[2]), (s[2], s[3]), (s[0], s[1])]
+    moved = position + timedelta(seconds=7)  # the margin moved past the next slice's start: from its start
+    await store.save_position("test", moved)
+    assert await checkpoint.start() == (moved - timedelta(seconds=1), False)
+    assert checkpoint.older == (moved - timedelta(seconds=10), moved - timedelta(seconds=6))
+
+
+async def test_a_bounded_read_stops_before_until(store: Store) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    times = [now - timedelta(seconds=n) for n in range(10)]
+    await store.votes.insert_many([_vote(n, at) for n, at in enumerate(times)])
+    since, until = now - timedelta(seconds=6), now - timedelta(seconds=2)
+    got = [at for _, at in await store.voted_since(since, 100, now=now, until=until)]
+    assert got == [now - timedelta(seconds=n) for n in (6, 5, 4, 3)]
+    assert [at for _, at in await store.voted_since(since, 100, now=now, until=until, scan=True)] == got

@@ -117,6 +117,10 @@ class Relay:
             keep.append(posted[-1][0])
         if len(revisions) >= BATCH:
             keep.append(revisions[-1].at)
+        if (older := self.checkpoint.older) is not None:  # this pass's slice of the margin (checkpoint.py)
+            start, until = older
+            posted += await self.store.posted_since(start, BATCH, now=now, until=until)
+            revisions += await self.store.revisions_since(start, BATCH, now=now, until=until)
         queued = [Queued(at, event) for at, event in posted if event is not None]
         versions = await self.store.versions(r.comment_id for r in revisions)
         for revision in revisions:

@@ -2,7 +2,8 @@
 
 A vote is one document per (comment, voter), replaced when the voter changes their mind, so the
 sum of a comment's votes is its exact score at any moment. The worker scans the votes changed since
-its saved position (minus ``outbox_margin_s`` for writes that committed late), sums the votes of
+its saved position (and a slice of the ``outbox_margin_s`` before it, for writes that committed late:
+checkpoint.py), sums the votes of
 those comments (a bounded ``$group`` over their votes) and writes each score that differs through
 the comment's revision claim, like any other change (no event: votes are not events). A comment
 being changed by someone else right then keeps its place for the next pass.
@@ -38,6 +39,8 @@ class ScoreFolder:
         votes = await self.store.voted_since(since, BATCH, now=now, scan=scan)
         self.behind = len(votes) >= BATCH
         position = votes[-1][1] if self.behind else now
+        if (older := self.checkpoint.older) is not None:  # this pass's slice of the margin (checkpoint.py)
+            votes += await self.store.voted_since(older[0], BATCH, now=now, until=older[1])
         touched = sorted(self._retry | {comment_id for comment_id, _ in votes})
         self._retry = set()
         changed = 0

@@ -12,11 +12,11 @@ from newsflow_comments.records import ArticleRef, Change, Mark, MarkKind, Queued
 from newsflow_contracts import ArticleStatus, CommentData, CommentStatus, EventType
 
 Doc = dict[str, Any]
-TICK_S = 2  # the width of a ``tick``: a worker's pass reads the last few (checkpoint.py)
+TICK_S = 1  # the width of a ``tick``: a worker's pass reads the last few and two older (checkpoint.py)
 
 
 def tick_of(at: datetime) -> int:
-    """The ``tick`` of a record written at ``at``: its 2-second slot since the epoch."""
+    """The ``tick`` of a record written at ``at``: its second since the epoch."""
     return int(at.timestamp() // TICK_S)
 
 

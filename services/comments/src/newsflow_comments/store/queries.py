@@ -14,7 +14,7 @@ from newsflow_comments.records import StoredComment
 from newsflow_comments.store.mappers import Doc, tick_of
 from newsflow_kit.mongo import equality_only, find_in
 
-MAX_TICKS = 24 * 60  # further back than this (48 minutes), a "changed since" read is one range query instead
+MAX_TICKS = 24 * 60  # further back than this (24 minutes), a "changed since" read is one range query instead
 TICKS_AT_ONCE = 16
 StoreUnavailable = ConnectionFailure  # the store does not answer (the api maps it to 503)
 
@@ -79,22 +79,30 @@ async def changed_since(
     now: datetime,
     projection: Doc | None = None,
     scan: bool = False,
+    until: datetime | None = None,
 ) -> list[Doc]:
-    """The first ``limit`` records whose ``field`` is at or after ``since``, in (``field``, ``_id``) order.
+    """The first ``limit`` records whose ``field`` is at or after ``since`` (and before ``until``), in
+    (``field``, ``_id``) order.
 
-    On FerretDB, tick by tick from ``since``'s to the one after ``now``'s (a record from a writer
-    whose clock runs further ahead is read by a later pass), each an indexed equality match; one
-    range query on MongoDB, when asked to ``scan`` (the worker's first pass, which also finds
-    records older than their ``tick``) or when ``since`` is more than ``MAX_TICKS`` back.
+    On FerretDB, tick by tick from ``since``'s to ``until``'s, or to the one after ``now``'s (a record
+    from a writer whose clock runs further ahead is read by a later pass), each an indexed equality
+    match; one range query on MongoDB, when asked to ``scan`` (the worker's first pass, which also
+    finds records older than their ``tick``) or when ``since`` is more than ``MAX_TICKS`` back.
     """
     order = [(field, ASCENDING), ("_id", ASCENDING)]
-    first, last = tick_of(since), tick_of(max(now, datetime.now(UTC))) + 1
+    first = tick_of(since)
+    last = tick_of(until) if until is not None else tick_of(max(now, datetime.now(UTC))) + 1
     if scan or last - first > MAX_TICKS or not await equality_only(collection.database.client):
-        return await collection.find({field: {"$gte": since}}, projection).sort(order).limit(limit).to_list()
+        bounds = {"$gte": since} if until is None else {"$gte": since, "$lt": until}
+        return await collection.find({field: bounds}, projection).sort(order).limit(limit).to_list()
     found: list[Doc] = []
     for start in range(first, last + 1, TICKS_AT_ONCE):
         ticks = range(start, min(start + TICKS_AT_ONCE, last + 1))
-        found += [doc for doc in await find_in(collection, "tick", ticks, projection=projection) if doc[field] >= since]
+        found += [
+            doc
+            for doc in await find_in(collection, "tick", ticks, projection=projection, concurrency=1)
+            if doc[field] >= since and (until is None or doc[field] < until)
+        ]
         if len(found) >= limit:
             break
     found.sort(key=lambda doc: (doc[field], doc["_id"]))

@@ -103,25 +103,29 @@ class Store:
     # -- the worker's scans ----------------------------------------------------------------------
 
     async def posted_since(
-        self, since: datetime, limit: int, *, now: datetime, scan: bool = False
+        self, since: datetime, limit: int, *, now: datetime, scan: bool = False, until: datetime | None = None
     ) -> list[tuple[datetime, QueuedEvent | None]]:
-        """Comments posted at or after ``since``: (when, its comment.posted event), oldest first."""
+        """Comments posted at or after ``since`` (before ``until``): (when, its comment.posted event), oldest first."""
         projection = {"posted": 1, "article_id": 1, "created_at": 1}
-        docs = await changed_since(self.comments, "created_at", since, limit, now=now, projection=projection, scan=scan)
+        docs = await changed_since(
+            self.comments, "created_at", since, limit, now=now, projection=projection, scan=scan, until=until
+        )
         return [(d["created_at"], event_of(d["posted"]) if d.get("posted") else None) for d in docs]
 
     async def revisions_since(
-        self, since: datetime, limit: int, *, now: datetime, scan: bool = False
+        self, since: datetime, limit: int, *, now: datetime, scan: bool = False, until: datetime | None = None
     ) -> list[Revision]:
-        docs = await changed_since(self.revisions, "at", since, limit, now=now, scan=scan)
+        docs = await changed_since(self.revisions, "at", since, limit, now=now, scan=scan, until=until)
         return [revision_of(d) for d in docs]
 
     async def voted_since(
-        self, since: datetime, limit: int, *, now: datetime, scan: bool = False
+        self, since: datetime, limit: int, *, now: datetime, scan: bool = False, until: datetime | None = None
     ) -> list[tuple[str, datetime]]:
-        """(comment id, when) of the votes cast or changed at or after ``since``, oldest first."""
+        """(comment id, when) of the votes cast or changed at or after ``since`` (before ``until``), oldest first."""
         projection = {"comment_id": 1, "at": 1}
-        docs = await changed_since(self.votes, "at", since, limit, now=now, projection=projection, scan=scan)
+        docs = await changed_since(
+            self.votes, "at", since, limit, now=now, projection=projection, scan=scan, until=until
+        )
         return [(d["comment_id"], d["at"]) for d in docs]
 
     async def published_of(self, event_ids: list[str]) -> set[str]:
