@@ -112,41 +112,65 @@ async def closed_loop(send: Send, *, seconds: float, concurrency: int, timeout: 
     return load
 
 
-async def open_loop(send: Send, *, rate: float, seconds: float, timeout: float = 10) -> Load:
-    """Open loop: one request every 1/rate s whatever the answers' speed (no coordinated omission)."""
+async def open_loop(send: Send, *, rate: float, seconds: float, timeout: float = 10, warmup_s: float = 0) -> Load:
+    """Open loop: one request every 1/rate s whatever the answers' speed (no coordinated omission).
+
+    ``warmup_s`` first sends at the same rate on the same client without recording (its errors still
+    count): the measured requests find connections open, as a service under steady load does.
+    """
     load = Load()
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-        tasks = []
-        start = time.perf_counter()
-        for i in range(int(rate * seconds)):
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(_one(send, client, i, load)))
-        await asyncio.gather(*tasks)
-        load.seconds = time.perf_counter() - start
+        if warmup_s > 0:
+            warm = Load()
+            await _paced(send, client, warm, rate=rate, seconds=warmup_s, first=-int(rate * warmup_s))
+            load.statuses.update(status for status in warm.statuses.elements() if not status.startswith("2"))
+        load.seconds = await _paced(send, client, load, rate=rate, seconds=seconds)
     return load
 
 
-async def open_loop_calls(op: Callable[[int], Awaitable[Any]], *, rate: float, seconds: float) -> Load:
+async def _paced(
+    send: Send, client: httpx.AsyncClient, load: Load, *, rate: float, seconds: float, first: int = 0
+) -> float:
+    """Sends ``rate × seconds`` requests on schedule (numbered from ``first``); returns the time taken."""
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(_one(send, client, first + i, load)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
+
+
+async def open_loop_calls(
+    op: Callable[[int], Awaitable[Any]], *, rate: float, seconds: float, warmup_s: float = 0
+) -> Load:
     """:func:`open_loop` for a baseline that is not HTTP (an async pymongo call, say): an exception is an error."""
     load = Load()
 
-    async def one(i: int) -> None:
+    async def one(i: int, into: Load) -> None:
         started = time.perf_counter()
         try:
             await op(i)
             status = "200"
         except Exception as exc:  # counted as an error of the baseline, reported, never hidden
             status = type(exc).__name__
-        load.record(started, status)
+        into.record(started, status)
 
-    tasks = []
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    load.seconds = time.perf_counter() - start
+    async def paced(into: Load, seconds: float, first: int) -> float:
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(first + i, into)))
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - start
+
+    if warmup_s > 0:
+        warm = Load()
+        await paced(warm, warmup_s, -int(rate * warmup_s))
+        load.statuses.update(status for status in warm.statuses.elements() if not status.startswith("2"))
+    load.seconds = await paced(load, seconds, 0)
     return load
 
 

@@ -84,14 +84,14 @@ async def changed_since(
     """The first ``limit`` records whose ``field`` is at or after ``since`` (and before ``until``), in
     (``field``, ``_id``) order.
 
-    On FerretDB, tick by tick from ``since``'s to ``until``'s, or to the one after ``now``'s (a record
-    from a writer whose clock runs further ahead is read by a later pass), each an indexed equality
-    match; one range query on MongoDB, when asked to ``scan`` (the worker's first pass, which also
+    On FerretDB, tick by tick from ``since``'s to ``until``'s or ``now``'s (a record from a writer
+    whose clock runs ahead is read by a later pass, which reads from before it), each an indexed
+    equality match; one range query on MongoDB, when asked to ``scan`` (the worker's first pass, which also
     finds records older than their ``tick``) or when ``since`` is more than ``MAX_TICKS`` back.
     """
     order = [(field, ASCENDING), ("_id", ASCENDING)]
     first = tick_of(since)
-    last = tick_of(until) if until is not None else tick_of(max(now, datetime.now(UTC))) + 1
+    last = tick_of(until) if until is not None else tick_of(max(now, datetime.now(UTC)))
     if scan or last - first > MAX_TICKS or not await equality_only(collection.database.client):
         bounds = {"$gte": since} if until is None else {"$gte": since, "$lt": until}
         return await collection.find({field: bounds}, projection).sort(order).limit(limit).to_list()
