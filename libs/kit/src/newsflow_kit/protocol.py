@@ -60,6 +60,7 @@ class StreamBody:
         if (
             cycle.flow.write_paused
             or cycle.disconnected
+            or cycle.transport.is_closing()  # closed before connection_lost has run
             or not cycle.response_started
             or cycle.response_complete
             or cycle.scope["method"] == "HEAD"
@@ -67,12 +68,15 @@ class StreamBody:
             return False
         if self._chunked:
             # h11 keeps no state for a chunk: writing the frame ourselves is what conn.send would write.
-            cycle.transport.write(frame if frame is not None else chunk_frame(body))
-            return True
-        output = cycle.conn.send(h11.Data(data=body))
-        if self._chunked is None:
-            self._chunked = output == chunk_frame(body)
-        cycle.transport.write(output)
+            output = frame if frame is not None else chunk_frame(body)
+        else:
+            output = cycle.conn.send(h11.Data(data=body))
+            if self._chunked is None:
+                self._chunked = output == chunk_frame(body)
+        try:
+            cycle.transport.write(output)
+        except (RuntimeError, OSError):  # the transport went away: the caller's own send will find out
+            return False
         return True
 
     def on_disconnect(self, callback: Callable[[], None]) -> None:
