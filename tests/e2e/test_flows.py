@@ -27,9 +27,13 @@ def test_publish_search_read_comment_and_moderate(
     assert any(b["value"] == publisher.source_id for b in page["facets"]["sources"])
 
     reader = platform.client()
-    posted = reader.post(f"/v1/articles/{article_id}/comments", json={"author_name": "Ann", "body": "Good news."})
+    key = {"Idempotency-Key": f"first-comment-{word}"}
+    comment_url, payload = f"/v1/articles/{article_id}/comments", {"author_name": "Ann", "body": "Good news."}
+    posted = reader.post(comment_url, json=payload, headers=key)
     assert posted.status_code == 201, posted.text
     comment, token = posted.json()["comment"], posted.json()["edit_token"]
+    retried = reader.post(comment_url, json=payload, headers=key)  # the answer was lost: same key, same comment
+    assert retried.status_code == 200 and retried.json()["comment"]["id"] == comment["id"], retried.text
     if comment["status"] == "pending":  # a new author's first comment waits for a moderator
         with platform.admin() as admin:
             queue = admin.get("/v1/admin/comments/queue").json()

@@ -111,16 +111,26 @@ class Backends:
             log.warning("%s %s %s answered non-JSON", service, method, path)
             raise BadGateway(f"the {service} service gave an unreadable answer") from None
 
-    async def relay(self, service: Service, path: str, *, params: Params | None = None) -> Response:
-        """A read whose answer is passed on as the backing service wrote it.
+    async def relay(
+        self,
+        service: Service,
+        path: str,
+        *,
+        method: str = "GET",
+        params: Params | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """A request whose answer (status and body) is passed on as the backing service wrote it.
 
         For routes that only relay: the backing service validated and serialised the answer against
         the same contract, so decoding, validating and encoding it again here would cost the gateway
-        about a tenth of its CPU per search (profiled) and change nothing. Errors are relayed as by :meth:`call`.
+        about a tenth of its CPU per search (profiled) and change nothing; its status stands too (a
+        retried comment POST is 200, not 201). Errors are relayed as by :meth:`call`.
         """
-        response = await self._send(service, "GET", path, params=params, json=None, headers=None, timeout=None)
+        response = await self._send(service, method, path, params=params, json=json, headers=headers, timeout=None)
         if response.media_type != "application/json":
-            log.warning("%s GET %s answered non-JSON", service, path)
+            log.warning("%s %s %s answered non-JSON", service, method, path)
             raise BadGateway(f"the {service} service gave an unreadable answer")
         return Response(response.body, status_code=response.status, media_type="application/json")
 

@@ -49,7 +49,11 @@ async def thread(
 
 
 @router.post(
-    "/articles/{article_id}/comments", status_code=201, response_model=CommentCreated, dependencies=[SmallBody]
+    "/articles/{article_id}/comments",
+    status_code=201,
+    response_model=CommentCreated,
+    responses={200: {"model": CommentCreated, "description": "A retry: the comment the first attempt stored."}},
+    dependencies=[SmallBody],
 )
 async def post_comment(
     article_id: IdPath,
@@ -68,7 +72,7 @@ async def post_comment(
     headers = reader(request)
     if idempotency_key is not None:
         headers["Idempotency-Key"] = idempotency_key
-    return await gw.backends.call(Service.COMMENTS, "POST", path, json=payload, headers=headers)
+    return await gw.backends.relay(Service.COMMENTS, path, method="POST", json=payload, headers=headers)
 
 
 @router.patch("/comments/{comment_id}", response_model=CommentRead, dependencies=[SmallBody])
