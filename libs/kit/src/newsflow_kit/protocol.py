@@ -42,7 +42,9 @@ class StreamBody:
     not complete, the client there, the socket's buffer below its high-water mark); when it answers
     False the caller sends through ASGI as usual, which waits for the buffer to drain. Both paths
     write through the same h11 connection, so the framing stays one. :meth:`on_disconnect` registers
-    what to call when the client leaves, in place of a task waiting on ``receive()``.
+    what to call when the client leaves, in place of a task waiting on ``receive()``. Bytes written
+    here pass no ASGI middleware: use it only for a body none of them transforms (Starlette's GZip
+    leaves event streams alone; the gateway's stream tests read with gzip accepted).
     """
 
     __slots__ = ("_chunked", "_on_disconnect", "cycle")

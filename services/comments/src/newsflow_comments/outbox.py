@@ -2,8 +2,8 @@
 
     post    ──► the comment document carries its comment.posted event (``posted``)       one insert
     change  ──► the revision record <comment>:<version> carries the event of that change  one insert
-    worker  ──► scans both by time (from its saved position, minus a few seconds, and minus
-                ``outbox_margin_s`` every 10 s, for writes that committed late: checkpoint.py), skips
+    worker  ──► scans both by time (from 1 s before its saved position, plus the next slice of the
+                ``outbox_margin_s`` before that, for writes that committed late: checkpoint.py), skips
                 events with a ``published`` marker, publishes the rest in version order per comment,
                 then inserts their markers
 
@@ -101,13 +101,12 @@ class Relay:
         self.checkpoint = Checkpoint(store, self.POSITION, margin_s=margin_s)
         self.now = now
         self._published: dict[str, datetime] = {}  # event id → when its record was written (see above)
-        self._started: datetime | None = None
+        self._started = now()  # an event written since, this relay would have published (see above)
         self.behind = False  # the last pass read a full batch: more is waiting
 
     async def run_once(self) -> int:
         """Publishes one batch; returns how many events went out."""
         now = self.now()
-        self._started = self._started or now
         since, scan = await self.checkpoint.start()
         posted = await self.store.posted_since(since, BATCH, now=now, scan=scan)
         revisions = await self.store.revisions_since(since, BATCH, now=now, scan=scan)
@@ -155,7 +154,7 @@ class Relay:
         """The queued events already published: remembered, or else looked up in the store."""
         oldest = self.checkpoint.oldest  # what no scan returns any more is forgotten
         self._published = {e: at for e, at in self._published.items() if at >= oldest}
-        unknown = [q for q in queued if q.event_id not in self._published and q.at < (self._started or q.at)]
+        unknown = [q for q in queued if q.event_id not in self._published and q.at < self._started]
         found = await self.store.published_of([q.event_id for q in unknown])
         self._published.update((q.event_id, q.at) for q in unknown if q.event_id in found)
         return {q.event_id for q in queued if q.event_id in self._published}

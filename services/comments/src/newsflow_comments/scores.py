@@ -3,10 +3,10 @@
 A vote is one document per (comment, voter), replaced when the voter changes their mind, so the
 sum of a comment's votes is its exact score at any moment. The worker scans the votes changed since
 its saved position (and a slice of the ``outbox_margin_s`` before it, for writes that committed late:
-checkpoint.py), sums the votes of
-those comments (a bounded ``$group`` over their votes) and writes each score that differs through
-the comment's revision claim, like any other change (no event: votes are not events). A comment
-being changed by someone else right then keeps its place for the next pass.
+checkpoint.py), sums the votes of those comments (a bounded ``$group`` over their votes) and writes
+each score that differs through the comment's revision claim, like any other change (no event:
+votes are not events). A comment being changed by someone else right then keeps its place for the
+next pass.
 """
 
 import logging
