@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,35 +118,15 @@ async def open_loop(send: Send, *, rate: float, seconds: float, timeout: float =
     ``warmup_s`` first sends at the same rate on the same client without recording (its errors still
     count): the measured requests find connections open, as a service under steady load does.
     """
-    load = Load()
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
-        if warmup_s > 0:
-            warm = Load()
-            await _paced(send, client, warm, rate=rate, seconds=warmup_s, first=-int(rate * warmup_s))
-            load.statuses.update(status for status in warm.statuses.elements() if not status.startswith("2"))
-        load.seconds = await _paced(send, client, load, rate=rate, seconds=seconds)
-    return load
-
-
-async def _paced(
-    send: Send, client: httpx.AsyncClient, load: Load, *, rate: float, seconds: float, first: int = 0
-) -> float:
-    """Sends ``rate × seconds`` requests on schedule (numbered from ``first``); returns the time taken."""
-    tasks = []
-    start = time.perf_counter()
-    for i in range(int(rate * seconds)):
-        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-        tasks.append(asyncio.create_task(_one(send, client, first + i, load)))
-    await asyncio.gather(*tasks)
-    return time.perf_counter() - start
+        return await _paced(lambda i, into: _one(send, client, i, into), rate=rate, seconds=seconds, warmup_s=warmup_s)
 
 
 async def open_loop_calls(
     op: Callable[[int], Awaitable[Any]], *, rate: float, seconds: float, warmup_s: float = 0
 ) -> Load:
     """:func:`open_loop` for a baseline that is not HTTP (an async pymongo call, say): an exception is an error."""
-    load = Load()
 
     async def one(i: int, into: Load) -> None:
         started = time.perf_counter()
@@ -157,20 +137,30 @@ async def open_loop_calls(
             status = type(exc).__name__
         into.record(started, status)
 
-    async def paced(into: Load, seconds: float, first: int) -> float:
-        tasks = []
+    return await _paced(one, rate=rate, seconds=seconds, warmup_s=warmup_s)
+
+
+async def _paced(
+    one: Callable[[int, Load], Coroutine[Any, Any, None]], *, rate: float, seconds: float, warmup_s: float
+) -> Load:
+    """Calls ``one(i, load)`` on schedule, ``rate`` a second: ``warmup_s`` unrecorded (numbered below
+    0; only its errors are kept), then ``seconds`` measured."""
+
+    async def run(into: Load, length: float, first: int) -> float:
+        tasks: list[asyncio.Task[None]] = []
         start = time.perf_counter()
-        for i in range(int(rate * seconds)):
+        for i in range(int(rate * length)):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             tasks.append(asyncio.create_task(one(first + i, into)))
         await asyncio.gather(*tasks)
         return time.perf_counter() - start
 
+    load = Load()
     if warmup_s > 0:
         warm = Load()
-        await paced(warm, warmup_s, -int(rate * warmup_s))
+        await run(warm, warmup_s, -int(rate * warmup_s))
         load.statuses.update(status for status in warm.statuses.elements() if not status.startswith("2"))
-    load.seconds = await paced(load, seconds, 0)
+    load.seconds = await run(load, seconds, 0)
     return load
 
 
