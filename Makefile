@@ -86,7 +86,7 @@ env-example: install ## Regenerate .env.example from the services' settings clas
 
 .PHONY: bench
 bench: install fetch ## Run the benchmarks against the real local stack (results in bench/results/)
-	$(STACK) session -- .venv/bin/python -m bench $(BENCH)
+	$(STACK) session -- sh -c '.venv/bin/newsflow-topics && exec .venv/bin/python -m bench $(BENCH)'
 
 .PHONY: soak
 soak: install fetch ## 10 min of mixed load (NEWSFLOW_SOAK_S, NEWSFLOW_SOAK_CLIENTS): table + bench/results/soak.json

@@ -2,7 +2,8 @@
 
 Every module ``bench/bench_<name>.py`` is a benchmark: it exposes ``NAME`` and ``run() -> Result``.
 The load average is printed before and after each one (a figure taken on a busy machine says so),
-and the exit status is 1 when any leg of any benchmark saw errors.
+and the exit status is 1 when any leg of any benchmark saw errors, or any benchmark failed to run
+(the others still run).
 """
 
 import argparse
@@ -10,6 +11,7 @@ import importlib
 import pkgutil
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from bench.common import Result, load_average
@@ -38,7 +40,11 @@ def main() -> int:
     for name in args.names or sorted(benches):
         before = load_average()
         print(f"running {name} (load average {before}) ...", file=sys.stderr, flush=True)
-        result: Result = benches[name].run()  # type: ignore[attr-defined]
+        try:
+            result: Result = benches[name].run()  # type: ignore[attr-defined]
+        except Exception as exc:  # one benchmark that cannot run must not cost the others their figures
+            traceback.print_exc()
+            result = Result(name, errors=[f"did not run to the end: {exc!r}"])
         result.notes.append(f"load average before {before}, after {load_average()} (2 cores)")
         result.print()
         print(f"  saved {result.save()}")

@@ -24,7 +24,6 @@ smoke run.
 """
 
 import asyncio
-import contextlib
 import functools
 import os
 import subprocess
@@ -40,7 +39,7 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from bench.common import Result, summary
+from bench.common import Result, cpu_seconds, summary
 from newsflow_contracts import ARTICLES, TopicSpec
 from newsflow_ingest.demo_content import article
 from newsflow_ingest.store import due_tick, with_due_tick
@@ -50,7 +49,6 @@ from newsflow_kit.testing import free_port
 
 NAME = "feed-refresh"
 CONCURRENCY = 32  # the poller's default NEWSFLOW_POLLER__CONCURRENCY, and the baseline's
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @functools.cache
@@ -113,17 +111,6 @@ class FeedServer:
 
     def url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.port}/f/{n}"
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds of the process and of its children (the poller's worker processes), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    total = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            with contextlib.suppress(FileNotFoundError):  # ended meanwhile
-                total += _cpu_s(int(child))
-    return total
 
 
 def _source(n: int, url: str, now: datetime) -> dict[str, Any]:
@@ -251,12 +238,12 @@ def _one_size(feeds: int, items: int, rounds: int, result: Result) -> None:
         for round_ in range(rounds):
             started_at = datetime.now(UTC)
             sources.update_many({}, {"$set": with_due_tick({"next_poll_at": started_at})})
-            cpu0 = _cpu_s(poller.pid)
+            cpu0 = cpu_seconds(poller.pid)
             elapsed = _wait_all_fetched(
                 server, sources, feeds, round_ + 2, started_at, max(300.0, feeds * 0.3), poller, poller_log
             )
             rates.append(feeds / elapsed * 60)
-            cpu.append((_cpu_s(poller.pid) - cpu0) / feeds * 1000)
+            cpu.append((cpu_seconds(poller.pid) - cpu0) / feeds * 1000)
         not_modified = sources.count_documents({"last_status": 304})
         refreshed_new = versions.count_documents({}) - stored  # each changing feed had one new item a round
     finally:

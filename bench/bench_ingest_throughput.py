@@ -9,6 +9,9 @@ baseline   one Python process sending the same articles' documents with `_bulk` 
            same mapping, external versions) into a fresh index, until `_count` sees them all
 5 reps each, alternating, fresh URLs per rep; medians with min/max.
 goal       ≥ 0.8× the baseline
+profile    the CPU each process used per article (``/proc``: the ingest api, the index worker, each
+           server of the stack, this process), both sides: the rate the CPU alone allows on this
+           machine's cores is the ceiling any ratio can reach here
 """
 
 import os
@@ -21,7 +24,7 @@ import httpx
 from elasticsearch import Elasticsearch
 from pymongo import MongoClient
 
-from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, Result, Role, summary
+from bench.common import ES_URL, KAFKA_SERVERS, MONGO_URI, CpuMeter, Result, Role, summary
 from bench.corpus import push_payloads, synthetic_articles
 from newsflow_contracts import ARTICLES, ARTICLES_DLQ, TopicSpec
 from newsflow_index.bulk import write_bulk
@@ -128,10 +131,12 @@ def run() -> Result:
     writes = [Write(a.id, a.version, False, to_document(a)) for a in synthetic_articles(n, prefix="throughput")]
     es = Elasticsearch(ES_URL, request_timeout=120)
     figures: dict[str, list[float]] = {"ours": [], "baseline": []}
+    spent: dict[str, list[dict[str, float]]] = {"ours": [], "baseline": []}
     roles: list[Role] = []
     try:
         roles.append(ingest := Role.start("ingest", "api", env))
-        roles.append(Role.start("index", "worker", env, ready=False))
+        roles.append(worker := Role.start("index", "worker", env, ready=False))
+        meter = CpuMeter.of_stack(**{"ingest api": ingest.proc.pid, "index worker": worker.proc.pid})
         source = httpx.post(f"{ingest.url}/sources", json={"name": "bench-throughput", "kind": "push"})
         source.raise_for_status()
         source_id = str(source.json()["id"])
@@ -140,8 +145,12 @@ def run() -> Result:
         ours(es, ingest.url, source_id, alias, warm)  # imports, indexes, connections, the worker's group
         for rep in range(REPS):
             fresh = [{**p, "url": f"{p['url']}-{rep}"} for p in payloads]
+            before = meter.read()
             figures["ours"].append(ours(es, ingest.url, source_id, alias, fresh))
+            spent["ours"].append(meter.since(before))
+            before = meter.read()
             figures["baseline"].append(baseline(es, writes))
+            spent["baseline"].append(meter.since(before))
     finally:
         for role in roles:
             role.stop()
@@ -151,6 +160,14 @@ def run() -> Result:
     met = o["median"] >= GOAL * b["median"]
     result.add("push API → searchable (median of 5)", o["median"], b["median"], "art/s", f"≥ {GOAL}× _bulk", met)
     result.notes.append(f"ours min/max {o['min']:.0f}/{o['max']:.0f}, baseline min/max {b['min']:.0f}/{b['max']:.0f}")
+    cores = os.cpu_count() or 1
+    split = {side: CpuMeter.per_unit(spent[side], n) for side in spent}
+    total = {side: sum(split[side].values()) for side in split}
+    result.add("CPU per article, every process (median)", total["ours"], total["baseline"], "ms")
+    result.add(f"the rate that CPU allows on {cores} cores", cores * 1000 / total["ours"],
+               cores * 1000 / total["baseline"], "art/s")  # fmt: skip
+    for side in split:
+        result.notes.append(f"CPU ms per article, {side}: {CpuMeter.describe(split[side])}")
     result.notes.append(
         f"{n} articles per rep: one ingest api (batches of {BATCH}, {IN_FLIGHT} in flight, MongoDB + Kafka), "
         f"one index worker; baseline = one process, _bulk of {BATCH} of the same documents"

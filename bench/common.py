@@ -6,6 +6,7 @@ just printed: :meth:`Result.add` takes ``met`` (True / False / None when there i
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -28,6 +29,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ES_URL = os.environ.get("NEWSFLOW_ELASTICSEARCH__URL", "http://127.0.0.1:9200")
 MONGO_URI = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
 KAFKA_SERVERS = os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+STACK_PORTS = {"kafka": 9092, "elasticsearch": 9200, "ferretdb": 27017, "postgres": 5442}  # deploy/local's
+TICKS = os.sysconf("SC_CLK_TCK")
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
@@ -162,6 +165,64 @@ async def _paced(
         load.statuses.update(status for status in warm.statuses.elements() if not status.startswith("2"))
     load.seconds = await run(load, seconds, 0)
     return load
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its descendants, from /proc: its own, its live children's (a worker
+    pool, PostgreSQL's backends) and those of the children it has reaped."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread or a child ended meanwhile
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    return total
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on 127.0.0.1:``port``, through ss(8)."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    for part in out.split("pid=")[1:]:
+        digits = part.split(",", 1)[0]
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+@dataclass
+class CpuMeter:
+    """Where the CPU went: seconds used by each named process (with its descendants) between readings.
+
+    :meth:`of_stack` names the local stack's servers (found by the port they listen on), this
+    benchmark process (``bench``) and the roles given. The per-article or per-request split it gives
+    is the profile behind a ratio: it shows which process a goal's CPU budget went to.
+    """
+
+    pids: dict[str, int]
+
+    @classmethod
+    def of_stack(cls, **roles: int) -> "CpuMeter":
+        servers = {name: listening_pid(port) for name, port in STACK_PORTS.items()}
+        return cls({**roles, **{k: v for k, v in servers.items() if v is not None}, "bench": os.getpid()})
+
+    def read(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def since(self, before: dict[str, float]) -> dict[str, float]:
+        """Seconds each process used since ``before`` (a :meth:`read`)."""
+        now = self.read()
+        return {name: now[name] - before[name] for name in before}
+
+    @staticmethod
+    def per_unit(spent: list[dict[str, float]], units: int) -> dict[str, float]:
+        """Median CPU milliseconds per unit (article, request) of each process over several
+        :meth:`since` readings, largest first."""
+        split = {name: statistics.median(s[name] for s in spent) * 1000 / units for name in spent[0]}
+        return dict(sorted(split.items(), key=lambda item: -item[1]))
+
+    @staticmethod
+    def describe(split: dict[str, float]) -> str:
+        return ", ".join(f"{name} {ms:.2f}" for name, ms in split.items()) + f"; total {sum(split.values()):.2f} ms"
 
 
 def wait_ready(url: str, timeout: float = 90, proc: subprocess.Popen[bytes] | None = None) -> None:
