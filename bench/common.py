@@ -167,11 +167,13 @@ async def _paced(
     return load
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its descendants, from /proc: its own, its live children's (a worker
-    pool, PostgreSQL's backends) and those of the children it has reaped."""
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """CPU seconds of a process, from /proc, and unless ``children`` is False those of its descendants:
+    its live children's (a worker pool, PostgreSQL's backends) and those of the children it reaped."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    total = sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
+    total = sum(int(f) for f in fields[11 : 15 if children else 13]) / TICKS  # utime, stime, cutime, cstime
+    if not children:
+        return total
     for task in Path(f"/proc/{pid}/task").iterdir():
         with contextlib.suppress(FileNotFoundError):  # a thread or a child ended meanwhile
             for child in (task / "children").read_text().split():
@@ -194,8 +196,9 @@ class CpuMeter:
     """Where the CPU went: seconds used by each named process (with its descendants) between readings.
 
     :meth:`of_stack` names the local stack's servers (found by the port they listen on), this
-    benchmark process (``bench``) and the roles given. The per-article or per-request split it gives
-    is the profile behind a ratio: it shows which process a goal's CPU budget went to.
+    benchmark process (``bench``: its own CPU, not that of the roles it started) and the roles given.
+    The per-article or per-request split it gives is the profile behind a ratio: it shows which
+    process a goal's CPU budget went to.
     """
 
     pids: dict[str, int]
@@ -206,7 +209,7 @@ class CpuMeter:
         return cls({**roles, **{k: v for k, v in servers.items() if v is not None}, "bench": os.getpid()})
 
     def read(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return {name: cpu_seconds(pid, children=name != "bench") for name, pid in self.pids.items()}
 
     def since(self, before: dict[str, float]) -> dict[str, float]:
         """Seconds each process used since ``before`` (a :meth:`read`)."""
