@@ -1,7 +1,10 @@
 """``python -m bench [NAME...]`` (or ``make bench BENCH="NAME..."``): run benchmarks, print, save JSON.
 
 Every module ``bench/bench_<name>.py`` is a benchmark: it exposes ``NAME`` and ``run() -> Result``.
-The load average is printed before and after each one (a figure taken on a busy machine says so),
+Each one starts on a quiet machine: the runner first waits (up to 5 min) until the cores were less
+than 15 % busy for 5 s, so that servers still warming up or the previous benchmark's leftovers are
+not measured. The load average is printed before and after each one (a figure taken on a busy
+machine says so),
 and the exit status is 1 when any leg of any benchmark saw errors, or any benchmark failed to run
 (the others still run).
 """
@@ -14,7 +17,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from bench.common import Result, load_average
+from bench.common import Result, load_average, wait_quiet
 
 
 def discover() -> dict[str, object]:
@@ -38,14 +41,16 @@ def main() -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     failed = []
     for name in args.names or sorted(benches):
+        waited, busy = wait_quiet()
+        quiet = f"waited {waited:.0f} s for a quiet machine ({busy:.0%} busy over the last 5 s)"
         before = load_average()
-        print(f"running {name} (load average {before}) ...", file=sys.stderr, flush=True)
+        print(f"running {name} ({quiet}; load average {before}) ...", file=sys.stderr, flush=True)
         try:
             result: Result = benches[name].run()  # type: ignore[attr-defined]
         except Exception as exc:  # one benchmark that cannot run must not cost the others their figures
             traceback.print_exc()
             result = Result(name, errors=[f"did not run to the end: {exc!r}"])
-        result.notes.append(f"load average before {before}, after {load_average()} (2 cores)")
+        result.notes.append(f"{quiet}; load average before {before}, after {load_average()} (2 cores)")
         result.print()
         print(f"  saved {result.save()}")
         if result.errors:

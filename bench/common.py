@@ -167,6 +167,29 @@ async def _paced(
     return load
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def wait_quiet(*, busy_below: float = 0.15, window_s: float = 5, limit_s: float = 300) -> tuple[float, float]:
+    """Waits until the machine's cores, together, were busy less than ``busy_below`` of a ``window_s``
+    window: servers that just booted (Elasticsearch compiles for a minute after it answers) or the
+    previous benchmark's work draining would otherwise be measured as ours. Gives up after
+    ``limit_s``. Returns the seconds waited and the busy share of the last window."""
+    started = time.monotonic()
+    while True:
+        busy0, total0 = _cpu_ticks()
+        time.sleep(window_s)
+        busy1, total1 = _cpu_ticks()
+        share = (busy1 - busy0) / max(total1 - total0, 1)
+        waited = time.monotonic() - started
+        if share < busy_below or waited >= limit_s:
+            return waited, share
+
+
 def cpu_seconds(pid: int, *, children: bool = True) -> float:
     """CPU seconds of a process, from /proc, and unless ``children`` is False those of its descendants:
     its live children's (a worker pool, PostgreSQL's backends) and those of the children it reaped."""
