@@ -16,6 +16,10 @@ warm-up    each leg (ours and the baseline) first sends for 1 s at its rate on t
            unrecorded (errors still count): every leg starts with a new client, whose first requests
            would otherwise each open a connection (and the gateway's to the comments API, closed
            while the other legs ran)
+quiet      each leg starts when the cores were < 15 % busy for 2 s (up to 60 s): the raw find costs
+           the store about 45 ms of CPU (FerretDB reads the thread's 200 documents and sorts them),
+           so at 50/s it overloads the store, and the backlog, or the comments worker catching up
+           after it, must not land in the next leg
 report     medians over NEWSFLOW_BENCH_COMMENTS_REPS repetitions (default 5, min/max in the notes); any
            non-2xx answer or failed request is an error of the run
 goals      POST p99 ≤ 60 ms, GET p99 ≤ 40 ms (through the gateway, at 50 req/s, on the local default store)
@@ -31,7 +35,18 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient, MongoClient
 
-from bench.common import KAFKA_SERVERS, MONGO_URI, Load, Result, Role, Send, open_loop, open_loop_calls, summary
+from bench.common import (
+    KAFKA_SERVERS,
+    MONGO_URI,
+    Load,
+    Result,
+    Role,
+    Send,
+    open_loop,
+    open_loop_calls,
+    summary,
+    wait_quiet,
+)
 from newsflow_contracts import COMMENTS, TopicSpec
 from newsflow_kit.kafka import delete_topics, ensure_topics
 from newsflow_kit.settings import KafkaSettings
@@ -176,10 +191,12 @@ def run() -> Result:
         for _ in range(REPS):
             for kind in KINDS:
                 for target in targets:
+                    wait_quiet(window_s=2, limit_s=60)  # each leg starts after the last one's backlog drained
                     send = target.send(kind, articles.of(kind))
                     load = asyncio.run(open_loop(send, rate=rate, seconds=seconds, warmup_s=WARMUP_S))
                     figures.setdefault((target.name, kind), []).append(load)
                     result.error(f"{target.name} {kind.upper()}", load)
+                wait_quiet(window_s=2, limit_s=60)
                 raw_load = asyncio.run(_raw(f"{db_name}_raw", articles, kind, rate=rate, seconds=seconds))
                 figures.setdefault(("raw pymongo", kind), []).append(raw_load)
                 result.error(f"raw pymongo {kind}", raw_load)
