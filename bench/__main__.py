@@ -2,11 +2,10 @@
 
 Every module ``bench/bench_<name>.py`` is a benchmark: it exposes ``NAME`` and ``run() -> Result``.
 Each one starts on a quiet machine: the runner first waits (up to 5 min) until the cores were less
-than 15 % busy for 5 s, so that servers still warming up or the previous benchmark's leftovers are
-not measured. The load average is printed before and after each one (a figure taken on a busy
-machine says so),
-and the exit status is 1 when any leg of any benchmark saw errors, or any benchmark failed to run
-(the others still run).
+than 15 % busy for 5 s, so that work left over from what ran before is not measured. The load
+average is printed before and after each one (a figure taken on a busy machine says so), and the
+exit status is 1 when any leg of any benchmark saw errors, or any benchmark failed to run (the
+others still run).
 """
 
 import argparse

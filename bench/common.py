@@ -29,7 +29,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ES_URL = os.environ.get("NEWSFLOW_ELASTICSEARCH__URL", "http://127.0.0.1:9200")
 MONGO_URI = os.environ.get("NEWSFLOW_MONGO__URI", "mongodb://127.0.0.1:27017/")
 KAFKA_SERVERS = os.environ.get("NEWSFLOW_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-STACK_PORTS = {"kafka": 9092, "elasticsearch": 9200, "ferretdb": 27017, "postgres": 5442}  # deploy/local's
+STACK = Path(__file__).resolve().parents[1] / "deploy" / "local" / "stack.py"
 TICKS = os.sysconf("SC_CLK_TCK")
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
@@ -176,8 +176,8 @@ def _cpu_ticks() -> tuple[int, int]:
 
 def wait_quiet(*, busy_below: float = 0.15, window_s: float = 5, limit_s: float = 300) -> tuple[float, float]:
     """Waits until the machine's cores, together, were busy less than ``busy_below`` of a ``window_s``
-    window: servers that just booted (Elasticsearch compiles for a minute after it answers) or the
-    previous benchmark's work draining would otherwise be measured as ours. Gives up after
+    window: work still draining from what ran before (a previous benchmark, a leg that overloaded the
+    store, servers finishing their start) would otherwise be measured as ours. Gives up after
     ``limit_s``. Returns the seconds waited and the busy share of the last window."""
     started = time.monotonic()
     while True:
@@ -204,21 +204,18 @@ def cpu_seconds(pid: int, *, children: bool = True) -> float:
     return total
 
 
-def listening_pid(port: int) -> int | None:
-    """The process listening on 127.0.0.1:``port``, through ss(8)."""
-    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
-    for part in out.split("pid=")[1:]:
-        digits = part.split(",", 1)[0]
-        if digits.isdigit():
-            return int(digits)
-    return None
+def stack_pids() -> dict[str, int]:
+    """The local stack's running servers by name, as ``deploy/local/stack.py status`` finds them."""
+    out = subprocess.run([sys.executable, str(STACK), "status"], capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {row["server"]: row["pid"] for row in rows if row["pid"]}
 
 
 @dataclass
 class CpuMeter:
     """Where the CPU went: seconds used by each named process (with its descendants) between readings.
 
-    :meth:`of_stack` names the local stack's servers (found by the port they listen on), this
+    :meth:`of_stack` names the local stack's servers (as :func:`stack_pids` finds them), this
     benchmark process (``bench``: its own CPU, not that of the roles it started) and the roles given.
     The per-article or per-request split it gives is the profile behind a ratio: it shows which
     process a goal's CPU budget went to.
@@ -228,8 +225,7 @@ class CpuMeter:
 
     @classmethod
     def of_stack(cls, **roles: int) -> "CpuMeter":
-        servers = {name: listening_pid(port) for name, port in STACK_PORTS.items()}
-        return cls({**roles, **{k: v for k, v in servers.items() if v is not None}, "bench": os.getpid()})
+        return cls({**roles, **stack_pids(), "bench": os.getpid()})
 
     def read(self) -> dict[str, float]:
         return {name: cpu_seconds(pid, children=name != "bench") for name, pid in self.pids.items()}
