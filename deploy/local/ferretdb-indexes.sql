@@ -36,14 +36,44 @@ BEGIN
 END
 $$;
 
+-- Creates the companion, and keeps ANALYZE to the statistics the planner reads. It reads those of
+-- an index expression from the first index on it that has them, so one copy per expression is
+-- enough: the companion's columns, a btree column whose expression another btree of the table
+-- already gathers (`article_id` leads three), and the whole `_jsonb` documents (FerretDB filters on
+-- `_jsonb -> 'field'` only) are left out. They made up most of each ANALYZE of these tables, which
+-- autovacuum runs every few seconds while a table grows, in bursts that stalled the requests
+-- sharing the cores (docs/benchmarks.md, thirteenth session).
 CREATE OR REPLACE FUNCTION public.newsflow_ensure_companion(idx oid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     ddl text := public.newsflow_gin_companion(idx);
+    companion regclass;
 BEGIN
-    IF ddl IS NOT NULL THEN
-        EXECUTE ddl;
+    IF ddl IS NULL THEN
+        RETURN;
     END IF;
+    EXECUTE ddl;
+    SELECT to_regclass(format('%I.%I', n.nspname, left(c.relname, 59) || '_gin')) INTO companion
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = idx;
+    FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = companion) LOOP
+        EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', companion, k);
+    END LOOP;
+    FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx) LOOP
+        IF EXISTS (
+            SELECT 1 FROM pg_index o JOIN pg_class oc ON oc.oid = o.indexrelid
+            JOIN pg_attribute a ON a.attrelid = o.indexrelid
+            WHERE o.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = idx)
+              AND o.indexrelid <> idx AND oc.relname NOT LIKE '%\_gin'
+              AND a.attnum <= o.indnkeyatts AND a.attstattarget <> 0
+              AND pg_get_indexdef(o.indexrelid, a.attnum, true) = pg_get_indexdef(idx, k, true)
+        ) THEN
+            EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', idx::regclass, k);
+            -- ANALYZE keeps what it no longer gathers: a copy from before would be read first.
+            DELETE FROM pg_statistic WHERE starelid = idx AND staattnum = k;
+        END IF;
+    END LOOP;
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STATISTICS 0',
+                   (SELECT indrelid::regclass FROM pg_index WHERE indexrelid = idx));
 END
 $$;
 

@@ -178,10 +178,10 @@ class Store:
     # -- per-client marks: bans, known authors, post claims, rate-limit hits ----------------------
 
     async def claim_post(self, marks: list[Mark]) -> bool:
-        """Inserts the post claim, then its rate-limit hit and other marks, in order, in one command.
+        """Inserts the post claim, then its rate-limit hit, in order, in one command.
 
         False when the claim (the first mark) exists: an identical post or a retry with the same
-        key; nothing else is inserted then. A later duplicate (``known:`` held already) is fine.
+        key; nothing else is inserted then.
         """
         try:
             await self.marks.insert_many([mark_doc(m) for m in marks], ordered=True)
