@@ -7,7 +7,8 @@ load       NEWSFLOW_BENCH_PUBLISH_ARTICLES articles (default 500) pushed one by 
            gateway at NEWSFLOW_BENCH_PUBLISH_RATE per second (default 20, open loop); all titles
            carry one marker word
 observers  (a) searchable: `GET /v1/search?source=<the source>&sort=newest` every 50 ms, an article
-           counts when it first appears; (b) one SSE client on `/v1/stream?source=<the source>`;
+           counts when it first appears (the older pages too, every 0.5 s, while an article posted
+           over 2 s ago is unseen); (b) one SSE client on `/v1/stream?source=<the source>`;
            (c) one WebSocket client on `/v1/ws` subscribed with the same filter
 latency    from the moment the POST returned (an event that beats the answer counts 0 ms: the ingest
            fast path publishes before it answers); for SSE and WebSocket also from the moment the POST
@@ -44,6 +45,8 @@ from newsflow_kit.settings import KafkaSettings
 
 NAME = "publish-latency"
 POLL_S = 0.05
+LATE_S = 2.0  # an article unseen this long after its POST returned is looked for past the first page
+LATE_POLL_S = 0.5
 SEARCH_P95_GOAL_MS = 1250.0
 SSE_P99_GOAL_MS = 100.0
 
@@ -119,16 +122,34 @@ async def _ws(url: str, source_id: str, clock: Clock, ready: asyncio.Event) -> N
 
 
 async def _search(base: str, source_id: str, clock: Clock, stop: asyncio.Event) -> None:
+    """Polls the newest page; when an article posted over ``LATE_S`` ago is still unseen, also reads
+    the older pages (at most every ``LATE_POLL_S``): an article that turns searchable after more
+    than a page of newer ones sorts below the first page, and would otherwise never be seen."""
     params: dict[str, str | int] = {"source": source_id, "sort": "newest", "size": 50}
+    deep_at = 0.0
     async with httpx.AsyncClient(timeout=10) as client:
         while not stop.is_set():
-            response = await client.get(f"{base}/v1/search", params=params)
-            if response.status_code != 200:
-                clock.errors.append(f"search answered {response.status_code}")
-            else:
-                for item in response.json()["items"]:
-                    clock.see("search", item["id"])
+            cursor = await _search_page(client, base, params, clock)
+            now = time.perf_counter()
+            late = [a for a, t in clock.posted.items() if now - t > LATE_S and a not in clock.seen["search"]]
+            if late and now - deep_at >= LATE_POLL_S:
+                deep_at = now
+                while cursor and any(a not in clock.seen["search"] for a in late):
+                    cursor = await _search_page(client, base, {**params, "cursor": cursor}, clock)
             await asyncio.sleep(POLL_S)
+
+
+async def _search_page(client: httpx.AsyncClient, base: str, params: dict[str, str | int], clock: Clock) -> str | None:
+    """One page of results: every article on it counts as seen; the cursor of the next page."""
+    response = await client.get(f"{base}/v1/search", params=params)
+    if response.status_code != 200:
+        clock.errors.append(f"search answered {response.status_code}")
+        return None
+    page = response.json()
+    for item in page["items"]:
+        clock.see("search", item["id"])
+    cursor = page.get("next_cursor")
+    return str(cursor) if cursor else None
 
 
 async def _publish(p: Platform, payloads: list[dict[str, Any]], rate: float, clock: Clock) -> None:
