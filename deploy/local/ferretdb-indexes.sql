@@ -58,6 +58,8 @@ BEGIN
     FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = companion) LOOP
         EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', companion, k);
     END LOOP;
+    -- ANALYZE keeps what it no longer gathers: a copy from before would be read first.
+    DELETE FROM pg_statistic WHERE starelid = companion;
     FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx) LOOP
         IF EXISTS (
             SELECT 1 FROM pg_index o JOIN pg_class oc ON oc.oid = o.indexrelid
@@ -68,12 +70,14 @@ BEGIN
               AND pg_get_indexdef(o.indexrelid, a.attnum, true) = pg_get_indexdef(idx, k, true)
         ) THEN
             EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', idx::regclass, k);
-            -- ANALYZE keeps what it no longer gathers: a copy from before would be read first.
             DELETE FROM pg_statistic WHERE starelid = idx AND staattnum = k;
         END IF;
     END LOOP;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STATISTICS 0',
                    (SELECT indrelid::regclass FROM pg_index WHERE indexrelid = idx));
+    DELETE FROM pg_statistic s USING pg_index i, pg_attribute a
+    WHERE i.indexrelid = idx AND s.starelid = i.indrelid AND a.attrelid = i.indrelid
+      AND a.attname = '_jsonb' AND s.staattnum = a.attnum;
 END
 $$;
 
