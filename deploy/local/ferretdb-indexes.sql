@@ -7,6 +7,10 @@
 -- the same expressions (jsonb_path_ops answers `@>`), when FerretDB creates the index, when it
 -- drops it, and once for the indexes that already exist. See docs/infra.md.
 
+-- The name of an index's GIN companion, within PostgreSQL's 63-byte names (FerretDB's are ASCII).
+CREATE OR REPLACE FUNCTION public.newsflow_companion_name(index_name text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT left(index_name, 59) || '_gin' $$;
+
 CREATE OR REPLACE FUNCTION public.newsflow_gin_companion(idx oid) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -29,7 +33,7 @@ BEGIN
     END LOOP;
     RETURN format(
         'CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s) WITH (fastupdate = off)',
-        left((SELECT relname FROM pg_class WHERE oid = idx), 59) || '_gin',
+        public.newsflow_companion_name((SELECT relname FROM pg_class WHERE oid = idx)),
         ix.indrelid::regclass,
         array_to_string(cols, ', ')
     );
@@ -53,7 +57,7 @@ BEGIN
         RETURN;
     END IF;
     EXECUTE ddl;
-    SELECT to_regclass(format('%I.%I', n.nspname, left(c.relname, 59) || '_gin')) INTO companion
+    SELECT to_regclass(format('%I.%I', n.nspname, public.newsflow_companion_name(c.relname))) INTO companion
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = idx;
     FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = companion) LOOP
         EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', companion, k);
@@ -97,7 +101,8 @@ BEGIN
     -- Only an index dropped on its own (dropIndexes); a dropped table takes its companions along.
     FOR r IN SELECT schema_name, object_name FROM pg_event_trigger_dropped_objects()
              WHERE object_type = 'index' AND original AND object_name NOT LIKE '%\_gin' LOOP
-        EXECUTE format('DROP INDEX IF EXISTS %I.%I', r.schema_name, left(r.object_name, 59) || '_gin');
+        EXECUTE format('DROP INDEX IF EXISTS %I.%I', r.schema_name,
+                       public.newsflow_companion_name(r.object_name));
     END LOOP;
 END
 $$;
