@@ -21,7 +21,8 @@ ingest with AI   ingest-throughput's measurement (push API → searchable, batch
                  thousands of writes after a pause markedly slower (measured: a "without" rep after
                  120 s idle 188-215 art/s against 277-284 straight after another rep), so a "with" rep
                  that followed a catch-up of minutes measured the pause, not the AI roles. Goal: ≥ 0.95×
-                 of without.
+                 of without. The CPU each process used per article during the reps of each kind is
+                 reported beside it: what the AI roles took from ingest, and where.
 Order: warm-up; (without, with), (with, without), ... 5 pairs; the AI roles start and catch up; the
 latency run.
 """
@@ -36,7 +37,7 @@ from elasticsearch import Elasticsearch
 
 from bench.bench_ingest_throughput import ours as push_to_searchable
 from bench.bench_ingest_throughput import private_pipeline, remove_pipeline
-from bench.common import ES_URL, Result, Role, summary
+from bench.common import ES_URL, CpuMeter, Result, Role, summary
 from bench.corpus import push_payloads
 from newsflow_index.indices import digests_alias, ensure_alias, vectors_alias
 from newsflow_index.settings import IndexingSettings
@@ -132,8 +133,12 @@ def merged(es: Elasticsearch, timeout: float = 120) -> None:
         time.sleep(1)
 
 
+AI_ROLES = ("embedder", "summarizer")
+
+
 def start_ai(env: dict[str, str]) -> list[Role]:
-    return [Role.start("index", "embedder", env, ready=False), Role.start("index", "summarizer", env, ready=False)]
+    """The AI roles, in the order of :data:`AI_ROLES`."""
+    return [Role.start("index", role, env, ready=False) for role in AI_ROLES]
 
 
 def run() -> Result:
@@ -149,7 +154,7 @@ def run() -> Result:
     ai: list[Role] = []
     try:
         roles.append(ingest := Role.start("ingest", "api", env))
-        roles.append(Role.start("index", "worker", env, ready=False))
+        roles.append(worker := Role.start("index", "worker", env, ready=False))
         ensure_alias(es, alias, IndexingSettings())
         source = httpx.post(f"{ingest.url}/sources", json={"name": "bench-embed", "kind": "push"})
         source.raise_for_status()
@@ -157,6 +162,7 @@ def run() -> Result:
         rest = payloads[n:]
         push_to_searchable(es, ingest.url, source_id, alias, rest[:m])  # warm-up: imports, group, connections
         order: list[tuple[str, float]] = []  # (kind, art/s) of every rep, in the order they ran
+        spent: dict[str, list[dict[str, float]]] = {"with": [], "without": []}  # CPU s of each process, per rep
         longest = 0.0  # the longest catch-up and merge before a rep
         pushed = m
         for rep in range(REPS):  # pairs in alternating order: the store grows alike under both kinds
@@ -168,7 +174,13 @@ def run() -> Result:
                 merged(es)
                 longest = max(longest, time.monotonic() - paused)
                 time.sleep(max(0.0, pause_s - (time.monotonic() - paused)))
+                meter = CpuMeter.of_stack(
+                    **{"ingest api": ingest.proc.pid, "index worker": worker.proc.pid},
+                    **{f"index {name}": role.proc.pid for name, role in zip(AI_ROLES, ai, strict=True)},
+                )
+                before = meter.read()
                 order.append((kind, push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m])))
+                spent[kind].append(meter.since(before))
                 pushed += m
                 for role in ai:
                     role.stop()
@@ -196,6 +208,13 @@ def run() -> Result:
         "with / without, pair by pair (median of pairs)", paired["median"], 1.0, "×",
         f"≥ {THROUGHPUT_GOAL}×", paired["median"] >= THROUGHPUT_GOAL,
     )  # fmt: skip
+    split = {kind: CpuMeter.per_unit(spent[kind], m) for kind in spent}
+    result.add(
+        "CPU per article, every process, with / without (median)",
+        sum(split["with"].values()), sum(split["without"].values()), "ms",
+    )  # fmt: skip
+    for kind in split:
+        result.notes.append(f"CPU ms per article, {kind} the AI roles: {CpuMeter.describe(split[kind])}")
     result.notes.append(
         f"baseline of the latency rows: POST → searchable at all (the worker's path), same articles, same run; "
         f"{n} articles at {rate:g}/s"
