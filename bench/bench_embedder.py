@@ -174,9 +174,10 @@ def run() -> Result:
                 merged(es)
                 longest = max(longest, time.monotonic() - paused)
                 time.sleep(max(0.0, pause_s - (time.monotonic() - paused)))
+                running = dict(zip(AI_ROLES, ai, strict=True)) if ai else {}  # none in a "without" rep
                 meter = CpuMeter.of_stack(
                     **{"ingest api": ingest.proc.pid, "index worker": worker.proc.pid},
-                    **{f"index {name}": role.proc.pid for name, role in zip(AI_ROLES, ai, strict=True)},
+                    **{f"index {name}": role.proc.pid for name, role in running.items()},
                 )
                 before = meter.read()
                 order.append((kind, push_to_searchable(es, ingest.url, source_id, alias, rest[pushed:][:m])))
