@@ -52,6 +52,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     ddl text := public.newsflow_gin_companion(idx);
     companion regclass;
+    k int;
 BEGIN
     IF ddl IS NULL THEN
         RETURN;
@@ -59,7 +60,10 @@ BEGIN
     EXECUTE ddl;
     SELECT to_regclass(format('%I.%I', n.nspname, public.newsflow_companion_name(c.relname))) INTO companion
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = idx;
-    FOR k IN 1..(SELECT indnkeyatts FROM pg_index WHERE indexrelid = companion) LOOP
+    -- Each ALTER only where the target is not 0 yet: this runs for every index at every start
+    -- (the DELETEs are cheap and clear what older versions of this file left; since PostgreSQL 17 a
+    -- default target is NULL, hence IS DISTINCT FROM).
+    FOR k IN SELECT attnum FROM pg_attribute WHERE attrelid = companion AND attstattarget IS DISTINCT FROM 0 LOOP
         EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', companion, k);
     END LOOP;
     -- ANALYZE keeps what it no longer gathers: a copy from before would be read first.
@@ -70,15 +74,20 @@ BEGIN
             JOIN pg_attribute a ON a.attrelid = o.indexrelid
             WHERE o.indrelid = (SELECT indrelid FROM pg_index WHERE indexrelid = idx)
               AND o.indexrelid <> idx AND oc.relname NOT LIKE '%\_gin'
-              AND a.attnum <= o.indnkeyatts AND a.attstattarget <> 0
+              AND a.attnum <= o.indnkeyatts AND a.attstattarget IS DISTINCT FROM 0
               AND pg_get_indexdef(o.indexrelid, a.attnum, true) = pg_get_indexdef(idx, k, true)
         ) THEN
-            EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', idx::regclass, k);
+            IF (SELECT attstattarget FROM pg_attribute WHERE attrelid = idx AND attnum = k) IS DISTINCT FROM 0 THEN
+                EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS 0', idx::regclass, k);
+            END IF;
             DELETE FROM pg_statistic WHERE starelid = idx AND staattnum = k;
         END IF;
     END LOOP;
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STATISTICS 0',
-                   (SELECT indrelid::regclass FROM pg_index WHERE indexrelid = idx));
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
+               WHERE i.indexrelid = idx AND a.attname = '_jsonb' AND a.attstattarget IS DISTINCT FROM 0) THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN _jsonb SET STATISTICS 0',
+                       (SELECT indrelid::regclass FROM pg_index WHERE indexrelid = idx));
+    END IF;
     DELETE FROM pg_statistic s USING pg_index i, pg_attribute a
     WHERE i.indexrelid = idx AND s.starelid = i.indrelid AND a.attrelid = i.indrelid
       AND a.attname = '_jsonb' AND s.staattnum = a.attnum;
