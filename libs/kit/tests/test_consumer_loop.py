@@ -5,9 +5,9 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
-from newsflow_kit.consumer import ConsumerLoop, Poison
+from newsflow_kit.consumer import ConsumerLoop, Deferred, Poison
 from newsflow_kit.settings import KafkaSettings
 from newsflow_kit.testing import eventually, read_topic, unique
 
@@ -171,3 +171,89 @@ def test_nothing_is_taken_while_held_and_everything_once_released(kafka_topics: 
     finally:
         loop.stop()
         thread.join(15)
+
+
+def _committed(settings: KafkaSettings, group: str, topic: str) -> int:
+    """How many messages of ``topic`` the group has committed, summed over its partitions."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
+    try:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        partitions = [TopicPartition(topic, p) for p in metadata.partitions]
+        return sum(max(tp.offset, 0) for tp in consumer.committed(partitions, timeout=10))
+    finally:
+        consumer.close()
+
+
+def test_a_deferred_step_overlaps_the_next_batch_and_offsets_wait_for_it(kafka_topics: KafkaSettings) -> None:
+    topic = kafka_topics.articles_topic
+    values = [f"d-{i}".encode() for i in range(6)]
+    _produce(kafka_topics, topic, values[:2])
+    events: list[tuple[str, int]] = []
+    release = threading.Event()
+    batches = {"n": 0}
+
+    def handler(_batch: list[Message]) -> Deferred:
+        n = batches["n"] = batches["n"] + 1
+        events.append(("handle", n))
+
+        def step() -> None:
+            events.append(("step", n))
+            if n == 1:
+                release.wait(30)  # the first batch's step holds until the test lets it go
+            events.append(("stepped", n))
+
+        return Deferred([], step)
+
+    group = unique("group")
+    loop = ConsumerLoop(
+        kafka_topics, name="td", group_id=group, topics=[topic], handler=handler, batch_size=100, batch_timeout=0.1,
+        **{"auto.commit.interval.ms": 100},
+    )  # fmt: skip
+    thread = _run(loop)
+    try:
+        eventually(lambda: ("step", 1) in events, timeout=30)
+        _produce(kafka_topics, topic, values[2:])
+        eventually(lambda: ("handle", 2) in events, timeout=30)  # the next batch is handled meanwhile ...
+        time.sleep(1)  # ... but nothing is committed while the first step runs (commits every 0.1 s)
+        assert _committed(kafka_topics, group, topic) == 0
+        assert ("step", 2) not in events  # steps run one at a time, in batch order
+        release.set()
+        eventually(lambda: ("stepped", 2) in events, timeout=30)
+        eventually(lambda: _committed(kafka_topics, group, topic) == 6, timeout=30)
+        assert events.index(("stepped", 1)) < events.index(("step", 2))
+    finally:
+        release.set()
+        loop.stop()
+        thread.join(15)
+
+
+def test_a_failed_deferred_step_handles_its_batch_again_before_storing(kafka_topics: KafkaSettings) -> None:
+    topic = kafka_topics.articles_topic
+    values = [f"f-{i}".encode() for i in range(5)]
+    _produce(kafka_topics, topic, values)
+    handled: list[list[bytes]] = []
+    stepped: list[list[bytes]] = []
+    failures = {"left": 1}
+
+    def handler(batch: list[Message]) -> Deferred:
+        seen = [m.value() or b"" for m in batch]
+        handled.append(seen)
+
+        def step() -> None:
+            if failures["left"]:
+                failures["left"] -= 1
+                raise ConnectionError("store is down")
+            stepped.append(seen)
+
+        return Deferred([], step)
+
+    group = unique("group")
+    loop = ConsumerLoop(
+        kafka_topics, name="tf", group_id=group, topics=[topic], handler=handler, batch_size=100, batch_timeout=0.1,
+    )  # fmt: skip
+    thread = _run(loop)
+    eventually(lambda: sorted(v for s in stepped for v in s) == sorted(values), timeout=30)
+    loop.stop()
+    thread.join(15)
+    assert sorted(v for s in handled for v in s) == sorted(values + handled[0])  # the failed batch came again
+    assert _committed(kafka_topics, group, topic) == 5

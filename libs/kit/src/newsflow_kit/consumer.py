@@ -12,6 +12,13 @@ messages that fail alone are dead-lettered. An optional ``hold`` is asked once a
 before it is handled: while it says so the loop keeps the batch in hand and takes nothing more (a
 lower-priority consumer giving way to another). Asked after the poll, not before, because a burst
 begins with the batch itself: a hold asked before it saw the quiet that came before the burst.
+
+A handler may return :class:`Deferred`: the last step of its batch then runs in the loop's one
+background thread while the next batch is handled (the embedder's story clustering overlaps the next
+batch's model work). Deferred steps run one at a time in batch order, and a batch's offsets are
+stored only once its step returned, before any later batch's. A step that raises is not retried on
+its own: the whole batch is handled again in the loop's thread, step included, with the retries,
+isolation and dead letters above, so the handler and its step must be idempotent (at least once).
 """
 
 import logging
@@ -20,6 +27,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -43,7 +51,15 @@ class Poison:
     error: str
 
 
-Handler = Callable[[list[Message]], list[Poison]]
+@dataclass(frozen=True)
+class Deferred:
+    """A handled batch whose ``step`` is left to run while the next batch is handled (module docstring)."""
+
+    poison: list[Poison]
+    step: Callable[[], None]
+
+
+Handler = Callable[[list[Message]], list[Poison] | Deferred]
 
 
 def consumer_config(settings: KafkaSettings, *, group_id: str, client_id: str, **overrides: Any) -> dict[str, Any]:
@@ -102,6 +118,8 @@ class ConsumerLoop:
             consumer_config(settings, group_id=group_id, client_id=name, **overrides),
         )
         self._dlq = Producer(producer_config(settings, client_id=f"{name}-dlq")) if dlq_topic else None
+        self._deferred: ThreadPoolExecutor | None = None
+        self._pending: tuple[list[Message], Future[None]] | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -116,13 +134,23 @@ class ConsumerLoop:
         log.info("consumer %s subscribed to %s", self.name, ",".join(self.topics))
         try:
             while not self._stop.is_set():
+                self._settle(wait=False)
                 batch = self._poll_batch()
                 if not batch or not self._released():
                     continue
-                if self._process(batch):
+                handled, step = self._process(batch)
+                if not handled:
+                    continue
+                self._settle(wait=True)  # offsets in batch order: the previous batch's go first
+                if step is None:
                     self._store(batch)
+                else:
+                    self._defer(batch, step)
         finally:
             log.info("consumer %s stopping: committing and closing", self.name)
+            self._settle(wait=True)
+            if self._deferred is not None:
+                self._deferred.shutdown()
             self._consumer.close()
             if self._dlq is not None:
                 self._dlq.flush(10)
@@ -134,9 +162,34 @@ class ConsumerLoop:
         Nothing is polled while held: librdkafka heartbeats by itself, and a hold must stay well under
         max.poll.interval.ms (5 min); the caller bounds it."""
         while self.hold is not None and self.hold():
+            self._settle(wait=False)
             if self._stop.wait(self.hold_check_s):
                 return False
         return True
+
+    def _defer(self, batch: list[Message], step: Callable[[], None]) -> None:
+        if self._deferred is None:
+            self._deferred = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-deferred")
+        self._pending = (batch, self._deferred.submit(step))
+
+    def _settle(self, *, wait: bool) -> None:
+        """Stores the offsets of the batch whose deferred step has returned (``wait``: once it has).
+
+        A step that raised makes the loop handle its batch again, step included, in this thread."""
+        if self._pending is None:
+            return
+        batch, future = self._pending
+        if not wait and not future.done():
+            return
+        self._pending = None
+        try:
+            future.result()
+        except Exception as exc:
+            CONSUMER_RETRIES.labels(self.name).inc()
+            log.warning("consumer %s: deferred step of a batch of %d failed: %s", self.name, len(batch), exc)
+            if not self._process(batch, inline=True)[0]:
+                return  # stopped first: not stored, the batch comes again
+        self._store(batch)
 
     def _poll_batch(self) -> list[Message]:
         """What has arrived, up to ``batch_size``, as soon as one message has (``batch_timeout`` at most).
@@ -157,15 +210,19 @@ class ConsumerLoop:
                 log.warning("consumer %s: %s", self.name, err)
         return batch
 
-    def _process(self, batch: list[Message]) -> bool:
-        """Handles a batch until its effect is durable; False only when stopped before that."""
+    def _process(self, batch: list[Message], *, inline: bool = False) -> tuple[bool, Callable[[], None] | None]:
+        """Handles a batch until its effect is durable but for a deferred step, returned unless ``inline``
+        (then run here); (False, None) only when stopped before that."""
         attempt = 0
         while True:
             try:
-                poison = self.handler(batch)
+                poison, step = _split(self.handler(batch))
+                if step is not None and inline:
+                    step()
+                    step = None
                 self._dead_letter(poison)
                 CONSUMED.labels(self.name).inc(len(batch))
-                return True
+                return True, step
             except Exception as exc:
                 attempt += 1
                 CONSUMER_RETRIES.labels(self.name).inc()
@@ -179,16 +236,19 @@ class ConsumerLoop:
                     exc,
                 )
                 if not transient and attempt >= self.max_attempts:
-                    return self._process_one_by_one(batch)
+                    return self._process_one_by_one(batch), None
                 if not self._backoff(attempt):
-                    return False
+                    return False, None
 
     def _process_one_by_one(self, batch: list[Message]) -> bool:
         """Isolates the messages that fail alone; they go to the DLQ, the rest is handled."""
         for msg in batch:
             for attempt in range(1, self.max_attempts + 1):
                 try:
-                    self._dead_letter(self.handler([msg]))
+                    poison, step = _split(self.handler([msg]))
+                    if step is not None:
+                        step()
+                    self._dead_letter(poison)
                     break
                 except Exception as exc:
                     if self.is_transient(exc):
@@ -277,6 +337,10 @@ class ConsumerLoop:
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("consumer %s: lost %d partitions", self.name, len(partitions))
+
+
+def _split(result: list[Poison] | Deferred) -> tuple[list[Poison], Callable[[], None] | None]:
+    return (result.poison, result.step) if isinstance(result, Deferred) else (result, None)
 
 
 class Loop(Protocol):

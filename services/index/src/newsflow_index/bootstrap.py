@@ -16,13 +16,13 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from confluent_kafka import Message, Producer
+from confluent_kafka import Producer
 
 from newsflow_index.bulk import is_transient
 from newsflow_index.indices import ensure_alias_with_retry
 from newsflow_index.settings import EmbedderSettings, IndexingSettings, Settings
 from newsflow_kit.app import serve
-from newsflow_kit.consumer import ConsumerLoop, Poison, run_until_signalled
+from newsflow_kit.consumer import ConsumerLoop, Handler, run_until_signalled
 from newsflow_kit.health import Check
 from newsflow_kit.kafka import kafka_check, producer_config
 from newsflow_kit.search import async_elasticsearch, sync_elasticsearch
@@ -81,7 +81,7 @@ def _articles_loop(
     *,
     name: str,
     group_id: str,
-    handler: Callable[[list[Message]], list[Poison]],
+    handler: Handler,
     tuning: IndexingSettings | EmbedderSettings,
     dead_letters: bool,
     hold: Callable[[], bool] | None = None,

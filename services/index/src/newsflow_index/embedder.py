@@ -17,8 +17,13 @@ The article document itself is never written here (the worker writes each versio
 tombstone already stored makes an older write a 409 (counted as done), and a retraction is always a
 newer version in ingest, so a replayed publish can never bring a vector or a digest back.
 
-At least once: offsets are stored after the bulk was acknowledged; ES down/overloaded → the batch is
-retried with back-off (``is_transient``). Undecodable messages are skipped (the worker dead-letters them).
+Story clustering (clusterer.py) follows step 4 as the batch's deferred step: it runs while the next
+batch is embedded, and the batch's offsets are stored once it is done.
+
+At least once: offsets are stored after the bulk was acknowledged and the batch clustered; ES
+down/overloaded → the batch is retried with back-off (``is_transient``); a failed clustering step
+handles its batch again (its vectors are "done" by then, so that costs an ``mget``). Undecodable
+messages are skipped (the worker dead-letters them).
 """
 
 import logging
@@ -54,7 +59,7 @@ from newsflow_index.mapping import (
     vector_document,
 )
 from newsflow_index.settings import Settings
-from newsflow_kit.consumer import Poison
+from newsflow_kit.consumer import Deferred, Poison
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +238,22 @@ def process(
 ) -> int:
     """One batch of decoded events (steps 2-4 of the module docstring, then clustering); returns how
     many vectors were stored."""
+    won, clustering = embed_batch(es, alias, embedder, decoded)
+    if cluster:
+        clustering()
+    return won
+
+
+def embed_batch(
+    es: Elasticsearch, alias: str, embedder: Embedder, decoded: list[tuple[ArticleData, bool]]
+) -> tuple[int, Callable[[], None]]:
+    """Steps 2-4 of the module docstring: (how many vectors were stored, the batch's story clustering).
+
+    The clustering is left to the caller so that the consumer loop can run it while the next batch
+    is embedded (:class:`~newsflow_kit.consumer.Deferred`)."""
     latest = latest_events(decoded)
     if not latest:
-        return 0
+        return 0, lambda: None
     articles = [article for article, retracted in latest.values() if not retracted]
     stored, vectors = stored_state(es, alias, [a.id for a in articles])
     todo = []
@@ -258,17 +276,19 @@ def process(
         "embedded batch",
         extra={"messages": len(decoded), "embedded": len(docs), "stored": won, "embed_ms": round(elapsed * 1000)},
     )
-    if cluster:
-        cluster_batch(es, alias, decoded, todo, docs, done=[a for a in articles if a not in todo])
-    return won
+    done = [a for a in articles if a not in todo]
+    return won, lambda: cluster_batch(es, alias, decoded, todo, docs, done=done)
 
 
 def batch_handler(
     es: Elasticsearch, alias: str, embedder: Embedder, *, cluster: bool = True
-) -> Callable[[list[Message]], list[Poison]]:
-    def handle(batch: list[Message]) -> list[Poison]:
-        process(es, alias, embedder, [d for d in (decode_article(m) for m in batch) if d is not None], cluster=cluster)
-        return []
+) -> Callable[[list[Message]], list[Poison] | Deferred]:
+    """Embeds each batch; its story clustering (``cluster``) is deferred to overlap the next batch."""
+
+    def handle(batch: list[Message]) -> list[Poison] | Deferred:
+        decoded = [d for d in (decode_article(m) for m in batch) if d is not None]
+        _won, clustering = embed_batch(es, alias, embedder, decoded)
+        return Deferred([], clustering) if cluster else []
 
     return handle
 
