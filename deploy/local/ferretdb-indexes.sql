@@ -5,7 +5,8 @@
 -- field with a btree on `(_jsonb -> 'field')`, and a btree cannot answer `@>`: every lookup, even
 -- by _id, scanned the whole table. For each such btree index this adds a companion GIN index on
 -- the same expressions (jsonb_path_ops answers `@>`), when FerretDB creates the index, when it
--- drops it, and once for the indexes that already exist. See docs/infra.md.
+-- drops it, and once for the indexes that already exist. See docs/infra.md; tested by
+-- tests/deploy/test_ferretdb_indexes.py.
 
 -- The name of an index's GIN companion, within PostgreSQL's 63-byte names (FerretDB's are ASCII).
 CREATE OR REPLACE FUNCTION public.newsflow_companion_name(index_name text) RETURNS text
@@ -94,6 +95,35 @@ BEGIN
 END
 $$;
 
+-- The other half of the above, when an index is dropped: a btree column left at STATISTICS 0
+-- because the dropped index gathered its expression gets the default target back, unless another
+-- btree of the table still gathers it (each check sees the ALTERs before it: one column per
+-- expression gets it back).
+CREATE OR REPLACE FUNCTION public.newsflow_restore_statistics(schema_name text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT i.indexrelid AS idx, i.indrelid AS tbl, a.attnum AS k
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = i.indexrelid
+             WHERE n.nspname = schema_name AND c.relname NOT LIKE '%\_gin'
+               AND a.attnum <= i.indnkeyatts AND a.attstattarget = 0
+             ORDER BY c.relname, a.attnum LOOP
+        IF NOT EXISTS (
+            SELECT 1 FROM pg_index o JOIN pg_class oc ON oc.oid = o.indexrelid
+            JOIN pg_attribute a ON a.attrelid = o.indexrelid
+            WHERE o.indrelid = r.tbl AND o.indexrelid <> r.idx AND oc.relname NOT LIKE '%\_gin'
+              AND a.attnum <= o.indnkeyatts AND a.attstattarget IS DISTINCT FROM 0
+              AND pg_get_indexdef(o.indexrelid, a.attnum, true) = pg_get_indexdef(r.idx, r.k, true)
+        ) THEN
+            EXECUTE format('ALTER INDEX %s ALTER COLUMN %s SET STATISTICS -1', r.idx::regclass, r.k);
+        END IF;
+    END LOOP;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION public.newsflow_on_create_index() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -112,6 +142,7 @@ BEGIN
              WHERE object_type = 'index' AND original AND object_name NOT LIKE '%\_gin' LOOP
         EXECUTE format('DROP INDEX IF EXISTS %I.%I', r.schema_name,
                        public.newsflow_companion_name(r.object_name));
+        PERFORM public.newsflow_restore_statistics(r.schema_name);
     END LOOP;
 END
 $$;

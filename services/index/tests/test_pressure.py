@@ -3,12 +3,12 @@ the real Elasticsearch."""
 
 from elasticsearch import Elasticsearch
 
-from newsflow_index.indices import ensure_alias
-from newsflow_index.pressure import IndexingPressure, index_total
+from newsflow_index.indices import ensure_alias, vectors_alias
+from newsflow_index.pressure import IndexingPressure, VectorsBehind, index_total, vectors_behind
 from newsflow_index.settings import AiYieldSettings, IndexingSettings
 from newsflow_kit.settings import ElasticsearchSettings
 
-CONFIG = AiYieldSettings(writes_per_s=50, quiet_s=3, max_s=10, check_s=0.5)
+CONFIG = AiYieldSettings(writes_per_s=50, quiet_s=3, max_s=10, check_s=0.5, vectors_behind=8)
 
 
 class Indexing:
@@ -114,3 +114,79 @@ def test_the_rate_is_read_at_most_once_per_check_s_however_often_batches_come() 
     pressure = IndexingPressure(read, CONFIG, clock=indexing.clock)
     holds(pressure, indexing, rate=20, seconds=5, step=0.05)  # a trickle: a small batch every 50 ms
     assert reads["n"] == 10
+
+
+class Backlog:
+    """What the summarizer's reading says (articles published without their vector) on a test clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.behind: int | None = 0
+        self.reads = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    def read(self) -> int | None:
+        self.reads += 1
+        return self.behind
+
+
+def waits(
+    rule: VectorsBehind, backlog: Backlog, *, behind: int | None, seconds: float, step: float = 0.5
+) -> list[bool]:
+    """What ``hold`` answers every ``step`` seconds while the embedder trails by ``behind``."""
+    backlog.behind = behind
+    answers = []
+    for _ in range(round(seconds / step)):
+        backlog.now += step
+        answers.append(rule.hold())
+    return answers
+
+
+def test_the_summarizer_holds_while_vectors_trail_and_until_they_kept_up_for_quiet_s() -> None:
+    backlog = Backlog()
+    rule = VectorsBehind(backlog.read, CONFIG, clock=backlog.clock)
+    assert not any(waits(rule, backlog, behind=CONFIG.vectors_behind, seconds=5))  # the feed's own in-flight few
+    assert all(waits(rule, backlog, behind=100, seconds=5))  # the embedder has a backlog
+    after = waits(rule, backlog, behind=0, seconds=5)
+    assert after[:5] == [True] * 5 and not any(after[6:])  # kept up for quiet_s (3 s): resumed
+    assert backlog.reads == 30  # one reading per check_s, however often it is asked
+    rule.hold()
+    assert backlog.reads == 30
+
+
+def test_a_trailing_hold_is_bounded_and_unreadable_or_zero_holds_nothing() -> None:
+    backlog = Backlog()
+    rule = VectorsBehind(backlog.read, CONFIG, clock=backlog.clock)
+    answers = waits(rule, backlog, behind=5000, seconds=40)  # an embedder that never catches up
+    start = answers.index(True)
+    assert (answers.index(False, start) - start) * 0.5 == CONFIG.max_s  # digests trail, they do not stop
+    assert 15 <= sum(answers) * 0.5 <= 25
+    fresh = VectorsBehind(backlog.read, CONFIG, clock=backlog.clock)
+    assert not any(waits(fresh, backlog, behind=None, seconds=2))  # Elasticsearch down or no reading yet
+    off = VectorsBehind(backlog.read, CONFIG.model_copy(update={"vectors_behind": 0}), clock=backlog.clock)
+    assert not any(waits(off, backlog, behind=5000, seconds=2))
+
+
+def test_the_backlog_is_read_from_the_alias_and_its_vectors_within_the_recent_window(
+    es_alias: ElasticsearchSettings, es: Elasticsearch
+) -> None:
+    alias = es_alias.alias
+    read = vectors_behind(es, alias, window=5)
+    assert read() is None  # no alias yet
+    ensure_alias(es, alias, IndexingSettings())
+
+    def store(index: str, docs: list[dict[str, object]]) -> None:
+        es.bulk(operations=[op for d in docs for op in ({"index": {"_index": index, "_id": d["id"]}}, d)], refresh=True)
+
+    articles = [{"id": f"a{n}", "version": 1, "seq": n, "status": "published"} for n in range(1, 11)]
+    store(alias, [*articles, {"id": "gone", "version": 2, "seq": 11, "status": "retracted"}])
+    store(vectors_alias(alias), [{**a, "embedding_model": "m"} for a in articles[:7]])  # a8..a10 are pending
+    assert read() is None  # the first reading only finds the window (the newest seq, 11)
+    assert read() == 3  # a8, a9, a10: published without a vector, the retraction not counted
+    store(vectors_alias(alias), [{**a, "embedding_model": "m"} for a in articles[7:9]])
+    assert read() == 1
+    store(alias, [{"id": f"b{n}", "version": 1, "seq": n, "status": "published"} for n in range(12, 32)])
+    read()  # the window moves on to seq 31: a10, refused for ever, no longer counts ...
+    assert read() == 5  # ... and a backlog of 20, longer than the window, reads as the window (held anyway)

@@ -162,7 +162,7 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
     """Loads the model, waits for the side indices (created if missing), then summarises until SIGTERM/SIGINT."""
     from newsflow_index import embedder, summarizer
     from newsflow_index.embedding import E5Embedder
-    from newsflow_index.pressure import IndexingPressure, index_total
+    from newsflow_index.pressure import IndexingPressure, VectorsBehind, any_of, index_total, vectors_behind
 
     config = settings.summarizer
     if config.idle_priority:  # behind serving, indexing and the embedder's vectors (niced, not idle)
@@ -171,15 +171,19 @@ def run_summarizer(settings: Settings, _args: argparse.Namespace) -> None:
     es = sync_elasticsearch(settings.elasticsearch)
     try:
         index = embedder.wait_for_side_indices(es, settings)
-        log.info("summarizer reading vectors from %s next to alias %s", index, settings.elasticsearch.alias)
+        alias = settings.elasticsearch.alias
+        log.info("summarizer reading vectors from %s next to alias %s", index, alias)
         loop = summarizer.Summarizer(
             es,
-            settings.elasticsearch.alias,
+            alias,
             model,
             batch_size=config.batch_size,
             max_sentences=config.max_sentences,
             idle_s=config.idle_s,
-            hold=IndexingPressure(index_total(es, settings.elasticsearch.alias), settings.ai_yield).hold,
+            hold=any_of(
+                IndexingPressure(index_total(es, alias), settings.ai_yield).hold,
+                VectorsBehind(vectors_behind(es, alias), settings.ai_yield).hold,
+            ),
             hold_check_s=settings.ai_yield.check_s,
         )
         run_until_signalled(loop)

@@ -19,21 +19,40 @@ fresh window spans ``WINDOW_S / 2``. Without this the first batch of every burst
 on 2 cores its niced model work lasted as long as the burst (docs/benchmarks.md, tenth session).
 A rate that cannot be read (Elasticsearch down) holds nothing: the roles' own writes then meet the
 failure and back off.
+
+The summarizer also gives way to the embedder (:class:`VectorsBehind`): while more than
+``vectors_behind`` of the last ``RECENT_CHANGES`` articles are published without their vector, it
+holds, with the same hysteresis (``quiet_s``) and ``max_s`` bound: a pass it begins cannot be cut
+short, so it begins only once the embedder has kept up for a while. The idle class does not make its
+CPU free: on 2 cores the embedder's vectors trailed the feed by p99 10-13 s with the summarizer
+running, 2-3 s without it (docs/benchmarks.md, fifteenth session), and a digest is worth less than a
+vector (related articles and stories need it). The newest vector's ``seq`` does not measure the
+backlog: the embedder takes partitions unevenly, and with one partition ahead a backlog of seconds
+read as none.
 """
 
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from elasticsearch import Elasticsearch
 from prometheus_client import Counter
 
+from newsflow_index.indices import vectors_alias
+from newsflow_index.mapping import PUBLISHED
 from newsflow_index.settings import AiYieldSettings
 
 log = logging.getLogger(__name__)
 
 HELD = Counter("newsflow_index_ai_held_seconds_total", "Seconds an AI role held its work for the indexing path.")
+# How far back the summarizer looks for articles without their vector: a backlog longer than that
+# reads as that long (held anyway), and an article the embedder refused stops counting once it is older.
+RECENT_CHANGES = 5000
+HELD_FOR_VECTORS = Counter(
+    "newsflow_index_summarizer_held_for_vectors_seconds_total", "Seconds the summarizer held its work for the embedder."
+)
 # The rate is taken over the last WINDOW_S at least: the worker writes in bulks, so over a fraction of a
 # second 20 articles/s can read as 50 (two bulks close together) and would hold the feed's own vectors.
 WINDOW_S = 2.0
@@ -130,3 +149,89 @@ class IndexingPressure:
             return False
         HELD.inc(self.config.check_s)
         return True
+
+
+def vectors_behind(es: Elasticsearch, alias: str, *, window: int = RECENT_CHANGES) -> Callable[[], int | None]:
+    """Reads how many of the alias's published articles have no vector yet, among the last ``window``
+    changes (``seq`` is dense): published articles minus published vectors with ``seq`` above the
+    newest article ``seq`` of the previous reading less ``window``, counted with one ``_msearch``.
+
+    Counting within a window keeps an article the embedder refused from holding the summarizer for
+    ever (it leaves the window), and a backlog longer than the window still reads as one. None when
+    it cannot be read, and on the first reading (no window yet)."""
+    newest: list[int] = []
+
+    def read() -> int | None:
+        floor = newest[-1] - window if newest else None
+        published: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
+        if floor is not None:
+            published.append({"range": {"seq": {"gt": floor}}})
+        body = {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": published}}}
+        try:
+            articles, vectors = es.msearch(
+                searches=[
+                    {"index": alias},
+                    {**body, "aggs": {"newest": {"max": {"field": "seq"}}}},
+                    {"index": vectors_alias(alias)},
+                    body,
+                ]
+            )["responses"]
+            top = articles["aggregations"]["newest"]["value"]
+            counts = [int(r["hits"]["total"]["value"]) for r in (articles, vectors)]
+        except Exception as exc:  # ES down or an alias missing: nothing to yield to that we can see
+            log.debug("vectors backlog unreadable: %s", exc)
+            return None
+        if top is not None:
+            newest[:] = [max([int(top), *newest])]
+        return None if floor is None else max(0, counts[0] - counts[1])
+
+    return read
+
+
+class VectorsBehind:
+    """Says whether the summarizer should hold while the embedder trails (see the module docstring)."""
+
+    def __init__(
+        self,
+        read_behind: Callable[[], int | None],
+        config: AiYieldSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.read_behind, self.config, self.clock = read_behind, config, clock
+        self.behind: int | None = None  # the last reading, for logs and tests
+        self._read_at = float("-inf")
+        self._held_since: float | None = None
+        self._busy_until = float("-inf")  # held until then (last time it trailed too far, plus quiet_s)
+        self._free_until = float("-inf")
+
+    def hold(self) -> bool:
+        """True when the summarizer should wait ``check_s`` and ask again; False: work now."""
+        if self.config.vectors_behind <= 0:
+            return False
+        now = self.clock()
+        if now < self._free_until:
+            return False
+        if now - self._read_at >= self.config.check_s:  # at most one reading per check_s
+            self.behind, self._read_at = self.read_behind(), now
+        if self.behind is not None and self.behind > self.config.vectors_behind:
+            self._busy_until = now + self.config.quiet_s
+        if self.behind is None or now >= self._busy_until:
+            if self._held_since is not None:
+                log.info("summaries resume: vectors caught up", extra={"held_s": round(now - self._held_since, 1)})
+                self._held_since = None
+            return False
+        if self._held_since is None:
+            self._held_since = now
+            log.info("summaries held: vectors trail the articles", extra={"articles": self.behind})
+        if now - self._held_since >= self.config.max_s:
+            log.info("summaries resume after their longest hold, vectors still trailing")
+            self._free_until, self._held_since = now + self.config.max_s, None
+            return False
+        HELD_FOR_VECTORS.inc(self.config.check_s)
+        return True
+
+
+def any_of(*holds: Callable[[], bool]) -> Callable[[], bool]:
+    """One ``hold`` out of several: held while any of them says so (asked in order, the first yes wins)."""
+    return lambda: any(hold() for hold in holds)

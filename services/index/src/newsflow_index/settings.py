@@ -52,6 +52,11 @@ class AiYieldSettings(BaseModel):
         default=120.0, gt=0, le=240, description="Longest hold; then they work as long before they may hold again."
     )
     check_s: float = Field(default=0.5, gt=0, le=5, description="How often a held role reads the rate again.")
+    vectors_behind: int = Field(
+        default=8,
+        ge=0,
+        description="Published articles without their vector above which the summarizer holds (0: never).",
+    )
 
 
 class SearchSettings(BaseModel):
