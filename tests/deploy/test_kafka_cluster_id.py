@@ -4,25 +4,11 @@ A random id that began with "-" once failed CI: the storage tool read it as an o
 """
 
 import base64
-import importlib.util
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from types import ModuleType
 
 
-def _servers_module() -> object:
-    spec = importlib.util.spec_from_file_location("local_servers", ROOT / "deploy/local/servers.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["local_servers"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_cluster_ids_never_start_with_a_dash_and_are_16_bytes() -> None:
-    servers = _servers_module()
-    ids = {servers.new_cluster_id() for _ in range(2000)}  # type: ignore[attr-defined]
+def test_cluster_ids_never_start_with_a_dash_and_are_16_bytes(local_servers: ModuleType) -> None:
+    ids = {local_servers.new_cluster_id() for _ in range(2000)}
     assert len(ids) == 2000
     for cluster_id in ids:
         assert not cluster_id.startswith("-")
