@@ -77,6 +77,11 @@ def consumer_config(settings: KafkaSettings, *, group_id: str, client_id: str, *
         # (the niced embedder under load) grew its RSS by that much. 8 MB is still thousands of
         # articles ahead of any batch.
         "queued.max.messages.kbytes": 8192,
+        # A broker that stalls (GC pause, SIGSTOP in the fault matrix) while a connection is being set
+        # up made its ApiVersionRequest time out after the default 10 s; librdkafka then kept the
+        # group coordinator's connection in a state it never left (requests queued for 13 minutes, the
+        # worker never rejoined its group). A minute covers the fault matrix's 30 s freeze.
+        "api.version.request.timeout.ms": 60000,
         **overrides,
     }
 
