@@ -159,10 +159,11 @@ def vectors_behind(es: Elasticsearch, alias: str, *, window: int = RECENT_CHANGE
     Counting within a window keeps an article the embedder refused from holding the summarizer for
     ever (it leaves the window), and a backlog longer than the window still reads as one. None when
     it cannot be read, and on the first reading (no window yet)."""
-    newest: list[int] = []
+    newest: int | None = None  # the newest article seq seen so far
 
     def read() -> int | None:
-        floor = newest[-1] - window if newest else None
+        nonlocal newest
+        floor = None if newest is None else newest - window
         published: list[dict[str, Any]] = [{"term": {"status": PUBLISHED}}]
         if floor is not None:
             published.append({"range": {"seq": {"gt": floor}}})
@@ -182,7 +183,7 @@ def vectors_behind(es: Elasticsearch, alias: str, *, window: int = RECENT_CHANGE
             log.debug("vectors backlog unreadable: %s", exc)
             return None
         if top is not None:
-            newest[:] = [max([int(top), *newest])]
+            newest = max(int(top), newest or 0)
         return None if floor is None else max(0, counts[0] - counts[1])
 
     return read
